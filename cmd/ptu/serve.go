@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ptu-dev/ptu/server"
+)
+
+func newServe() *cobra.Command {
+	var opt server.Options
+	var logFormat string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the ptu server (ARM control plane and Azure-OpenAI-compatible data plane)",
+		Long: `Run the ptu server. With no flags it keeps a SQLite file in the data directory,
+bootstraps a default subscription, regions and capacity pools from the embedded
+configuration, and serves on 127.0.0.1:8080.
+
+Every flag can also be set by the environment variable shown in brackets.`,
+		Example: `  ptu serve
+  ptu serve --addr 0.0.0.0:8443 --tls-self-signed
+  PTU_DATA_DIR=/var/lib/ptu ptu serve --config /etc/ptu/ptu.yaml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opt.Logger = newLogger(cmd.ErrOrStderr(), logFormat)
+			s, err := server.New(cmd.Context(), opt)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			printWelcome(cmd.OutOrStdout(), s)
+			return s.Serve(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opt.Addr, "addr", envOr("PTU_ADDR", "127.0.0.1:8080"), "listen address [PTU_ADDR]")
+	f.StringVar(&opt.DataDir, "data-dir", envOr("PTU_DATA_DIR", server.DefaultDataDir()), "data directory [PTU_DATA_DIR]")
+	f.StringVar(&opt.ConfigPath, "config", envOr("PTU_CONFIG", ""), "configuration file (YAML); the embedded default when empty [PTU_CONFIG]")
+	f.StringVar(&opt.AdminToken, "admin-token", envOr("PTU_ADMIN_TOKEN", ""), "admin bearer token; generated once into <data-dir>/admin-token when empty [PTU_ADMIN_TOKEN]")
+	f.StringVar(&opt.Database, "database", envOr("PTU_DATABASE", ""), "SQLite file path or postgres:// URL; <data-dir>/ptu.db when empty [PTU_DATABASE]")
+	f.StringVar(&opt.Redis, "redis", envOr("PTU_REDIS", ""), "redis:// URL of a shared limiter; in-memory when empty [PTU_REDIS]")
+	f.StringVar(&opt.TLSCert, "tls-cert", envOr("PTU_TLS_CERT", ""), "TLS certificate file [PTU_TLS_CERT]")
+	f.StringVar(&opt.TLSKey, "tls-key", envOr("PTU_TLS_KEY", ""), "TLS key file [PTU_TLS_KEY]")
+	f.BoolVar(&opt.TLSSelfSigned, "tls-self-signed", envBool("PTU_TLS_SELF_SIGNED"), "serve HTTPS with a self-signed certificate kept in the data directory [PTU_TLS_SELF_SIGNED]")
+	f.StringVar(&logFormat, "log-format", envOr("PTU_LOG_FORMAT", "text"), "log format: text or json [PTU_LOG_FORMAT]")
+	return cmd
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func printWelcome(w io.Writer, s *server.Server) {
+	sub := ""
+	if len(s.Config.Subscriptions) > 0 {
+		sub = s.Config.Subscriptions[0].ID
+	}
+	db := s.Database
+	if db == "" {
+		db = filepath.Join(s.DataDir, "ptu.db")
+	}
+	token := "given by --admin-token / PTU_ADMIN_TOKEN"
+	tokenExpr := "$PTU_ADMIN_TOKEN"
+	if s.AdminTokenFile != "" {
+		token = s.AdminTokenFile
+		tokenExpr = "$(cat " + s.AdminTokenFile + ")"
+	}
+	curl := "curl -s"
+	if s.TLSSelfSigned {
+		curl = "curl -sk"
+	}
+	fmt.Fprintf(w, `ptu is serving at %s
+  database:       %s
+  subscription:   %s
+  admin token:    %s
+  health:         %s/healthz
+
+Try next (ARM API, api-version 2024-10-01; the official Azure SDKs work against it too):
+  export PTU_TOKEN=%s
+  # your PTU quota per region and deployment type
+  %s -H "Authorization: Bearer $PTU_TOKEN" "%s/subscriptions/%s/providers/Microsoft.CognitiveServices/locations/eastus/usages?api-version=2024-10-01"
+  # an Azure OpenAI resource, then a 15-PTU GlobalProvisionedManaged gpt-4o deployment in it
+  %s -X PUT -H "Authorization: Bearer $PTU_TOKEN" -H "Content-Type: application/json" \
+    "%s/subscriptions/%s/resourceGroups/demo/providers/Microsoft.CognitiveServices/accounts/demo-aoai?api-version=2024-10-01" \
+    -d '{"location":"eastus","kind":"OpenAI","sku":{"name":"S0"},"properties":{"customSubDomainName":"demo-aoai"}}'
+  %s -X PUT -H "Authorization: Bearer $PTU_TOKEN" -H "Content-Type: application/json" \
+    "%s/subscriptions/%s/resourceGroups/demo/providers/Microsoft.CognitiveServices/accounts/demo-aoai/deployments/gpt-4o?api-version=2024-10-01" \
+    -d '{"sku":{"name":"GlobalProvisionedManaged","capacity":15},"properties":{"model":{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}}}'
+`, s.URL, db, sub, token, s.URL, tokenExpr,
+		curl, s.URL, sub,
+		curl, s.URL, sub,
+		curl, s.URL, sub)
+	fmt.Fprintln(w, "\nStop with Ctrl-C. Everything is kept in the data directory across restarts.")
+}

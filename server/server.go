@@ -1,0 +1,233 @@
+// Package server assembles ptu's parts (store, control plane, ARM API, data
+// plane) into one HTTP listener. cmd/ptu only parses flags and calls it.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/arm"
+	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/config"
+	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/sqlite"
+)
+
+// Options are the settings of `ptu serve`; each has a flag and an environment variable.
+type Options struct {
+	Addr          string // listen address, default 127.0.0.1:8080
+	DataDir       string // where the SQLite file, admin token and self-signed certificate live
+	ConfigPath    string // YAML configuration; "" uses the embedded default
+	AdminToken    string // "" reads <data-dir>/admin-token, creating it once
+	Database      string // SQLite path or postgres:// URL; "" is <data-dir>/ptu.db
+	Redis         string // redis:// URL for the shared limiter; "" keeps buckets in memory
+	TLSCert       string
+	TLSKey        string
+	TLSSelfSigned bool
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Server is a configured, listening ptu server.
+type Server struct {
+	Options
+	Config         *config.Config
+	Catalog        *catalog.Catalog
+	Store          ptu.Store
+	Control        *control.Service
+	URL            string // base URL clients use
+	AdminTokenFile string // where the admin token is kept ("" when given by flag)
+	listener       net.Listener
+	http           *http.Server
+}
+
+// DefaultDataDir is $PTU_DATA_DIR's default: $XDG_DATA_HOME/ptu or ~/.local/share/ptu.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "ptu")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "ptu")
+	}
+	return "ptu-data"
+}
+
+// New opens the store, bootstraps it from the configuration and starts listening.
+// Call Serve to answer requests and Close when done.
+func New(ctx context.Context, opt Options) (*Server, error) {
+	if opt.Addr == "" {
+		opt.Addr = "127.0.0.1:8080"
+	}
+	if opt.DataDir == "" {
+		opt.DataDir = DefaultDataDir()
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if err := os.MkdirAll(opt.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	s := &Server{Options: opt}
+
+	cfg, err := config.Load(opt.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	cat := catalog.Default()
+	if cfg.Catalog != "" {
+		if cat, err = catalog.Load(cfg.Catalog); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Validate(cat); err != nil {
+		return nil, err
+	}
+	s.Config, s.Catalog = cfg, cat
+
+	if s.AdminToken == "" {
+		s.AdminTokenFile = filepath.Join(opt.DataDir, "admin-token")
+		if s.AdminToken, err = loadOrCreateToken(s.AdminTokenFile); err != nil {
+			return nil, err
+		}
+	}
+
+	var tlsConfig *tls.Config
+	switch {
+	case opt.TLSCert != "" || opt.TLSKey != "":
+		if opt.TLSCert == "" || opt.TLSKey == "" {
+			return nil, errors.New("--tls-cert and --tls-key go together")
+		}
+	case opt.TLSSelfSigned:
+		host, _, _ := net.SplitHostPort(opt.Addr)
+		if s.TLSCert, s.TLSKey, err = SelfSigned(opt.DataDir, []string{host}); err != nil {
+			return nil, err
+		}
+	}
+	if s.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+	}
+
+	if s.Store, err = openStore(opt); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", opt.Addr)
+	if err != nil {
+		s.Store.Close()
+		return nil, err
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	s.listener = ln
+	s.URL = cfg.PublicURL
+	if s.URL == "" {
+		scheme := "http"
+		if tlsConfig != nil {
+			scheme = "https"
+		}
+		s.URL = scheme + "://" + ln.Addr().String()
+	}
+
+	s.Control = control.New(s.Store, cat, control.Options{Now: opt.Now, PublicURL: s.URL, DefaultQuota: cfg.DefaultQuota})
+	if err := s.Control.Bootstrap(ctx, cfg); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(opt.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+func openStore(opt Options) (ptu.Store, error) {
+	db := opt.Database
+	switch {
+	case db == "":
+		return sqlite.Open(filepath.Join(opt.DataDir, "ptu.db"))
+	case strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
+		return nil, errors.New("a PostgreSQL database is not available in this build yet; use a SQLite path")
+	default:
+		return sqlite.Open(strings.TrimPrefix(db, "sqlite://"))
+	}
+}
+
+func loadOrCreateToken(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	t := hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	return t, nil
+}
+
+// Handler is the whole HTTP surface: health, data plane under each account's
+// endpoint, and the ARM API at the root.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("/", arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger}))
+	return mux
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Serve answers requests until ctx is done, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(shutdown)
+	<-errc
+	return err
+}
+
+// Close releases the store and the listener.
+func (s *Server) Close() error {
+	if s.listener != nil {
+		s.listener.Close()
+	}
+	if s.Store != nil {
+		return s.Store.Close()
+	}
+	return nil
+}
