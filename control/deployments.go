@@ -16,9 +16,10 @@ type DeploymentInput struct {
 	Model                   ptu.ModelRef // Name required on create; Version "" means the default version
 	SKUName                 string
 	Capacity                *int // nil: the type's default on create, the current size on update
-	RAIPolicyName           string
-	VersionUpgradeOption    string
-	SpilloverDeploymentName string
+	RAIPolicyName        string
+	VersionUpgradeOption string
+	// SpilloverDeploymentName: nil keeps the current target, "" removes it.
+	SpilloverDeploymentName *string
 }
 
 // CapacityShortage is the Info of an InsufficientResourcesAvailable error: what can
@@ -178,7 +179,12 @@ func (s *Service) resolveDeployment(tx ptu.Tx, a ptu.Account, name string, in De
 		}
 	}
 
-	spill := in.SpilloverDeploymentName
+	spill := ""
+	if in.SpilloverDeploymentName != nil {
+		spill = *in.SpilloverDeploymentName
+	} else if exists {
+		spill = cur.SpilloverDeploymentName
+	}
 	if spill != "" {
 		if !ptu.IsProvisioned(sku.Name) {
 			return ptu.Deployment{}, nil, &ptu.Error{Code: ptu.CodeInvalidResourceProperties, Target: "properties.spilloverDeploymentName",
@@ -293,7 +299,7 @@ func (s *Service) alternatives(tx ptu.Tx, w *world, a ptu.Account, m *catalog.Mo
 	if err != nil {
 		return nil, err
 	}
-	var out []Alternative
+	out := []Alternative{}
 	for _, name := range w.names {
 		if name == a.Location {
 			continue

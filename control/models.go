@@ -72,6 +72,10 @@ type ModelCapacity struct {
 // and provisioned type, the largest deployment of model that sub could create
 // now: free quota and free pool capacity both counted.
 func (s *Service) ModelCapacities(ctx context.Context, sub, location string, model ptu.ModelRef) ([]ModelCapacity, error) {
+	if model.Name == "" {
+		return nil, &ptu.Error{Code: ptu.CodeInvalidRequestContent, Target: "modelName",
+			Message: "modelName is required: name the model whose capacity to list, e.g. modelFormat=OpenAI&modelName=gpt-4o&modelVersion=2024-11-20."}
+	}
 	if model.Format != "" && !strings.EqualFold(model.Format, "OpenAI") {
 		return nil, ptu.Errorf(ptu.CodeDeploymentModelNotSupported, "The model format '%s' is not supported. Use 'OpenAI'.", model.Format)
 	}

@@ -67,9 +67,11 @@ func (w *world) reachable(sku, home, region string) bool {
 	return false
 }
 
-// candidates lists the pools a deployment may use, most preferred first: the
-// account's own region, then its data zone, then the rest; within each, the
-// pool with the most room first.
+// candidates lists the pools a deployment may use, most preferred first. A
+// Regional deployment has only its own region's pools. Data-zone and global
+// deployments prefer other regions' pools and take the home region's last,
+// since Regional deployments there have nowhere else to go; among the rest,
+// the data zone comes before other zones, and more room before less.
 func (w *world) candidates(model, version, sku, home string, others map[string]int) []ptu.Pool {
 	var out []ptu.Pool
 	for _, p := range w.pools {
@@ -80,11 +82,11 @@ func (w *world) candidates(model, version, sku, home string, others map[string]i
 	rank := func(p ptu.Pool) int {
 		switch {
 		case p.Region == home:
-			return 0
+			return 2
 		case w.regions[p.Region].DataZone == w.regions[home].DataZone:
-			return 1
+			return 0
 		}
-		return 2
+		return 1
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		ri, rj := rank(out[i]), rank(out[j])

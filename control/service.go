@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ptu-dev/ptu"
@@ -31,6 +32,7 @@ type Service struct {
 	store ptu.Store
 	cat   *catalog.Catalog
 	opt   Options
+	gen   atomic.Uint64 // bumped after every committed write
 }
 
 // New returns a Service over store and cat.
@@ -67,5 +69,17 @@ func (s *Service) view(ctx context.Context, fn func(ptu.Tx) error) error {
 	return s.store.View(ctx, fn)
 }
 func (s *Service) update(ctx context.Context, fn func(ptu.Tx) error) error {
-	return s.store.Update(ctx, fn)
+	err := s.store.Update(ctx, fn)
+	if err == nil {
+		s.gen.Add(1)
+	}
+	return err
 }
+
+// Generation changes whenever the control-plane state may have changed. Caches
+// of accounts, keys and deployments (the data plane keeps one) compare it to
+// know when to reload, so a regenerated key or a resize takes effect at once.
+func (s *Service) Generation() uint64 { return s.gen.Load() }
+
+// Invalidate bumps the generation, for changes made outside this process.
+func (s *Service) Invalidate() { s.gen.Add(1) }

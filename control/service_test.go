@@ -445,9 +445,9 @@ func TestAccountRules(t *testing.T) {
 func TestSpilloverTargetRules(t *testing.T) {
 	f := newFixture(t)
 	f.account(t, "rg", "acct", "eastus")
-	capacity := 15
+	capacity, std := 15, "std"
 	in := control.DeploymentInput{Model: ptu.ModelRef{Name: "gpt-4o", Version: "2024-08-06"}, SKUName: ptu.GlobalProvisionedManaged,
-		Capacity: &capacity, SpilloverDeploymentName: "std"}
+		Capacity: &capacity, SpilloverDeploymentName: &std}
 	_, _, err := f.svc.PutDeployment(f.ctx, sub, "rg", "acct", "ptu", in)
 	wantCode(t, err, ptu.CodeInvalidResourceProperties)
 	if _, err := f.deploy("rg", "acct", "std", "gpt-4o", "2024-08-06", ptu.GlobalStandard, 10); err != nil {

@@ -1,0 +1,87 @@
+package arm
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ptu-dev/ptu"
+)
+
+// versionSet says which api-versions a route accepts.
+type versionSet int
+
+const (
+	// cognitiveVersions: the Microsoft.CognitiveServices resource provider.
+	cognitiveVersions versionSet = iota + 1
+	// subscriptionVersions: the subscription and location routes, which ARM
+	// serves from Microsoft.Resources with its own versions; the provider's
+	// versions are accepted there too so one client setting works everywhere.
+	subscriptionVersions
+)
+
+// Stable Microsoft.CognitiveServices versions. Preview versions are accepted
+// when dated within previewFrom..previewTo.
+var cognitiveStable = []string{"2023-05-01", "2024-10-01", "2025-06-01", "2025-09-01"}
+
+var (
+	previewFrom = time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)
+	previewTo   = time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// Microsoft.Resources subscription API versions (armsubscriptions, az account).
+var subscriptionStable = []string{
+	"2014-04-01", "2015-01-01", "2016-06-01", "2018-06-01", "2019-06-01",
+	"2019-11-01", "2020-01-01", "2021-01-01", "2022-12-01",
+}
+
+// supportedList is the version list quoted in InvalidApiVersionParameter
+// messages, newest first; previews are listed by the ones clients send most.
+var supportedList = map[versionSet]string{
+	cognitiveVersions: "2026-01-15-preview, 2025-09-01, 2025-07-01-preview, 2025-06-01, 2025-04-01-preview, " +
+		"2024-10-01, 2024-06-01-preview, 2024-04-01-preview, 2023-10-01-preview, 2023-05-01 " +
+		"(and any YYYY-MM-DD-preview from 2023-05-01 to 2026-12-31)",
+	subscriptionVersions: "2022-12-01, 2021-01-01, 2020-01-01, 2019-11-01, 2019-06-01, 2018-06-01, 2016-06-01, " +
+		"2015-01-01, 2014-04-01, and the Microsoft.CognitiveServices versions",
+}
+
+func (vs versionSet) accepts(v string) bool {
+	if slices.Contains(cognitiveStable, v) {
+		return true
+	}
+	if vs == subscriptionVersions && slices.Contains(subscriptionStable, v) {
+		return true
+	}
+	d, ok := strings.CutSuffix(v, "-preview")
+	if !ok {
+		return false
+	}
+	t, err := time.Parse(time.DateOnly, d)
+	return err == nil && !t.Before(previewFrom) && !t.After(previewTo)
+}
+
+// checkAPIVersion enforces the api-version query parameter. ARM matches the
+// parameter name case-insensitively.
+func checkAPIVersion(q url.Values, vs versionSet) error {
+	v, ok := q["api-version"]
+	if !ok {
+		for k, vals := range q {
+			if strings.EqualFold(k, "api-version") {
+				v, ok = vals, true
+				break
+			}
+		}
+	}
+	if !ok || len(v) == 0 || v[0] == "" {
+		return ptu.Errorf(ptu.CodeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
+	}
+	if !vs.accepts(v[0]) {
+		return &ptu.Error{
+			Code:    ptu.CodeInvalidAPIVersion,
+			Message: "The api-version '" + v[0] + "' is invalid. The supported versions are '" + supportedList[vs] + "'.",
+			Target:  "api-version",
+		}
+	}
+	return nil
+}

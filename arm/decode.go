@@ -1,0 +1,88 @@
+package arm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/ptu-dev/ptu"
+)
+
+// decodeBody decodes the request body into v. Unknown fields are ignored, as
+// ARM ignores them; wrong types, malformed JSON, trailing data and bodies over
+// maxBody are InvalidRequestContent errors naming the field and the problem.
+// An empty body is an error unless optional is set, when v is left as it is.
+func decodeBody(r *http.Request, v any, optional bool) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return invalidContent("", "The request content is larger than the limit of %d bytes.", tooLarge.Limit)
+		}
+		return invalidContent("", "The request content could not be read: %v.", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		if optional {
+			return nil
+		}
+		return invalidContent("", "The request content is empty; a JSON object is required.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(err, data)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalidContent("", "The request content was invalid and could not be deserialized: unexpected data after the JSON object at offset %d.", dec.InputOffset())
+	}
+	return nil
+}
+
+func invalidContent(target, format string, args ...any) error {
+	return &ptu.Error{Code: ptu.CodeInvalidRequestContent, Message: fmt.Sprintf(format, args...), Target: target}
+}
+
+func describeJSONError(err error, data []byte) error {
+	const prefix = "The request content was invalid and could not be deserialized: "
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return invalidContent("", prefix+"%s at offset %d.", syn.Error(), syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return invalidContent("", prefix+"the request content must be %s, not %s.", kindName(typ.Type), typ.Value)
+		}
+		return invalidContent(typ.Field, prefix+"'%s' must be %s, not %s (offset %d).", typ.Field, kindName(typ.Type), typ.Value, typ.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidContent("", prefix+"the JSON ends unexpectedly at offset %d.", len(data))
+	}
+	return invalidContent("", prefix+"%v.", err)
+}
+
+// kindName describes a Go type in JSON terms.
+func kindName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a " + strings.ToLower(t.Kind().String())
+}

@@ -1,0 +1,111 @@
+package arm
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/ptu-dev/ptu"
+)
+
+func TestDecodeBodyMessages(t *testing.T) {
+	for _, tc := range []struct {
+		body, target, inMsg string
+	}{
+		{`{"sku":{"capacity":"15"}}`, "sku.capacity", "'sku.capacity' must be an integer, not string"},
+		{`{"sku":{"capacity":1.5}}`, "sku.capacity", "not number 1.5"},
+		{`{"sku":"S0"}`, "sku", "'sku' must be an object, not string"},
+		{`{"properties":{"model":{"name":7}}}`, "properties.model.name", "must be a string, not number"},
+		{`{"tags":[]}`, "tags", "must be an object, not array"},
+		{`"text"`, "", "must be an object, not string"},
+		{`{"sku":}`, "", "offset 8"},
+		{`{"sku":{}`, "", "ends unexpectedly"},
+		{`{} x`, "", "unexpected data after the JSON object"},
+		{` `, "", "empty"},
+	} {
+		req := httptest.NewRequest("PUT", "/", strings.NewReader(tc.body))
+		var b deploymentBody
+		err := decodeBody(req, &b, false)
+		e, ok := err.(*ptu.Error)
+		if !ok || e.Code != ptu.CodeInvalidRequestContent {
+			t.Errorf("%s: err = %v, want InvalidRequestContent", tc.body, err)
+			continue
+		}
+		if e.Target != tc.target || !strings.Contains(e.Message, tc.inMsg) {
+			t.Errorf("%s: target %q message %q, want target %q and %q", tc.body, e.Target, e.Message, tc.target, tc.inMsg)
+		}
+	}
+
+	// Unknown fields are ignored, as in ARM; an optional body may be empty.
+	req := httptest.NewRequest("PUT", "/", strings.NewReader(`{"identity":{"type":"SystemAssigned"},"sku":{"name":"S0","tier":"Standard"}}`))
+	var b accountBody
+	if err := decodeBody(req, &b, false); err != nil || *b.SKU.Name != "S0" {
+		t.Errorf("unknown fields: %v", err)
+	}
+	var d decisionBody
+	if err := decodeBody(httptest.NewRequest("POST", "/", nil), &d, true); err != nil {
+		t.Errorf("optional empty body: %v", err)
+	}
+}
+
+// FuzzDecodeBody: any body decodes or fails with InvalidRequestContent.
+func FuzzDecodeBody(f *testing.F) {
+	for _, s := range []string{
+		`{"sku":{"name":"GlobalProvisionedManaged","capacity":15},"properties":{"model":{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}}}`,
+		`{"sku":{"capacity":"15"}}`, `{"properties":{"scaleSettings":{"capacity":1e99}}}`, `[]`, `{`, `null`, `{} {}`, "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, v := range []any{&deploymentBody{}, &accountBody{}, &quotaRequestBody{}, &poolBody{}} {
+			err := decodeBody(httptest.NewRequest("PUT", "/", strings.NewReader(body)), v, false)
+			if err == nil {
+				continue
+			}
+			if e, ok := err.(*ptu.Error); !ok || e.Code != ptu.CodeInvalidRequestContent || e.Message == "" {
+				t.Fatalf("%q: err = %#v", body, err)
+			}
+		}
+	})
+}
+
+// FuzzRoute: any path either matches a route or is NotFound /
+// MethodNotAllowed; matching never panics and captures no empty name.
+func FuzzRoute(f *testing.F) {
+	h := &handler{}
+	h.register()
+	for _, s := range []string{
+		"/subscriptions/x/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/d",
+		"/SUBSCRIPTIONS", "/", "//", "/subscriptions/%zz", "/providers/microsoft.cognitiveservices/capacityPools/a/b/c",
+	} {
+		f.Add("GET", s)
+	}
+	f.Fuzz(func(t *testing.T, method, path string) {
+		u, err := url.Parse(path)
+		if err != nil {
+			return
+		}
+		r := &http.Request{Method: method, URL: u}
+		fn, p, _, err := h.lookup(r)
+		if err != nil {
+			code := ptu.ErrorCode(err)
+			if me, ok := err.(*methodError); ok {
+				code = me.err.Code
+			}
+			if code != ptu.CodeNotFound && code != ptu.CodeMethodNotAllowed {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			return
+		}
+		if fn == nil {
+			t.Fatalf("%s %s: matched without an endpoint", method, path)
+		}
+		for k, v := range p {
+			if v == "" {
+				t.Fatalf("%s %s: empty %s", method, path, k)
+			}
+		}
+	})
+}

@@ -1,0 +1,409 @@
+package arm
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/control"
+)
+
+// --- subscriptions and locations ---
+
+func (h *handler) listSubscriptions(r *http.Request, _ params) (int, any, error) {
+	subs, err := h.svc.ListSubscriptions(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]subscriptionJSON, 0, len(subs))
+	for _, s := range subs {
+		out = append(out, subscriptionWire(s))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+func (h *handler) getSubscription(r *http.Request, p params) (int, any, error) {
+	s, err := h.svc.GetSubscription(r.Context(), p["sub"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, subscriptionWire(s), nil
+}
+
+func (h *handler) listLocations(r *http.Request, p params) (int, any, error) {
+	regions, err := h.svc.ListLocations(r.Context(), p["sub"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]locationJSON, 0, len(regions))
+	for _, rg := range regions {
+		out = append(out, locationWire(p["sub"], rg))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+// --- accounts ---
+
+func (h *handler) listAccounts(r *http.Request, p params) (int, any, error) {
+	accts, err := h.svc.ListAccounts(r.Context(), p["sub"], p["rg"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]accountJSON, 0, len(accts))
+	for _, a := range accts {
+		out = append(out, h.accountWire(a))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+// putAccount creates or replaces an account. It answers 201 or 200 with
+// provisioningState Succeeded, which completes the SDK's poller at once.
+func (h *handler) putAccount(r *http.Request, p params) (int, any, error) {
+	var b accountBody
+	if err := decodeBody(r, &b, false); err != nil {
+		return 0, nil, err
+	}
+	var in control.AccountInput
+	b.apply(&in)
+	a, created, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return createdOrOK(created), h.accountWire(a), nil
+}
+
+func (h *handler) getAccount(r *http.Request, p params) (int, any, error) {
+	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, h.accountWire(a), nil
+}
+
+// patchAccount changes the fields the body carries and keeps the others.
+func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
+	var b accountBody
+	if err := decodeBody(r, &b, false); err != nil {
+		return 0, nil, err
+	}
+	cur, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	if err != nil {
+		return 0, nil, err
+	}
+	in := control.AccountInput{
+		Location:            cur.Location,
+		Kind:                cur.Kind,
+		SKU:                 cur.SKU,
+		CustomSubDomain:     cur.CustomSubDomain,
+		Tags:                cur.Tags,
+		DisableLocalAuth:    cur.DisableLocalAuth,
+		PublicNetworkAccess: cur.PublicNetwork,
+	}
+	b.apply(&in)
+	a, _, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, h.accountWire(a), nil
+}
+
+// deleteAccount answers 200 when the account existed and 204 when it did
+// not; the SDK's poller completes on either.
+func (h *handler) deleteAccount(r *http.Request, p params) (int, any, error) {
+	existed, err := h.svc.DeleteAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return deletedStatus(existed), nil, nil
+}
+
+func (h *handler) listKeys(r *http.Request, p params) (int, any, error) {
+	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, keysJSON{Key1: a.Key1, Key2: a.Key2}, nil
+}
+
+func (h *handler) regenerateKey(r *http.Request, p params) (int, any, error) {
+	var b struct {
+		KeyName *string `json:"keyName"`
+	}
+	if err := decodeBody(r, &b, false); err != nil {
+		return 0, nil, err
+	}
+	if b.KeyName == nil {
+		return 0, nil, invalidContent("keyName", "The request content was invalid: 'keyName' is required ('Key1' or 'Key2').")
+	}
+	a, err := h.svc.RegenerateKey(r.Context(), p["sub"], p["rg"], p["account"], *b.KeyName)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, keysJSON{Key1: a.Key1, Key2: a.Key2}, nil
+}
+
+func (h *handler) accountModels(r *http.Request, p params) (int, any, error) {
+	offers, err := h.svc.AccountModels(r.Context(), p["sub"], p["rg"], p["account"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]accountModelJSON, 0, len(offers))
+	for _, o := range offers {
+		out = append(out, accountModelWire(o))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+// --- deployments ---
+
+func (h *handler) listDeployments(r *http.Request, p params) (int, any, error) {
+	ds, err := h.svc.ListDeployments(r.Context(), p["sub"], p["rg"], p["account"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]deploymentJSON, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, h.deploymentWire(d))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+// putDeployment creates or updates a deployment; placement is synchronous, so
+// the answer carries provisioningState Succeeded and the SDK's poller ends.
+func (h *handler) putDeployment(r *http.Request, p params) (int, any, error) {
+	var b deploymentBody
+	if err := decodeBody(r, &b, false); err != nil {
+		return 0, nil, err
+	}
+	d, created, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], b.input())
+	if err != nil {
+		return 0, nil, err
+	}
+	return createdOrOK(created), h.deploymentWire(d), nil
+}
+
+func (h *handler) getDeployment(r *http.Request, p params) (int, any, error) {
+	d, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, h.deploymentWire(d), nil
+}
+
+// patchDeployment updates an existing deployment from a partial body (the
+// SDK's BeginUpdate sends sku and tags); what the body leaves out is kept.
+func (h *handler) patchDeployment(r *http.Request, p params) (int, any, error) {
+	var b deploymentBody
+	if err := decodeBody(r, &b, false); err != nil {
+		return 0, nil, err
+	}
+	// PATCH only updates: a missing deployment is 404, not a create.
+	if _, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"]); err != nil {
+		return 0, nil, err
+	}
+	in := b.input() // absent fields keep their current values
+	d, _, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, h.deploymentWire(d), nil
+}
+
+func (h *handler) deleteDeployment(r *http.Request, p params) (int, any, error) {
+	existed, err := h.svc.DeleteDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return deletedStatus(existed), nil, nil
+}
+
+func (h *handler) deploymentSKUs(r *http.Request, p params) (int, any, error) {
+	opts, err := h.svc.DeploymentSKUs(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]skuResourceJSON, 0, len(opts))
+	for _, o := range opts {
+		out = append(out, skuResourceJSON{
+			ResourceType: o.ResourceType,
+			SKU:          skuJSON{Name: o.Name},
+			Capacity:     capacityWire(o.Capacity),
+		})
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+// --- usages, models, model capacities ---
+
+func (h *handler) usages(r *http.Request, p params) (int, any, error) {
+	us, err := h.svc.Usages(r.Context(), p["sub"], p["location"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]usageJSON, 0, len(us))
+	for _, u := range us {
+		out = append(out, usageWire(u))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+func (h *handler) models(r *http.Request, p params) (int, any, error) {
+	offers, err := h.svc.Models(r.Context(), p["sub"], p["location"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]modelJSON, 0, len(offers))
+	for _, o := range offers {
+		out = append(out, modelJSON{Kind: modelKind(o.Model.Format), SKUName: "S0", Model: accountModelWire(o)})
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+// modelCapacities serves both the subscription-wide and the per-location
+// route; the former has no {location} and reports every region.
+func (h *handler) modelCapacities(r *http.Request, p params) (int, any, error) {
+	q := r.URL.Query()
+	ref := ptu.ModelRef{Format: q.Get("modelFormat"), Name: q.Get("modelName"), Version: q.Get("modelVersion")}
+	caps, err := h.svc.ModelCapacities(r.Context(), p["sub"], p["location"], ref)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]modelCapacityJSON, 0, len(caps))
+	for _, c := range caps {
+		out = append(out, modelCapacityWire(p["sub"], c))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+// --- quota requests ---
+
+func (h *handler) createQuotaRequest(r *http.Request, p params) (int, any, error) {
+	var b quotaRequestBody
+	if err := decodeBody(r, &b, false); err != nil {
+		return 0, nil, err
+	}
+	if b.Limit == nil {
+		return 0, nil, invalidContent("limit", "The request content was invalid: 'limit' is required (the PTU limit asked for).")
+	}
+	q, err := h.svc.CreateQuotaRequest(r.Context(), p["sub"], control.QuotaRequestInput{
+		Location: deref(b.Location),
+		SKUName:  deref(b.SKUName),
+		Limit:    *b.Limit,
+		Reason:   deref(b.Reason),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, quotaRequestWire(q), nil
+}
+
+// listQuotaRequests lists one subscription's requests, or every request on
+// the provider-level route (no {sub}).
+func (h *handler) listQuotaRequests(r *http.Request, p params) (int, any, error) {
+	qs, err := h.svc.ListQuotaRequests(r.Context(), p["sub"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]quotaRequestJSON, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, quotaRequestWire(q))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+func (h *handler) getQuotaRequest(r *http.Request, p params) (int, any, error) {
+	q, err := h.quotaRequestOf(r, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, quotaRequestWire(q), nil
+}
+
+// quotaRequestOf fetches the request named in the path, which must belong to
+// the path's subscription.
+func (h *handler) quotaRequestOf(r *http.Request, p params) (ptu.QuotaRequest, error) {
+	if _, err := h.svc.GetSubscription(r.Context(), p["sub"]); err != nil {
+		return ptu.QuotaRequest{}, err
+	}
+	q, err := h.svc.GetQuotaRequest(r.Context(), p["id"])
+	if err == nil && !strings.EqualFold(q.SubscriptionID, p["sub"]) {
+		err = ptu.Errorf(ptu.CodeResourceNotFound, "Quota request '%s' was not found.", p["id"])
+	}
+	return q, err
+}
+
+func (h *handler) decideQuotaRequest(approve bool) endpointFunc {
+	return func(r *http.Request, p params) (int, any, error) {
+		var b decisionBody
+		if err := decodeBody(r, &b, true); err != nil {
+			return 0, nil, err
+		}
+		if _, err := h.quotaRequestOf(r, p); err != nil {
+			return 0, nil, err
+		}
+		q, err := h.svc.DecideQuotaRequest(r.Context(), p["id"], approve, deref(b.Note))
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, quotaRequestWire(q), nil
+	}
+}
+
+// --- capacity pools ---
+
+func (h *handler) listPools(r *http.Request, _ params) (int, any, error) {
+	pools, err := h.svc.ListPools(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]poolJSON, 0, len(pools))
+	for _, pl := range pools {
+		out = append(out, h.poolWire(pl))
+	}
+	return http.StatusOK, listOf(out), nil
+}
+
+func poolID(p params) string { return p["region"] + "/" + p["model"] + "/" + p["version"] }
+
+func (h *handler) getPool(r *http.Request, p params) (int, any, error) {
+	pools, err := h.svc.ListPools(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	id := poolID(p)
+	for _, pl := range pools {
+		if strings.EqualFold(pl.ID, id) {
+			return http.StatusOK, h.poolWire(pl), nil
+		}
+	}
+	return 0, nil, ptu.Errorf(ptu.CodeResourceNotFound, "Capacity pool '%s' was not found.", id)
+}
+
+func (h *handler) patchPool(r *http.Request, p params) (int, any, error) {
+	var b poolBody
+	if err := decodeBody(r, &b, false); err != nil {
+		return 0, nil, err
+	}
+	if b.Properties == nil || b.Properties.PTU == nil {
+		return 0, nil, invalidContent("properties.ptu", "The request content was invalid: 'properties.ptu' is required (the pool's rating in PTUs).")
+	}
+	pl, err := h.svc.SetPoolRating(r.Context(), poolID(p), *b.Properties.PTU)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, h.poolWire(pl), nil
+}
+
+func createdOrOK(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+func deletedStatus(existed bool) int {
+	if existed {
+		return http.StatusOK
+	}
+	return http.StatusNoContent
+}

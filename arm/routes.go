@@ -1,0 +1,57 @@
+package arm
+
+import "net/http"
+
+// Path prefixes. Literal segments match case-insensitively, as in ARM.
+const (
+	pCS      = "/providers/Microsoft.CognitiveServices"
+	pSub     = "/subscriptions/{sub}"
+	pAccount = pSub + "/resourceGroups/{rg}" + pCS + "/accounts/{account}"
+	pDeploy  = pAccount + "/deployments/{deployment}"
+	pLoc     = pSub + pCS + "/locations/{location}"
+)
+
+func (h *handler) register() {
+	// Microsoft.Resources: subscriptions and locations.
+	h.handle(http.MethodGet, "/subscriptions", subscriptionVersions, h.listSubscriptions)
+	h.handle(http.MethodGet, pSub, subscriptionVersions, h.getSubscription)
+	h.handle(http.MethodGet, pSub+"/locations", subscriptionVersions, h.listLocations)
+
+	// Accounts.
+	h.handle(http.MethodGet, pSub+pCS+"/accounts", cognitiveVersions, h.listAccounts)
+	h.handle(http.MethodGet, pSub+"/resourceGroups/{rg}"+pCS+"/accounts", cognitiveVersions, h.listAccounts)
+	h.handle(http.MethodPut, pAccount, cognitiveVersions, h.putAccount)
+	h.handle(http.MethodGet, pAccount, cognitiveVersions, h.getAccount)
+	h.handle(http.MethodPatch, pAccount, cognitiveVersions, h.patchAccount)
+	h.handle(http.MethodDelete, pAccount, cognitiveVersions, h.deleteAccount)
+	h.handle(http.MethodPost, pAccount+"/listKeys", cognitiveVersions, h.listKeys)
+	h.handle(http.MethodPost, pAccount+"/regenerateKey", cognitiveVersions, h.regenerateKey)
+	h.handle(http.MethodGet, pAccount+"/models", cognitiveVersions, h.accountModels)
+
+	// Deployments.
+	h.handle(http.MethodGet, pAccount+"/deployments", cognitiveVersions, h.listDeployments)
+	h.handle(http.MethodPut, pDeploy, cognitiveVersions, h.putDeployment)
+	h.handle(http.MethodGet, pDeploy, cognitiveVersions, h.getDeployment)
+	h.handle(http.MethodPatch, pDeploy, cognitiveVersions, h.patchDeployment)
+	h.handle(http.MethodDelete, pDeploy, cognitiveVersions, h.deleteDeployment)
+	h.handle(http.MethodGet, pDeploy+"/skus", cognitiveVersions, h.deploymentSKUs)
+
+	// Quota, models and capacity by location.
+	h.handle(http.MethodGet, pLoc+"/usages", cognitiveVersions, h.usages)
+	h.handle(http.MethodGet, pLoc+"/models", cognitiveVersions, h.models)
+	h.handle(http.MethodGet, pLoc+"/modelCapacities", cognitiveVersions, h.modelCapacities)
+	h.handle(http.MethodGet, pSub+pCS+"/modelCapacities", cognitiveVersions, h.modelCapacities)
+
+	// Quota requests (ptu's extension).
+	h.handle(http.MethodPost, pSub+pCS+"/quotaRequests", cognitiveVersions, h.createQuotaRequest)
+	h.handle(http.MethodGet, pSub+pCS+"/quotaRequests", cognitiveVersions, h.listQuotaRequests)
+	h.handle(http.MethodGet, pSub+pCS+"/quotaRequests/{id}", cognitiveVersions, h.getQuotaRequest)
+	h.handle(http.MethodPost, pSub+pCS+"/quotaRequests/{id}/approve", cognitiveVersions, h.decideQuotaRequest(true))
+	h.handle(http.MethodPost, pSub+pCS+"/quotaRequests/{id}/reject", cognitiveVersions, h.decideQuotaRequest(false))
+	h.handle(http.MethodGet, pCS+"/quotaRequests", cognitiveVersions, h.listQuotaRequests)
+
+	// Capacity pools (ptu's extension, operators).
+	h.handle(http.MethodGet, pCS+"/capacityPools", cognitiveVersions, h.listPools)
+	h.handle(http.MethodGet, pCS+"/capacityPools/{region}/{model}/{version}", cognitiveVersions, h.getPool)
+	h.handle(http.MethodPatch, pCS+"/capacityPools/{region}/{model}/{version}", cognitiveVersions, h.patchPool)
+}

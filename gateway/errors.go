@@ -1,0 +1,76 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// The data plane answers errors in two shapes, as Azure OpenAI does: Azure's
+// own {"error":{"code","message"}} for what happens before the request reaches a
+// model (auth, routing, throttling), and OpenAI's
+// {"error":{"message","type","param","code"}} for problems with the request body.
+
+type azureError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type openAIError struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+	Status  int     `json:"-"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeAzureError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]azureError{"error": {Code: code, Message: msg}})
+}
+
+func writeOpenAIError(w http.ResponseWriter, e *openAIError) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, map[string]*openAIError{"error": e})
+}
+
+func strp(s string) *string { return &s }
+
+// invalid is a 400 invalid_request_error naming the parameter at fault.
+func invalid(param, code, msg string) *openAIError {
+	e := &openAIError{Message: msg, Type: "invalid_request_error"}
+	if param != "" {
+		e.Param = strp(param)
+	}
+	if code != "" {
+		e.Code = strp(code)
+	}
+	return e
+}
+
+const (
+	msgUnauthorized = "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."
+	msgNoDeployment = "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."
+)
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func errorsIsCanceled(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// asUnavailable finds an error that says whether the backend was unavailable
+// (503) rather than failing (500).
+func asUnavailable(err error, target *interface{ Unavailable() bool }) bool {
+	return errors.As(err, target)
+}

@@ -1,0 +1,294 @@
+// Package gateway is the data plane: the Azure-OpenAI-compatible inference API
+// under each account's endpoint. One call goes: authenticate the account's key,
+// resolve the deployment, validate and count the prompt with the model's
+// tokenizer, look up the prompt prefix cache, admit through the deployment's
+// leaky bucket (or answer 429 with the time until it drains), route to a backend
+// of one of the deployment's pools weighted by PTUs, stream the answer back, and
+// settle the bucket with what was really processed.
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/backend"
+	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/leaky"
+	"github.com/ptu-dev/ptu/tokens"
+)
+
+// DefaultMaxBody is the largest request body accepted (16 MiB).
+const DefaultMaxBody = 16 << 20
+
+// Backends gives the backend serving a capacity pool, and the backend serving a
+// pay-per-token (Standard) deployment of a model in a region.
+type Backends interface {
+	Pool(pool ptu.Pool) (backend.Backend, error)
+	Standard(region string, model *catalog.Model) (backend.Backend, error)
+}
+
+// Recorder receives one record per finished inference call (metrics, logs).
+type Recorder interface {
+	Record(Record)
+}
+
+// Record describes one inference call as it ended.
+type Record struct {
+	Time             time.Time // when it ended
+	RequestID        string
+	Account          ptu.Account
+	Deployment       ptu.Deployment
+	Operation        string // ChatCompletions_Create | Completions_Create
+	Stream           bool
+	Status           int
+	PromptTokens     int
+	CachedTokens     int
+	CompletionTokens int
+	Estimate         float64 // admission estimate, input-equivalent tokens
+	Actual           float64 // settled cost, input-equivalent tokens
+	Utilization      float64 // percent, as reported in the response header
+	TimeToFirstToken time.Duration
+	Duration         time.Duration
+	Throttled        bool
+}
+
+// Options configure a Gateway.
+type Options struct {
+	Control  *control.Service
+	Limiter  leaky.Limiter
+	Backends Backends
+	Recorder Recorder // optional
+	Logger   *slog.Logger
+	Now      func() time.Time
+	MaxBody  int64 // DefaultMaxBody when 0
+	// Cache is the prompt prefix cache; a default one is made when nil.
+	Cache *tokens.PrefixCache
+}
+
+// Gateway serves the data plane.
+type Gateway struct {
+	opt Options
+
+	mu       sync.RWMutex
+	gen      uint64
+	accounts map[string]*account // by lowercased subdomain
+	pools    map[string]ptu.Pool
+	regions  map[string]ptu.Region
+}
+
+// New returns a Gateway.
+func New(opt Options) *Gateway {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.MaxBody == 0 {
+		opt.MaxBody = DefaultMaxBody
+	}
+	if opt.Cache == nil {
+		opt.Cache = tokens.NewPrefixCache(tokens.DefaultPrefixCacheEntries, tokens.DefaultPrefixCacheTTL, opt.Now)
+	}
+	return &Gateway{opt: opt}
+}
+
+// account is the data plane's cached view of an account and its deployments.
+type account struct {
+	acct        ptu.Account
+	region      ptu.Region
+	deployments map[string]*deployment // by lowercased name
+	list        []*deployment
+}
+
+// deployment is what a call needs of its deployment, resolved once per change.
+type deployment struct {
+	d        ptu.Deployment
+	model    *catalog.Model
+	enc      *tokens.Encoder
+	key      string  // limiter key
+	capacity float64 // input-equivalent tokens per minute
+	targets  []target
+	total    int // sum of target weights
+	region   ptu.Region
+	rr       atomic.Uint64 // round-robin position for pick
+}
+
+type target struct {
+	pool    string
+	weight  int
+	backend backend.Backend
+}
+
+// resolve returns the account serving subdomain, reloading the cache when the
+// control plane has changed since it was filled.
+func (g *Gateway) resolve(ctx context.Context, subDomain string) (*account, error) {
+	subDomain = strings.ToLower(subDomain)
+	gen := g.opt.Control.Generation()
+	g.mu.RLock()
+	if g.gen == gen && g.accounts != nil {
+		if a, ok := g.accounts[subDomain]; ok {
+			g.mu.RUnlock()
+			return a, nil
+		}
+	}
+	g.mu.RUnlock()
+
+	a, err := g.load(ctx, subDomain)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	if g.gen != gen || g.accounts == nil {
+		g.gen, g.accounts = gen, map[string]*account{}
+	}
+	g.accounts[subDomain] = a
+	g.mu.Unlock()
+	return a, nil
+}
+
+func (g *Gateway) load(ctx context.Context, subDomain string) (*account, error) {
+	svc := g.opt.Control
+	acct, err := svc.AccountBySubDomain(ctx, subDomain)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := svc.ListDeployments(ctx, acct.SubscriptionID, acct.ResourceGroup, acct.Name)
+	if err != nil {
+		return nil, err
+	}
+	pools, regions, err := g.world(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a := &account{acct: acct, region: regions[acct.Location], deployments: map[string]*deployment{}}
+	if a.region.Name == "" {
+		a.region = ptu.Region{Name: acct.Location, DisplayName: acct.Location}
+	}
+	for _, d := range ds {
+		dep, err := g.prepare(d, pools, a.region)
+		if err != nil {
+			return nil, err
+		}
+		a.deployments[strings.ToLower(d.Name)] = dep
+		a.list = append(a.list, dep)
+	}
+	return a, nil
+}
+
+// world reads pools and regions; they change rarely, so they are cached with the accounts.
+func (g *Gateway) world(ctx context.Context) (map[string]ptu.Pool, map[string]ptu.Region, error) {
+	gen := g.opt.Control.Generation()
+	g.mu.RLock()
+	if g.gen == gen && g.pools != nil {
+		p, r := g.pools, g.regions
+		g.mu.RUnlock()
+		return p, r, nil
+	}
+	g.mu.RUnlock()
+	ps, err := g.opt.Control.ListPools(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pools := map[string]ptu.Pool{}
+	for _, p := range ps {
+		pools[p.ID] = p.Pool
+	}
+	regions := map[string]ptu.Region{}
+	subs, err := g.opt.Control.ListSubscriptions(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(subs) > 0 {
+		rs, err := g.opt.Control.ListLocations(ctx, subs[0].ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range rs {
+			regions[r.Name] = r
+		}
+	}
+	g.mu.Lock()
+	if g.gen != gen || g.accounts == nil {
+		g.gen, g.accounts = gen, map[string]*account{}
+	}
+	g.pools, g.regions = pools, regions
+	g.mu.Unlock()
+	return pools, regions, nil
+}
+
+func (g *Gateway) prepare(d ptu.Deployment, pools map[string]ptu.Pool, region ptu.Region) (*deployment, error) {
+	m, ok := g.opt.Control.Catalog().Lookup(d.Model.Name, d.Model.Version)
+	if !ok {
+		return nil, ptu.Errorf(ptu.CodeDeploymentModelNotSupported, "model %s is no longer in the catalog", d.Model)
+	}
+	enc, err := tokens.Get(m.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	dep := &deployment{d: d, model: m, enc: enc, key: strings.ToLower(d.ID()), region: region}
+	if ptu.IsProvisioned(d.SKUName) {
+		dep.capacity = float64(d.Capacity * m.InputTPMPerPTU)
+		for _, a := range d.Allocations {
+			p, ok := pools[a.PoolID]
+			if !ok {
+				continue
+			}
+			b, err := g.opt.Backends.Pool(p)
+			if err != nil {
+				return nil, err
+			}
+			dep.targets = append(dep.targets, target{pool: p.ID, weight: a.PTU, backend: b})
+			dep.total += a.PTU
+		}
+	} else {
+		// Standard deployments: capacity is in units of 1,000 tokens per minute.
+		dep.capacity = float64(d.Capacity) * 1000
+		b, err := g.opt.Backends.Standard(d.Region, m)
+		if err != nil {
+			return nil, err
+		}
+		dep.targets = []target{{pool: "standard", weight: 1, backend: b}}
+		dep.total = 1
+	}
+	return dep, nil
+}
+
+// authorize checks the api-key header or a bearer key against the account's two keys.
+func authorize(r *http.Request, a ptu.Account) bool {
+	key := r.Header.Get("api-key")
+	if key == "" {
+		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			key = strings.TrimSpace(v)
+		}
+	}
+	if key == "" || a.DisableLocalAuth {
+		return false
+	}
+	k1 := subtle.ConstantTimeCompare([]byte(key), []byte(a.Key1))
+	k2 := subtle.ConstantTimeCompare([]byte(key), []byte(a.Key2))
+	return k1|k2 == 1
+}
+
+// API versions of the data plane: the dated GA versions, and previews up to 2025-04-01-preview.
+var (
+	gaVersions = map[string]bool{"2022-12-01": true, "2023-05-15": true, "2024-02-01": true, "2024-06-01": true, "2024-10-21": true}
+	previewRE  = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})-preview$`)
+)
+
+func validAPIVersion(v string) bool {
+	if gaVersions[v] {
+		return true
+	}
+	m := previewRE.FindStringSubmatch(v)
+	return m != nil && m[1] >= "2023-03-15" && m[1] <= "2025-04-01"
+}

@@ -1,0 +1,246 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/oai"
+)
+
+// Handler returns the data-plane routes, mounted under /accounts/{subdomain}/.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /accounts/{sd}/openai/deployments/{dep}/chat/completions", g.classic(opChat))
+	mux.HandleFunc("POST /accounts/{sd}/openai/deployments/{dep}/completions", g.classic(opCompletions))
+	mux.HandleFunc("POST /accounts/{sd}/openai/v1/chat/completions", g.v1(opChat))
+	mux.HandleFunc("POST /accounts/{sd}/openai/v1/completions", g.v1(opCompletions))
+	mux.HandleFunc("GET /accounts/{sd}/openai/v1/models", g.models)
+	mux.HandleFunc("/accounts/{sd}/", func(w http.ResponseWriter, r *http.Request) {
+		setRequestID(w)
+		writeAzureError(w, http.StatusNotFound, "404", "Resource not found")
+	})
+	return mux
+}
+
+type operation int
+
+const (
+	opChat operation = iota
+	opCompletions
+)
+
+func (op operation) String() string {
+	if op == opChat {
+		return "ChatCompletions_Create"
+	}
+	return "Completions_Create"
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func setRequestID(w http.ResponseWriter) string {
+	id := newRequestID()
+	w.Header().Set("apim-request-id", id)
+	w.Header().Set("x-request-id", id)
+	return id
+}
+
+// classic serves /openai/deployments/{dep}/...?api-version=...
+func (g *Gateway) classic(op operation) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := setRequestID(w)
+		v := r.URL.Query().Get("api-version")
+		if !validAPIVersion(v) {
+			msg := "Resource not found"
+			if v == "" {
+				msg += ": the api-version query parameter is required, e.g. ?api-version=2024-10-21"
+			} else {
+				msg += fmt.Sprintf(": api-version '%s' is not supported; use a dated GA version such as 2024-10-21 or a preview up to 2025-04-01-preview", v)
+			}
+			writeAzureError(w, http.StatusNotFound, "404", msg)
+			return
+		}
+		a, ok := g.authenticate(w, r)
+		if !ok {
+			return
+		}
+		g.call(w, r, a, r.PathValue("dep"), op, v, id, nil)
+	}
+}
+
+// v1 serves /openai/v1/..., where the deployment is the body's "model".
+func (g *Gateway) v1(op operation) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := setRequestID(w)
+		a, ok := g.authenticate(w, r)
+		if !ok {
+			return
+		}
+		body, ok := g.readBody(w, r)
+		if !ok {
+			return
+		}
+		var m struct {
+			Model string `json:"model"`
+		}
+		if err := json.Unmarshal(body, &m); err != nil || m.Model == "" {
+			writeOpenAIError(w, invalid("model", "invalid_value", "The 'model' field must name one of this resource's deployments."))
+			return
+		}
+		g.call(w, r, a, m.Model, op, "v1", id, body)
+	}
+}
+
+func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
+	setRequestID(w)
+	a, ok := g.authenticate(w, r)
+	if !ok {
+		return
+	}
+	list := oai.ModelList{Object: "list", Data: []oai.Model{}}
+	for _, d := range a.list {
+		list.Data = append(list.Data, oai.Model{ID: d.d.Name, Object: "model", Created: d.d.CreatedAt.Unix(), OwnedBy: "organization-owner"})
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (*account, bool) {
+	a, err := g.resolve(r.Context(), r.PathValue("sd"))
+	if err != nil {
+		if ptu.ErrorCode(err) == ptu.CodeResourceNotFound {
+			writeAzureError(w, http.StatusNotFound, "404", "Resource not found")
+		} else {
+			g.internal(w, err)
+		}
+		return nil, false
+	}
+	if !authorize(r, a.acct) {
+		writeAzureError(w, http.StatusUnauthorized, "401", msgUnauthorized)
+		return nil, false
+	}
+	return a, true
+}
+
+func (g *Gateway) internal(w http.ResponseWriter, err error) {
+	id := w.Header().Get("apim-request-id")
+	g.opt.Logger.Error("data plane error", "request_id", id, "err", err)
+	writeAzureError(w, http.StatusInternalServerError, "InternalServerError",
+		"The server had an error while processing your request (request id "+id+").")
+}
+
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.opt.MaxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeOpenAIError(w, &openAIError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error",
+			Message: fmt.Sprintf("The request body is larger than the limit of %d bytes.", g.opt.MaxBody), Code: strp("request_too_large")})
+		return nil, false
+	case err != nil:
+		writeOpenAIError(w, invalid("", "", "The request body could not be read: "+err.Error()))
+		return nil, false
+	}
+	return body, true
+}
+
+// call runs one inference call end to end.
+func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depName string, op operation, apiVersion, id string, body []byte) {
+	start := g.opt.Now()
+	dep, ok := a.deployments[strings.ToLower(depName)]
+	if !ok {
+		writeAzureError(w, http.StatusNotFound, "DeploymentNotFound", msgNoDeployment)
+		return
+	}
+	if body == nil {
+		if body, ok = g.readBody(w, r); !ok {
+			return
+		}
+	}
+	w.Header().Set("x-ms-region", dep.region.DisplayName)
+	w.Header().Set("x-ms-deployment-name", dep.d.Name)
+
+	req, oerr := parse(op, body, dep)
+	if oerr != nil {
+		writeOpenAIError(w, oerr)
+		return
+	}
+	req.cached = g.opt.Cache.Lookup(dep.key, req.promptIDs)
+	estimate := req.estimate(dep)
+
+	rec := Record{Time: start, RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(), Stream: req.stream,
+		PromptTokens: req.promptTokens, CachedTokens: req.cached, Estimate: estimate}
+	defer func() {
+		rec.Duration = g.opt.Now().Sub(start)
+		if g.opt.Recorder != nil {
+			g.opt.Recorder.Record(rec)
+		}
+	}()
+
+	ctx := r.Context()
+	dec, err := g.opt.Limiter.Admit(ctx, dep.key, dep.capacity, estimate)
+	if err != nil {
+		rec.Status = http.StatusServiceUnavailable
+		g.opt.Logger.Error("admission unavailable", "request_id", id, "deployment", dep.d.Name, "err", err)
+		w.Header().Set("retry-after", "1")
+		w.Header().Set("retry-after-ms", "1000")
+		writeAzureError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "Admission control is unavailable; retry shortly.")
+		return
+	}
+	rec.Utilization = dec.Utilization
+	w.Header().Set("azure-openai-deployment-utilization", fmt.Sprintf("%.1f%%", dec.Utilization))
+	if !dec.Allowed {
+		rec.Status, rec.Throttled = http.StatusTooManyRequests, true
+		secs, ms := dec.RetryAfterSeconds(), dec.RetryAfterMillis()
+		w.Header().Set("retry-after", itoa(secs))
+		w.Header().Set("retry-after-ms", itoa(ms))
+		writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
+			"Requests to the %s Operation under Azure OpenAI API version %s have exceeded the provisioned throughput of deployment '%s' (utilization %.1f%%, %d PTUs). Please retry after %d seconds.",
+			op, apiVersion, dep.d.Name, dec.Utilization, dep.d.Capacity, secs))
+		return
+	}
+
+	settled := false
+	settle := func(actual float64) {
+		if settled {
+			return
+		}
+		settled = true
+		rec.Actual = actual
+		// Settle even when the client has gone: the bucket must learn what was spent.
+		if err := g.opt.Limiter.Settle(context.WithoutCancel(ctx), dep.key, dep.capacity, actual-estimate); err != nil {
+			g.opt.Logger.Error("settle failed", "request_id", id, "deployment", dep.d.Name, "err", err)
+		}
+	}
+	defer settle(0) // a panic or an early return refunds the whole reservation
+
+	out := newResponder(w, op, req, dep, id, g.opt.Now)
+	res, err := g.generate(ctx, dep, req, out)
+	actual := float64(max(0, res.PromptTokens-res.CachedTokens)) + dep.model.OutputWeight*float64(res.CompletionTokens)
+	settle(actual)
+	rec.CompletionTokens = res.CompletionTokens
+	if !res.FirstToken.IsZero() {
+		rec.TimeToFirstToken = res.FirstToken.Sub(start)
+	}
+	if err != nil {
+		rec.Status = out.fail(err, g.opt.Logger)
+		return
+	}
+	rec.Status = http.StatusOK
+	out.finish(res)
+}
+
+func elapsedMillis(d time.Duration) int64 { return d.Milliseconds() }

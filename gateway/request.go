@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ptu-dev/ptu/oai"
+	"github.com/ptu-dev/ptu/tokens"
+)
+
+// request is a validated, tokenized inference request.
+type request struct {
+	op           operation
+	body         []byte
+	prompts      [][]int // token ids of each prompt (chat: one, the rendered conversation)
+	promptIDs    []int   // the tokens the prefix cache sees
+	promptTokens int     // over all prompts
+	maxTokens    int     // per choice, as asked; 0 when not given
+	reserve      int     // per choice, what admission reserves
+	n            int
+	stop         []string
+	seed         *int64
+	stream       bool
+	includeUsage bool
+	cached       int
+}
+
+// estimate is the admission cost: uncached prompt tokens plus the output the
+// call may generate, weighted as the model's output-to-input ratio.
+func (r *request) estimate(dep *deployment) float64 {
+	return tokens.Estimate(r.promptTokens, r.cached, r.reserve*r.n*len(r.prompts), dep.model.OutputWeight)
+}
+
+var chatRoles = map[string]bool{"system": true, "user": true, "assistant": true, "tool": true, "function": true, "developer": true}
+
+// decodeError turns a JSON decoding error into OpenAI's invalid_request_error.
+func decodeError(err error) *openAIError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return invalid(te.Field, "invalid_type", fmt.Sprintf("Invalid type for '%s': expected %s, but got a JSON %s instead.", te.Field, typeName(te.Type.Kind().String()), te.Value))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return invalid("", "", fmt.Sprintf("We could not parse the JSON body of your request (%s at offset %d). The body must be valid JSON.", se.Error(), se.Offset))
+	}
+	return invalid("", "", "We could not parse the JSON body of your request: "+err.Error())
+}
+
+func typeName(kind string) string {
+	switch kind {
+	case "int", "int64", "int32":
+		return "an integer"
+	case "float64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	case "string":
+		return "a string"
+	case "slice":
+		return "an array"
+	case "ptr", "struct", "map":
+		return "an object"
+	}
+	return "a " + kind
+}
+
+type common struct {
+	maxTokens, maxCompletionTokens *int
+	n                              *int
+	stop                           []string
+	temperature, topP              *float64
+	penalties                      map[string]*float64
+	stream                         bool
+	streamOptions                  *oai.StreamOptions
+}
+
+func checkCommon(c common, r *request, dep *deployment) *openAIError {
+	maxParam := "max_tokens"
+	mt := c.maxTokens
+	if c.maxCompletionTokens != nil {
+		maxParam, mt = "max_completion_tokens", c.maxCompletionTokens
+	}
+	if mt != nil {
+		if *mt < 1 {
+			return invalid(maxParam, "invalid_value", fmt.Sprintf("Invalid '%s': integer below minimum value. Expected a value >= 1, but got %d instead.", maxParam, *mt))
+		}
+		if *mt > dep.model.MaxOutputTokens {
+			return invalid(maxParam, "invalid_value", fmt.Sprintf("%s is too large: %d. This model supports at most %d completion tokens, whereas you provided %d.", maxParam, *mt, dep.model.MaxOutputTokens, *mt))
+		}
+		r.maxTokens = *mt
+	}
+	r.n = 1
+	if c.n != nil {
+		if *c.n < 1 || *c.n > 128 {
+			return invalid("n", "invalid_value", fmt.Sprintf("Invalid 'n': expected a value between 1 and 128, but got %d instead.", *c.n))
+		}
+		r.n = *c.n
+	}
+	if len(c.stop) > 4 {
+		return invalid("stop", "invalid_value", fmt.Sprintf("Invalid 'stop': expected at most 4 stop sequences, but got %d.", len(c.stop)))
+	}
+	r.stop = c.stop
+	if t := c.temperature; t != nil && (*t < 0 || *t > 2) {
+		return invalid("temperature", "invalid_value", fmt.Sprintf("Invalid 'temperature': expected a value between 0 and 2, but got %g instead.", *t))
+	}
+	if p := c.topP; p != nil && (*p < 0 || *p > 1) {
+		return invalid("top_p", "invalid_value", fmt.Sprintf("Invalid 'top_p': expected a value between 0 and 1, but got %g instead.", *p))
+	}
+	for name, v := range c.penalties {
+		if v != nil && (*v < -2 || *v > 2) {
+			return invalid(name, "invalid_value", fmt.Sprintf("Invalid '%s': expected a value between -2 and 2, but got %g instead.", name, *v))
+		}
+	}
+	r.stream = c.stream
+	if c.streamOptions != nil {
+		if !c.stream {
+			return invalid("stream_options", "invalid_value", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
+		}
+		r.includeUsage = c.streamOptions.IncludeUsage
+	}
+	return nil
+}
+
+// parse validates body for op against the deployment's model and counts its tokens.
+func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) {
+	r := &request{op: op, body: body}
+	var c common
+	switch op {
+	case opChat:
+		var in oai.ChatCompletionRequest
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, decodeError(err)
+		}
+		if len(in.Messages) == 0 {
+			return nil, invalid("messages", "empty_array", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+		}
+		msgs := make([]tokens.Message, len(in.Messages))
+		for i, m := range in.Messages {
+			if !chatRoles[m.Role] {
+				return nil, invalid(fmt.Sprintf("messages[%d].role", i), "invalid_value",
+					fmt.Sprintf("Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", m.Role))
+			}
+			msgs[i] = tokens.Message{Role: m.Role, Name: m.Name, Content: string(m.Content)}
+			if len(m.ToolCalls) > 0 && string(m.ToolCalls) != "null" {
+				msgs[i].ToolCalls = string(m.ToolCalls)
+			}
+		}
+		ids := dep.enc.ChatTokens(msgs)
+		r.prompts, r.promptIDs, r.promptTokens = [][]int{ids}, ids, len(ids)
+		c = common{maxTokens: in.MaxTokens, maxCompletionTokens: in.MaxCompletionTokens, n: in.N, stop: in.Stop,
+			temperature: in.Temperature, topP: in.TopP, stream: in.Stream, streamOptions: in.StreamOptions,
+			penalties: map[string]*float64{"presence_penalty": in.PresencePenalty, "frequency_penalty": in.FrequencyPenalty}}
+		r.seed = in.Seed
+	case opCompletions:
+		var in oai.CompletionRequest
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, decodeError(err)
+		}
+		if len(in.Prompt) == 0 {
+			return nil, invalid("prompt", "invalid_value", "Invalid 'prompt': a prompt is required (a string, an array of strings, or token arrays).")
+		}
+		for _, p := range in.Prompt {
+			ids := p.Tokens
+			if ids == nil {
+				ids = dep.enc.Encode(p.Text)
+			}
+			r.prompts = append(r.prompts, ids)
+			r.promptTokens += len(ids)
+		}
+		r.promptIDs = r.prompts[0]
+		c = common{maxTokens: in.MaxTokens, n: in.N, stop: in.Stop, temperature: in.Temperature, topP: in.TopP,
+			stream: in.Stream, streamOptions: in.StreamOptions}
+		r.seed = in.Seed
+	}
+	if e := checkCommon(c, r, dep); e != nil {
+		return nil, e
+	}
+	ctxWindow := dep.model.ContextWindow
+	for _, p := range r.prompts {
+		if len(p)+r.maxTokens > ctxWindow {
+			param := "messages"
+			if op == opCompletions {
+				param = "prompt"
+			}
+			what := "messages"
+			if op == opCompletions {
+				what = "prompt"
+			}
+			return nil, invalid(param, "context_length_exceeded", fmt.Sprintf(
+				"This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the %s, %d in the completion). Please reduce the length of the %s or completion.",
+				ctxWindow, len(p)+r.maxTokens, len(p), what, r.maxTokens, what))
+		}
+	}
+	r.reserve = r.maxTokens
+	if r.reserve == 0 {
+		longest := 0
+		for _, p := range r.prompts {
+			longest = max(longest, len(p))
+		}
+		r.reserve = tokens.DefaultMaxOutput(dep.model.MaxOutputTokens, ctxWindow, longest)
+	}
+	return r, nil
+}
+
+// responseModel is the model name responses carry, as Azure reports it (gpt-4o-2024-08-06).
+func responseModel(name, version string) string {
+	if strings.Count(version, "-") == 2 {
+		return name + "-" + version
+	}
+	return name
+}
