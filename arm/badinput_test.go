@@ -73,7 +73,7 @@ func TestBadInput(t *testing.T) {
 		{name: "over quota", method: "PUT", path: q(newDep), body: withCapacity("600"),
 			wantStatus: 400, wantCode: "InsufficientQuota"},
 		{name: "over capacity", method: "PUT", path: q(newDep),
-			body:       `{"sku":{"name":"ProvisionedManaged","capacity":200},"properties":{"model":{"name":"gpt-4o","version":"2024-08-06"}}}`,
+			body:       `{"sku":{"name":"ProvisionedManaged","capacity":100},"properties":{"model":{"name":"gpt-4o-mini","version":"2024-07-18"}}}`,
 			wantStatus: 409, wantCode: "InsufficientResourcesAvailable"},
 		{name: "unknown model", method: "PUT", path: q(newDep), body: withModel("gpt-9", "2030-01-01", "GlobalProvisionedManaged"),
 			wantStatus: 400, wantCode: "DeploymentModelNotSupported"},

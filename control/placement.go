@@ -69,9 +69,10 @@ func (w *world) reachable(sku, home, region string) bool {
 
 // candidates lists the pools a deployment may use, most preferred first. A
 // Regional deployment has only its own region's pools. Data-zone and global
-// deployments prefer other regions' pools and take the home region's last,
-// since Regional deployments there have nowhere else to go; among the rest,
-// the data zone comes before other zones, and more room before less.
+// deployments take the pool with the most room first, wherever it is, so
+// they drain the fullest-stocked regions and leave small pools to the
+// Regional deployments that have nowhere else to go; ties go to the home
+// region's data zone, then to pool id.
 func (w *world) candidates(model, version, sku, home string, others map[string]int) []ptu.Pool {
 	var out []ptu.Pool
 	for _, p := range w.pools {
@@ -79,23 +80,14 @@ func (w *world) candidates(model, version, sku, home string, others map[string]i
 			out = append(out, p)
 		}
 	}
-	rank := func(p ptu.Pool) int {
-		switch {
-		case p.Region == home:
-			return 2
-		case w.regions[p.Region].DataZone == w.regions[home].DataZone:
-			return 0
-		}
-		return 1
-	}
+	sameZone := func(p ptu.Pool) bool { return w.regions[p.Region].DataZone == w.regions[home].DataZone }
 	sort.SliceStable(out, func(i, j int) bool {
-		ri, rj := rank(out[i]), rank(out[j])
-		if ri != rj {
-			return ri < rj
-		}
-		fi, fj := out[i].RatedPTU-others[out[i].ID], out[j].RatedPTU-others[out[j].ID]
+		fi, fj := room(out[i], others), room(out[j], others)
 		if fi != fj {
 			return fi > fj
+		}
+		if zi, zj := sameZone(out[i]), sameZone(out[j]); zi != zj {
+			return zi
 		}
 		return out[i].ID < out[j].ID
 	})

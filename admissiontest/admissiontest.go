@@ -1,0 +1,368 @@
+// Package admissiontest is the contract suite every leaky.Limiter passes.
+//
+// The suite works with a fake clock (inmem) and with a real one (redis, whose
+// scripts read the server's time). Each case states how much virtual time it
+// needs through Harness.Advance; with a real clock Advance sleeps, and
+// Harness.Slack bounds the time that passes unobserved between two calls, so
+// the assertions allow for the drain it causes. Capacities are chosen so a
+// real-clock run takes well under a second per case.
+package admissiontest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ptu-dev/ptu/leaky"
+)
+
+// Harness is one limiter under test and the means to move its clock.
+type Harness struct {
+	// Limiter is the implementation under test.
+	Limiter leaky.Limiter
+	// Advance moves the limiter's clock forward by at least d: a fake clock
+	// steps, a real one sleeps.
+	Advance func(d time.Duration)
+	// Slack is the most time that may pass on the limiter's clock between
+	// two consecutive calls of a case without Advance: zero for a fake
+	// clock; for a real clock, a generous bound on a round trip (say 200ms).
+	Slack time.Duration
+	// Prefix is prepended to every key the suite uses, so runs sharing a
+	// server do not collide.
+	Prefix string
+}
+
+// capacity is the test deployment's capacity: 60,000 tokens per minute,
+// 1 token per millisecond, so token counts read as milliseconds of drain.
+const capacity = 60_000.0
+
+// drained is the number of tokens the test capacity drains in d.
+func drained(d time.Duration) float64 {
+	return float64(d) / float64(time.Millisecond) * capacity / 60_000
+}
+
+// Run runs the contract cases, each as a subtest with a fresh harness.
+func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, h Harness, key func(string) string)
+	}{
+		{"EmptyKeyAdmits", testEmptyKeyAdmits},
+		{"FullRejectsWithRetryAfter", testFullRejects},
+		{"AdmittedAfterRetryAfter", testAdmittedAfterRetryAfter},
+		{"SettleRefundReopens", testSettleRefundReopens},
+		{"SettleExtraCharges", testSettleExtraCharges},
+		{"RefundNeverBanksCredit", testRefundNeverBanksCredit},
+		{"UtilizationMatches", testUtilizationMatches},
+		{"CapacityChangeKeepsLevel", testCapacityChange},
+		{"KeysAreIndependent", testKeysIndependent},
+		{"InvalidArguments", testInvalidArguments},
+		{"ConcurrentAdmitsBounded", testConcurrent},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			base := h.Prefix + strings.ReplaceAll(t.Name(), "/", ":")
+			c.fn(t, h, func(s string) string { return base + ":" + s })
+		})
+	}
+}
+
+// tol is the drain that Slack allows between two observations, plus a
+// rounding margin.
+func tol(h Harness, calls int) float64 { return drained(h.Slack)*float64(calls) + 1e-6 }
+
+func admit(t *testing.T, h Harness, key string, c, estimate float64) leaky.Decision {
+	t.Helper()
+	d, err := h.Limiter.Admit(context.Background(), key, c, estimate)
+	if err != nil {
+		t.Fatalf("Admit(%q, %v, %v): %v", key, c, estimate, err)
+	}
+	if d.Allowed && d.RetryAfter != 0 {
+		t.Fatalf("Admit(%q) allowed with retry-after %v", key, d.RetryAfter)
+	}
+	if !d.Allowed && d.RetryAfter <= 0 {
+		t.Fatalf("Admit(%q) rejected with retry-after %v", key, d.RetryAfter)
+	}
+	if math.IsNaN(d.Utilization) || d.Level < 0 || math.Abs(d.Utilization-d.Level/c*100) > 1e-9*math.Max(1, d.Utilization) {
+		t.Fatalf("Admit(%q): utilization %v%% does not match level %v of capacity %v", key, d.Utilization, d.Level, c)
+	}
+	return d
+}
+
+func settle(t *testing.T, h Harness, key string, c, delta float64) {
+	t.Helper()
+	if err := h.Limiter.Settle(context.Background(), key, c, delta); err != nil {
+		t.Fatalf("Settle(%q, %v, %v): %v", key, c, delta, err)
+	}
+}
+
+func utilization(t *testing.T, h Harness, key string, c float64) float64 {
+	t.Helper()
+	u, err := h.Limiter.Utilization(context.Background(), key, c)
+	if err != nil {
+		t.Fatalf("Utilization(%q, %v): %v", key, c, err)
+	}
+	return u
+}
+
+// near fails unless got is in [want − slack, want] (time only drains) within rounding.
+func near(t *testing.T, what string, got, want, slack float64) {
+	t.Helper()
+	const eps = 1e-9
+	if got > want+eps*math.Max(1, math.Abs(want)) || got < want-slack-eps*math.Max(1, math.Abs(want)) {
+		t.Fatalf("%s = %v, want %v (down to %v)", what, got, want, want-slack)
+	}
+}
+
+// fill admits one call of capacity + over tokens on an empty key, leaving it
+// above 100 % for over milliseconds' worth of drain.
+func fill(t *testing.T, h Harness, key string, over float64) {
+	t.Helper()
+	if d := admit(t, h, key, capacity, capacity+over); !d.Allowed {
+		t.Fatalf("first call on %q rejected: %+v", key, d)
+	}
+}
+
+func testEmptyKeyAdmits(t *testing.T, h Harness, key func(string) string) {
+	if u := utilization(t, h, key("a"), capacity); u != 0 {
+		t.Fatalf("unknown key utilization = %v, want 0", u)
+	}
+	d := admit(t, h, key("a"), capacity, 1500)
+	if !d.Allowed {
+		t.Fatalf("empty key rejected: %+v", d)
+	}
+	near(t, "level", d.Level, 1500, tol(h, 0))
+	near(t, "utilization", d.Utilization, 2.5, 0)
+	if d.RetryAfterMillis() != 0 {
+		t.Fatalf("admitted call has retry-after-ms %d", d.RetryAfterMillis())
+	}
+}
+
+func testFullRejects(t *testing.T, h Harness, key func(string) string) {
+	over := drained(300*time.Millisecond + 2*h.Slack)
+	fill(t, h, key("a"), over)
+	d := admit(t, h, key("a"), capacity, 10)
+	if d.Allowed {
+		t.Fatalf("call at %.2f%% admitted", d.Utilization)
+	}
+	if d.Utilization < 100 {
+		t.Fatalf("rejected at %v%%, below 100", d.Utilization)
+	}
+	// The wait is the exact time for the excess to drain.
+	want := time.Duration((d.Level - capacity) / capacity * float64(time.Minute))
+	if diff := d.RetryAfter - want; diff < 0 || diff > time.Microsecond {
+		t.Fatalf("retry-after %v at level %v, want %v", d.RetryAfter, d.Level, want)
+	}
+	maxWait := time.Duration(over/capacity*float64(time.Minute)) + time.Microsecond
+	if d.RetryAfter > maxWait {
+		t.Fatalf("retry-after %v, more than the %v the excess takes to drain", d.RetryAfter, maxWait)
+	}
+	if d.RetryAfterMillis() <= 0 || d.RetryAfterSeconds() <= 0 {
+		t.Fatalf("retry headers %d ms, %d s", d.RetryAfterMillis(), d.RetryAfterSeconds())
+	}
+}
+
+func testAdmittedAfterRetryAfter(t *testing.T, h Harness, key func(string) string) {
+	fill(t, h, key("a"), drained(50*time.Millisecond+2*h.Slack))
+	d := admit(t, h, key("a"), capacity, 10)
+	if d.Allowed {
+		t.Fatal("full bucket admitted")
+	}
+	if h.Slack == 0 {
+		// With a fake clock the wait is exact to the nanosecond.
+		h.Advance(d.RetryAfter - time.Nanosecond)
+		if d2 := admit(t, h, key("a"), capacity, 10); d2.Allowed {
+			t.Fatalf("admitted a nanosecond before retry-after: %+v", d2)
+		}
+		h.Advance(time.Nanosecond)
+	} else {
+		h.Advance(time.Duration(d.RetryAfterMillis()) * time.Millisecond)
+	}
+	// The retry comes from the same call, as a client retrying would send it;
+	// it was given the first slot, so it gets in.
+	if d2 := admit(t, h, key("a"), capacity, 10); !d2.Allowed {
+		t.Fatalf("retry after %v rejected: %+v", d.RetryAfter, d2)
+	}
+}
+
+func testSettleRefundReopens(t *testing.T, h Harness, key func(string) string) {
+	fill(t, h, key("a"), drained(time.Second+2*h.Slack))
+	if d := admit(t, h, key("a"), capacity, 10); d.Allowed {
+		t.Fatal("full bucket admitted")
+	}
+	// The big call used half its estimate.
+	settle(t, h, key("a"), capacity, -(capacity+drained(time.Second+2*h.Slack))/2)
+	near(t, "utilization after refund", utilization(t, h, key("a"), capacity), 50+drained(time.Second+2*h.Slack)/capacity*50, drained(h.Slack*4)/capacity*100)
+	if d := admit(t, h, key("a"), capacity, 10); !d.Allowed {
+		t.Fatalf("refund did not reopen: %+v", d)
+	}
+}
+
+func testSettleExtraCharges(t *testing.T, h Harness, key func(string) string) {
+	admit(t, h, key("a"), capacity, 6000)
+	settle(t, h, key("a"), capacity, 3000) // the call cost 9,000
+	near(t, "utilization", utilization(t, h, key("a"), capacity), 15, drained(2*h.Slack)/capacity*100)
+	// A settle on a key with no bucket (evicted while the call ran) still charges.
+	settle(t, h, key("b"), capacity, 3000)
+	near(t, "utilization of settled-only key", utilization(t, h, key("b"), capacity), 5, drained(h.Slack)/capacity*100)
+	// A settle that takes the bucket over 100 % closes it.
+	settle(t, h, key("a"), capacity, capacity)
+	if d := admit(t, h, key("a"), capacity, 1); d.Allowed {
+		t.Fatalf("bucket at %v%% admitted", d.Utilization)
+	}
+}
+
+func testRefundNeverBanksCredit(t *testing.T, h Harness, key func(string) string) {
+	admit(t, h, key("a"), capacity, 1000)
+	settle(t, h, key("a"), capacity, -1e9)
+	if u := utilization(t, h, key("a"), capacity); u != 0 {
+		t.Fatalf("utilization after over-refund = %v, want 0", u)
+	}
+	settle(t, h, key("new"), capacity, -1e9)
+	// The bucket fills from zero as if it had never been refunded.
+	d := admit(t, h, key("a"), capacity, capacity)
+	near(t, "level", d.Level, capacity, 0)
+	if d2 := admit(t, h, key("a"), capacity, 1); d2.Allowed && h.Slack == 0 {
+		t.Fatalf("over-refund banked credit: %+v", d2)
+	}
+}
+
+func testUtilizationMatches(t *testing.T, h Harness, key func(string) string) {
+	d := admit(t, h, key("a"), capacity, 30_000)
+	near(t, "decision utilization", d.Utilization, 50, 0)
+	u1 := utilization(t, h, key("a"), capacity)
+	u2 := utilization(t, h, key("a"), capacity)
+	near(t, "utilization", u1, 50, drained(h.Slack)/capacity*100)
+	if u2 > u1 {
+		t.Fatalf("Utilization changed the bucket: %v then %v", u1, u2)
+	}
+	wait := 100*time.Millisecond + h.Slack
+	h.Advance(wait)
+	near(t, "utilization after drain", utilization(t, h, key("a"), capacity), (30_000-drained(wait))/capacity*100, drained(3*h.Slack)/capacity*100)
+	// Drained empty: zero, never negative, and the next call starts from zero.
+	admit(t, h, key("b"), capacity, 300) // 300 ms of drain
+	h.Advance(300*time.Millisecond + h.Slack)
+	if u := utilization(t, h, key("b"), capacity); u != 0 {
+		t.Fatalf("drained bucket utilization = %v, want 0", u)
+	}
+	d = admit(t, h, key("b"), capacity, 600)
+	near(t, "level after drain", d.Level, 600, 0)
+}
+
+func testCapacityChange(t *testing.T, h Harness, key func(string) string) {
+	admit(t, h, key("a"), capacity, 45_000)
+	slack := drained(2*h.Slack) / capacity * 100
+	near(t, "utilization", utilization(t, h, key("a"), capacity), 75, slack)
+	// Halving the deployment keeps the level: it is now 150 % and rejects.
+	near(t, "utilization at half capacity", utilization(t, h, key("a"), capacity/2), 150, 2*slack)
+	d := admit(t, h, key("a"), capacity/2, 1)
+	if d.Allowed {
+		t.Fatalf("resized bucket at %v%% admitted", d.Utilization)
+	}
+	if d.RetryAfter < 29*time.Second || d.RetryAfter > 30*time.Second+time.Microsecond {
+		t.Fatalf("retry-after %v at half capacity, want about 30s", d.RetryAfter)
+	}
+	// Doubling it again makes room at once.
+	if d := admit(t, h, key("a"), capacity, 1); !d.Allowed {
+		t.Fatalf("restored capacity rejected: %+v", d)
+	}
+}
+
+func testKeysIndependent(t *testing.T, h Harness, key func(string) string) {
+	fill(t, h, key("a"), drained(time.Second+2*h.Slack))
+	if d := admit(t, h, key("a"), capacity, 1); d.Allowed {
+		t.Fatal("full key admitted")
+	}
+	if d := admit(t, h, key("b"), capacity, 1); !d.Allowed {
+		t.Fatalf("other key rejected: %+v", d)
+	}
+	if u := utilization(t, h, key("c"), capacity); u != 0 {
+		t.Fatalf("untouched key utilization %v", u)
+	}
+}
+
+func testInvalidArguments(t *testing.T, h Harness, key func(string) string) {
+	ctx := context.Background()
+	for _, c := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+		if _, err := h.Limiter.Admit(ctx, key("a"), c, 1); !errors.Is(err, leaky.ErrInvalid) {
+			t.Errorf("Admit with capacity %v: err = %v, want ErrInvalid", c, err)
+		}
+		if err := h.Limiter.Settle(ctx, key("a"), c, 1); !errors.Is(err, leaky.ErrInvalid) {
+			t.Errorf("Settle with capacity %v: err = %v, want ErrInvalid", c, err)
+		}
+		if _, err := h.Limiter.Utilization(ctx, key("a"), c); !errors.Is(err, leaky.ErrInvalid) {
+			t.Errorf("Utilization with capacity %v: err = %v, want ErrInvalid", c, err)
+		}
+	}
+	for _, e := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if _, err := h.Limiter.Admit(ctx, key("a"), capacity, e); !errors.Is(err, leaky.ErrInvalid) {
+			t.Errorf("Admit with estimate %v: err = %v, want ErrInvalid", e, err)
+		}
+	}
+	for _, delta := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if err := h.Limiter.Settle(ctx, key("a"), capacity, delta); !errors.Is(err, leaky.ErrInvalid) {
+			t.Errorf("Settle with delta %v: err = %v, want ErrInvalid", delta, err)
+		}
+	}
+	if u := utilization(t, h, key("a"), capacity); u != 0 {
+		t.Fatalf("rejected arguments changed the bucket: %v%%", u)
+	}
+}
+
+// testConcurrent has goroutines race to admit a fixed number of calls on one
+// key. Admission must be atomic: no admitted call may see the level above
+// capacity + one estimate, and (with the clock stopped) the admitted total is
+// between capacity and capacity + one estimate.
+func testConcurrent(t *testing.T, h Harness, key func(string) string) {
+	const goroutines, perGoroutine = 16, 50
+	const maxEstimate = 2000.0
+	var mu sync.Mutex
+	var admitted float64
+	var errs []error
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perGoroutine {
+				est := 500 + float64((g*perGoroutine+i)%4)*500 // 500..2000
+				d, err := h.Limiter.Admit(context.Background(), key("a"), capacity, est)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs = append(errs, err)
+				case d.Allowed && d.Level > capacity+maxEstimate:
+					errs = append(errs, fmt.Errorf("admitted to level %v, above capacity + one estimate", d.Level))
+				case !d.Allowed && d.RetryAfter <= 0:
+					errs = append(errs, fmt.Errorf("rejected with retry-after %v", d.RetryAfter))
+				case d.Allowed:
+					admitted += est
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	// 800 calls averaging 1,250 tokens offer far more than one minute of
+	// capacity; only the drain during the run lets in more than capacity.
+	if h.Slack == 0 {
+		if admitted < capacity || admitted > capacity+maxEstimate {
+			t.Fatalf("admitted %v tokens, want within [%v, %v]", admitted, capacity, capacity+maxEstimate)
+		}
+	} else if admitted < capacity {
+		t.Fatalf("admitted %v tokens, want at least %v", admitted, capacity)
+	}
+	u := utilization(t, h, key("a"), capacity)
+	if u < 100-drained(h.Slack)/capacity*100 || u > (capacity+maxEstimate)/capacity*100 {
+		t.Fatalf("utilization after the race = %v%%", u)
+	}
+}

@@ -1,0 +1,56 @@
+package inmem
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+)
+
+// BenchmarkAdmitParallel measures Admit from parallel callers over 100
+// deployments on the wall clock.
+func BenchmarkAdmitParallel(b *testing.B) {
+	l := New(nil)
+	keys := make([]string, 100)
+	for i := range keys {
+		keys[i] = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct/deployments/dep-" + strconv.Itoa(i)
+	}
+	ctx := context.Background()
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(7919))
+		for pb.Next() {
+			i++
+			if _, err := l.Admit(ctx, keys[i%len(keys)], 750_000, 2000); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}
+
+// BenchmarkAdmitSettleParallel adds the settle every admitted call makes.
+func BenchmarkAdmitSettleParallel(b *testing.B) {
+	l := New(nil)
+	keys := make([]string, 100)
+	for i := range keys {
+		keys[i] = "dep-" + strconv.Itoa(i)
+	}
+	ctx := context.Background()
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(7919))
+		for pb.Next() {
+			i++
+			k := keys[i%len(keys)]
+			d, err := l.Admit(ctx, k, 750_000, 2000)
+			if err != nil {
+				b.Error(err)
+			}
+			if d.Allowed {
+				_ = l.Settle(ctx, k, 750_000, -500)
+			}
+		}
+	})
+}

@@ -1,0 +1,126 @@
+package inmem
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/ptu-dev/ptu/admissiontest"
+)
+
+// fakeClock is a clock that moves only when told; safe for concurrent use.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestContract(t *testing.T) {
+	admissiontest.Run(t, func(t *testing.T) admissiontest.Harness {
+		clock := newFakeClock()
+		return admissiontest.Harness{Limiter: New(clock.Now), Advance: clock.Advance}
+	})
+}
+
+// TestContractRealClock runs the suite the way the redis limiter runs it, on
+// the wall clock, to keep the suite's real-clock allowances honest.
+func TestContractRealClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps")
+	}
+	admissiontest.Run(t, func(t *testing.T) admissiontest.Harness {
+		return admissiontest.Harness{Limiter: New(nil), Advance: time.Sleep, Slack: 200 * time.Millisecond}
+	})
+}
+
+func TestEvictsIdleBuckets(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	l := New(clock.Now)
+	const capacity = 60_000.0
+	for i := range 1000 {
+		if _, err := l.Admit(ctx, "dep-"+strconv.Itoa(i), capacity, 6000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One deployment stays busy.
+	busy := func() {
+		if _, err := l.Admit(ctx, "busy", capacity, 5000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	busy()
+	if n := l.Len(); n != 1001 {
+		t.Fatalf("Len = %d, want 1001", n)
+	}
+	// Drained (6 s) but not idle long enough: kept.
+	clock.Advance(time.Minute)
+	busy()
+	if n := l.Sweep(); n != 0 {
+		t.Fatalf("swept %d buckets touched a minute ago", n)
+	}
+	// Past IdleAfter: calls sweep their shard as they go.
+	clock.Advance(IdleAfter)
+	busy()
+	for i := range 1000 {
+		if err := l.Settle(ctx, "dep-"+strconv.Itoa(i), capacity, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := l.Len(); n != 1 {
+		t.Fatalf("Len after idle = %d, want only the busy bucket", n)
+	}
+	// An evicted key starts empty, as if it had been kept.
+	d, err := l.Admit(ctx, "dep-1", capacity, 6000)
+	if err != nil || !d.Allowed || d.Level != 6000 {
+		t.Fatalf("Admit on evicted key = %+v, %v", d, err)
+	}
+}
+
+func TestKeepsBucketsWithPendingRetrySlots(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	l := New(clock.Now)
+	const capacity = 60.0 // one token per second
+	if _, err := l.Admit(ctx, "small", capacity, 3600); err != nil {
+		t.Fatal(err)
+	}
+	// Rejected calls get slots up to a minute after the bucket opens (in 59 min).
+	for range 3 {
+		if d, _ := l.Admit(ctx, "small", capacity, 60); d.Allowed {
+			t.Fatal("admitted")
+		}
+	}
+	clock.Advance(60 * time.Minute)
+	if l.Sweep() != 0 {
+		t.Fatal("evicted a bucket still holding retry slots")
+	}
+	clock.Advance(5 * time.Minute)
+	if l.Sweep() != 1 {
+		t.Fatal("did not evict the bucket once its slots passed")
+	}
+}
+
+func TestShardPadding(t *testing.T) {
+	if s := unsafe.Sizeof(shard{}); s%64 != 0 {
+		t.Fatalf("shard is %d bytes, want a multiple of 64", s)
+	}
+}
