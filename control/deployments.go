@@ -257,8 +257,8 @@ func (s *Service) reserve(tx ptu.Tx, a ptu.Account, m *catalog.Model, d ptu.Depl
 	if d.Capacity > free {
 		usage := ptu.QuotaUsageName(d.SKUName)
 		return nil, ptu.Errorf(ptu.CodeInsufficientQuota,
-			"This operation require %d new capacity in quota %s - %s, which is bigger than the current available capacity %d. The current quota usage is %d and the quota limit is %d for quota %s in region %s. Request more quota or choose a smaller size.",
-			d.Capacity, usageDisplay[d.SKUName], m.Name, free, used, limit, usage, a.Location)
+			"This operation require %d new capacity in quota %s, which is bigger than the current available capacity %d. The current quota usage is %d and the quota limit is %d for quota %s in region %s. Request more quota or choose a smaller size.",
+			d.Capacity, usageDisplay[d.SKUName], free, used, limit, usage, a.Location)
 	}
 	w, err := loadWorld(tx)
 	if err != nil {

@@ -22,6 +22,9 @@ import (
 	"github.com/ptu-dev/ptu/catalog"
 	"github.com/ptu-dev/ptu/config"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/gateway"
+	"github.com/ptu-dev/ptu/inmem"
+	"github.com/ptu-dev/ptu/leaky"
 	"github.com/ptu-dev/ptu/sqlite"
 )
 
@@ -36,8 +39,10 @@ type Options struct {
 	TLSCert       string
 	TLSKey        string
 	TLSSelfSigned bool
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// SimTimeScale speeds up the simulated engine (10 = ten times real time); 1 when 0.
+	SimTimeScale float64
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Server is a configured, listening ptu server.
@@ -47,6 +52,8 @@ type Server struct {
 	Catalog        *catalog.Catalog
 	Store          ptu.Store
 	Control        *control.Service
+	Gateway        *gateway.Gateway
+	Limiter        leaky.Limiter
 	URL            string // base URL clients use
 	AdminTokenFile string // where the admin token is kept ("" when given by flag)
 	listener       net.Listener
@@ -152,6 +159,17 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	if opt.Redis != "" {
+		s.Close()
+		return nil, errors.New("a Redis limiter is not available in this build yet; leave --redis empty to keep buckets in memory")
+	}
+	s.Limiter = inmem.New(opt.Now)
+	scale := opt.SimTimeScale
+	if scale == 0 {
+		scale = 1
+	}
+	s.Gateway = gateway.New(gateway.Options{Control: s.Control, Limiter: s.Limiter,
+		Backends: newSimBackends(cat, scale), Logger: opt.Logger, Now: opt.Now})
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -198,6 +216,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("/accounts/", s.Gateway.Handler())
 	mux.Handle("/", arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger}))
 	return mux
 }

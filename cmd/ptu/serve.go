@@ -46,6 +46,7 @@ Every flag can also be set by the environment variable shown in brackets.`,
 	f.StringVar(&opt.TLSCert, "tls-cert", envOr("PTU_TLS_CERT", ""), "TLS certificate file [PTU_TLS_CERT]")
 	f.StringVar(&opt.TLSKey, "tls-key", envOr("PTU_TLS_KEY", ""), "TLS key file [PTU_TLS_KEY]")
 	f.BoolVar(&opt.TLSSelfSigned, "tls-self-signed", envBool("PTU_TLS_SELF_SIGNED"), "serve HTTPS with a self-signed certificate kept in the data directory [PTU_TLS_SELF_SIGNED]")
+	f.Float64Var(&opt.SimTimeScale, "sim-time-scale", envFloat("PTU_SIM_TIME_SCALE", 1), "run the simulated engine this many times faster than real time [PTU_SIM_TIME_SCALE]")
 	f.StringVar(&logFormat, "log-format", envOr("PTU_LOG_FORMAT", "text"), "log format: text or json [PTU_LOG_FORMAT]")
 	return cmd
 }

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/backend"
+	"github.com/ptu-dev/ptu/backend/sim"
+	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/gateway"
+	"github.com/ptu-dev/ptu/tokens"
+)
+
+// simBackends serves every pool whose backend is "sim" with a simulated
+// engine rated at the pool's PTUs, and Standard deployments with one shared
+// engine per region and model.
+type simBackends struct {
+	cat       *catalog.Catalog
+	timeScale float64
+	// standardPTU rates the shared engine behind Standard deployments.
+	standardPTU int
+
+	mu       sync.Mutex
+	pools    map[string]*poolEngine
+	standard map[string]*sim.Engine
+}
+
+type poolEngine struct {
+	rated int
+	eng   *sim.Engine
+}
+
+var _ gateway.Backends = (*simBackends)(nil)
+
+func newSimBackends(cat *catalog.Catalog, timeScale float64) *simBackends {
+	return &simBackends{cat: cat, timeScale: timeScale, standardPTU: 1000,
+		pools: map[string]*poolEngine{}, standard: map[string]*sim.Engine{}}
+}
+
+func (b *simBackends) engine(m *catalog.Model, ptus int) (*sim.Engine, error) {
+	enc, err := tokens.Get(m.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	return sim.New(sim.Config{
+		RatedTPM:     float64(max(ptus, 1) * m.InputTPMPerPTU),
+		OutputWeight: m.OutputWeight,
+		// Streams run 1.5× faster than the latency target when the pool is
+		// within its rating, as a well-sized GPU deployment does.
+		DecodeTPS: 1.5 * m.LatencyTargetTPS,
+		TimeScale: b.timeScale,
+		Tokenizer: enc,
+		MaxOutput: m.MaxOutputTokens,
+	})
+}
+
+// Pool returns the engine of a pool, making a new one when the pool's rating
+// changed (calls in flight finish on the old one).
+func (b *simBackends) Pool(p ptu.Pool) (backend.Backend, error) {
+	if p.Backend != "sim" {
+		return nil, fmt.Errorf("pool %s: backend %q is not available; only the simulated engine (sim) is", p.ID, p.Backend)
+	}
+	m, ok := b.cat.Lookup(p.Model, p.Version)
+	if !ok {
+		return nil, fmt.Errorf("pool %s: model %s %s is not in the catalog", p.ID, p.Model, p.Version)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if pe, ok := b.pools[p.ID]; ok && pe.rated == p.RatedPTU {
+		return pe.eng, nil
+	}
+	eng, err := b.engine(m, p.RatedPTU)
+	if err != nil {
+		return nil, err
+	}
+	b.pools[p.ID] = &poolEngine{rated: p.RatedPTU, eng: eng}
+	return eng, nil
+}
+
+// Standard returns the shared engine serving pay-per-token deployments of m in region.
+func (b *simBackends) Standard(region string, m *catalog.Model) (backend.Backend, error) {
+	key := region + "/" + m.Name + "/" + m.Version
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if eng, ok := b.standard[key]; ok {
+		return eng, nil
+	}
+	eng, err := b.engine(m, b.standardPTU)
+	if err != nil {
+		return nil, err
+	}
+	b.standard[key] = eng
+	return eng, nil
+}
