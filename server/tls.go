@@ -73,3 +73,22 @@ func SelfSigned(dir string, hosts []string) (certFile, keyFile string, err error
 	}
 	return certFile, keyFile, nil
 }
+
+// CertPool returns a pool holding the PEM certificate in file, for clients
+// that must trust a self-signed server.
+func CertPool(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
+// ClientTLS is a client TLS configuration that trusts pool.
+func ClientTLS(pool *x509.CertPool) *tls.Config {
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
