@@ -39,6 +39,14 @@ func newSimBackends(cat *catalog.Catalog, timeScale float64) *simBackends {
 }
 
 func (b *simBackends) engine(m *catalog.Model, ptus int) (*sim.Engine, error) {
+	return SimEngine(m, ptus, b.timeScale)
+}
+
+// SimEngine returns a simulated engine for model m rated at ptus PTUs: its
+// aggregate rate is ptus × the model's input TPM per PTU, its streams decode
+// at 1.5× the model's latency target, it speaks the model's tokenizer, and
+// timeScale speeds it up (1 is real time).
+func SimEngine(m *catalog.Model, ptus int, timeScale float64) (*sim.Engine, error) {
 	enc, err := tokens.Get(m.Tokenizer)
 	if err != nil {
 		return nil, err
@@ -49,7 +57,7 @@ func (b *simBackends) engine(m *catalog.Model, ptus int) (*sim.Engine, error) {
 		// Streams run 1.5× faster than the latency target when the pool is
 		// within its rating, as a well-sized GPU deployment does.
 		DecodeTPS: 1.5 * m.LatencyTargetTPS,
-		TimeScale: b.timeScale,
+		TimeScale: timeScale,
 		Tokenizer: enc,
 		MaxOutput: m.MaxOutputTokens,
 	})
