@@ -1,287 +1,31 @@
 package sim
 
-import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"strings"
+import "github.com/ptu-dev/ptu/oai"
+
+// The JSON shapes the simulator's server reads and writes are OpenAI's, shared
+// with the gateway and the client in package oai.
+type (
+	ChatCompletionRequest   = oai.ChatCompletionRequest
+	ChatMessage             = oai.ChatMessage
+	Content                 = oai.Content
+	StopSequences           = oai.StopSequences
+	StreamOptions           = oai.StreamOptions
+	CompletionRequest       = oai.CompletionRequest
+	Prompt                  = oai.Prompt
+	PromptItem              = oai.PromptItem
+	ChatCompletion          = oai.ChatCompletion
+	ChatChoice              = oai.ChatChoice
+	ResponseMessage         = oai.ResponseMessage
+	ChatCompletionChunk     = oai.ChatCompletionChunk
+	ChunkChoice             = oai.ChunkChoice
+	Delta                   = oai.Delta
+	Completion              = oai.Completion
+	CompletionChoice        = oai.CompletionChoice
+	Usage                   = oai.Usage
+	PromptTokensDetails     = oai.PromptTokensDetails
+	CompletionTokensDetails = oai.CompletionTokensDetails
+	ModelList               = oai.ModelList
+	Model                   = oai.Model
+	ErrorResponse           = oai.ErrorResponse
+	APIError                = oai.APIError
 )
-
-// The JSON shapes of the OpenAI API the simulator serves. Request types hold
-// the fields the simulator reads; unknown fields are ignored.
-
-// ChatCompletionRequest is the body of POST /v1/chat/completions.
-type ChatCompletionRequest struct {
-	Model               string         `json:"model"`
-	Messages            []ChatMessage  `json:"messages"`
-	MaxTokens           *int           `json:"max_tokens,omitempty"`
-	MaxCompletionTokens *int           `json:"max_completion_tokens,omitempty"`
-	N                   *int           `json:"n,omitempty"`
-	Stop                StopSequences  `json:"stop,omitempty"`
-	Seed                *int64         `json:"seed,omitempty"`
-	Stream              bool           `json:"stream,omitempty"`
-	StreamOptions       *StreamOptions `json:"stream_options,omitempty"`
-	User                string         `json:"user,omitempty"`
-}
-
-// ChatMessage is one message of a chat prompt.
-type ChatMessage struct {
-	Role    string  `json:"role"`
-	Content Content `json:"content"`
-	Name    string  `json:"name,omitempty"`
-}
-
-// Content is a message's text. It decodes from a string, null, or an array
-// of content parts (whose text parts are joined by newlines; other parts,
-// such as images, carry no text).
-type Content string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (c *Content) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*c = ""
-		return nil
-	case len(b) > 0 && b[0] == '[':
-		var parts []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(b, &parts); err != nil {
-			return err
-		}
-		var texts []string
-		for _, p := range parts {
-			if p.Type == "text" {
-				texts = append(texts, p.Text)
-			}
-		}
-		*c = Content(strings.Join(texts, "\n"))
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New("content must be a string or an array of content parts")
-	}
-	*c = Content(s)
-	return nil
-}
-
-// StopSequences decodes from a string, an array of strings, or null.
-type StopSequences []string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (s *StopSequences) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*s = nil
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*s = StopSequences{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return errors.New("stop must be a string or an array of strings")
-	}
-	*s = many
-	return nil
-}
-
-// StreamOptions are the options of a streamed request.
-type StreamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
-
-// CompletionRequest is the body of POST /v1/completions.
-type CompletionRequest struct {
-	Model         string         `json:"model"`
-	Prompt        Prompt         `json:"prompt"`
-	MaxTokens     *int           `json:"max_tokens,omitempty"`
-	N             *int           `json:"n,omitempty"`
-	Stop          StopSequences  `json:"stop,omitempty"`
-	Seed          *int64         `json:"seed,omitempty"`
-	Stream        bool           `json:"stream,omitempty"`
-	StreamOptions *StreamOptions `json:"stream_options,omitempty"`
-	User          string         `json:"user,omitempty"`
-}
-
-// Prompt is a completions prompt: a string, an array of strings, an array of
-// token ids, or an array of token id arrays. Each element is one prompt.
-type Prompt []PromptItem
-
-// PromptItem is one prompt, given as text or as token ids.
-type PromptItem struct {
-	Text   string
-	Tokens []int // set when the prompt was given as token ids
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (p *Prompt) UnmarshalJSON(b []byte) error {
-	var one string
-	if json.Unmarshal(b, &one) == nil {
-		*p = Prompt{{Text: one}}
-		return nil
-	}
-	var ids []int
-	if json.Unmarshal(b, &ids) == nil {
-		*p = Prompt{{Tokens: ids}}
-		return nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(b, &items); err != nil {
-		return errors.New("prompt must be a string, an array of strings, or an array of token arrays")
-	}
-	out := make(Prompt, 0, len(items))
-	for _, it := range items {
-		var s string
-		if json.Unmarshal(it, &s) == nil {
-			out = append(out, PromptItem{Text: s})
-			continue
-		}
-		var ids []int
-		if err := json.Unmarshal(it, &ids); err != nil {
-			return errors.New("prompt must be a string, an array of strings, or an array of token arrays")
-		}
-		out = append(out, PromptItem{Tokens: ids})
-	}
-	*p = out
-	return nil
-}
-
-// MarshalJSON implements json.Marshaler.
-func (p PromptItem) MarshalJSON() ([]byte, error) {
-	if p.Tokens != nil {
-		return json.Marshal(p.Tokens)
-	}
-	return json.Marshal(p.Text)
-}
-
-// ChatCompletion is the response of a chat completion.
-type ChatCompletion struct {
-	ID                string       `json:"id"`
-	Object            string       `json:"object"` // chat.completion
-	Created           int64        `json:"created"`
-	Model             string       `json:"model"`
-	Choices           []ChatChoice `json:"choices"`
-	Usage             *Usage       `json:"usage,omitempty"`
-	SystemFingerprint string       `json:"system_fingerprint,omitempty"`
-}
-
-// ChatChoice is one choice of a chat completion.
-type ChatChoice struct {
-	Index        int             `json:"index"`
-	Message      ResponseMessage `json:"message"`
-	Logprobs     *struct{}       `json:"logprobs"` // always null
-	FinishReason string          `json:"finish_reason"`
-}
-
-// ResponseMessage is the message of a chat choice.
-type ResponseMessage struct {
-	Role    string  `json:"role"` // assistant
-	Content string  `json:"content"`
-	Refusal *string `json:"refusal"` // always null
-}
-
-// ChatCompletionChunk is one server-sent event of a streamed chat completion.
-type ChatCompletionChunk struct {
-	ID                string        `json:"id"`
-	Object            string        `json:"object"` // chat.completion.chunk
-	Created           int64         `json:"created"`
-	Model             string        `json:"model"`
-	SystemFingerprint string        `json:"system_fingerprint,omitempty"`
-	Choices           []ChunkChoice `json:"choices"`
-	Usage             *Usage        `json:"usage,omitempty"`
-}
-
-// ChunkChoice is the part of one choice a chunk carries.
-type ChunkChoice struct {
-	Index        int       `json:"index"`
-	Delta        Delta     `json:"delta"`
-	Logprobs     *struct{} `json:"logprobs"`      // always null
-	FinishReason *string   `json:"finish_reason"` // null until the choice ends
-}
-
-// Delta is what a chunk adds to a choice's message.
-type Delta struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
-}
-
-// Completion is the response of a (legacy) completion, and also the shape of
-// its streamed chunks.
-type Completion struct {
-	ID                string             `json:"id"`
-	Object            string             `json:"object"` // text_completion
-	Created           int64              `json:"created"`
-	Model             string             `json:"model"`
-	SystemFingerprint string             `json:"system_fingerprint,omitempty"`
-	Choices           []CompletionChoice `json:"choices"`
-	Usage             *Usage             `json:"usage,omitempty"`
-}
-
-// CompletionChoice is one choice of a completion.
-type CompletionChoice struct {
-	Text         string    `json:"text"`
-	Index        int       `json:"index"`
-	Logprobs     *struct{} `json:"logprobs"`      // always null
-	FinishReason *string   `json:"finish_reason"` // null in chunks until the choice ends
-}
-
-// Usage is the token usage of a request.
-type Usage struct {
-	PromptTokens            int                      `json:"prompt_tokens"`
-	CompletionTokens        int                      `json:"completion_tokens"`
-	TotalTokens             int                      `json:"total_tokens"`
-	PromptTokensDetails     *PromptTokensDetails     `json:"prompt_tokens_details,omitempty"`
-	CompletionTokensDetails *CompletionTokensDetails `json:"completion_tokens_details,omitempty"`
-}
-
-// PromptTokensDetails breaks down prompt tokens.
-type PromptTokensDetails struct {
-	CachedTokens int `json:"cached_tokens"`
-	AudioTokens  int `json:"audio_tokens"`
-}
-
-// CompletionTokensDetails breaks down completion tokens.
-type CompletionTokensDetails struct {
-	ReasoningTokens          int `json:"reasoning_tokens"`
-	AudioTokens              int `json:"audio_tokens"`
-	AcceptedPredictionTokens int `json:"accepted_prediction_tokens"`
-	RejectedPredictionTokens int `json:"rejected_prediction_tokens"`
-}
-
-// ModelList is the response of GET /v1/models.
-type ModelList struct {
-	Object string  `json:"object"` // list
-	Data   []Model `json:"data"`
-}
-
-// Model is one model of GET /v1/models.
-type Model struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"` // model
-	Created int64  `json:"created"`
-	OwnedBy string `json:"owned_by"`
-}
-
-// ErrorResponse is the body of an error response.
-type ErrorResponse struct {
-	Error APIError `json:"error"`
-}
-
-// APIError is an error in OpenAI's shape.
-type APIError struct {
-	Message string  `json:"message"`
-	Type    string  `json:"type"`
-	Param   *string `json:"param"`
-	Code    *string `json:"code"`
-}
-
-func (e *APIError) Error() string { return e.Message }

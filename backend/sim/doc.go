@@ -32,10 +32,12 @@
 //
 // # Text
 //
-// The output of a request is fixed when it starts: real single-token English
-// words of the model's tokenizer, drawn with a PRNG seeded from the request's
-// seed, model and prompt (or at random without a seed), with a log-normal
-// length unless max_tokens cuts it shorter. Stop sequences end a choice at
-// the token that completes them; the text is cut before them and the tokens
-// generated up to there are counted.
+// The output of a request is planned when it starts: real single-token
+// English words of the model's tokenizer, drawn with a PRNG seeded from the
+// request's seed, model and prompt (or at random without a seed), with a
+// log-normal length unless max_tokens cuts it shorter. Stop sequences end a
+// choice at the token that completes them; the text is cut before them and
+// the tokens generated up to there are counted. The plan keeps only the PRNG
+// state and the length; text is generated as it is emitted, so a stream's
+// memory does not grow with its length.
 package sim

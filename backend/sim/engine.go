@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,7 @@ type Engine struct {
 	running   bool      // the scheduler goroutine is running
 	load      float64   // demand / capacity at the last step
 	processed float64   // input-equivalent tokens processed
+	requests  int64     // requests started
 
 	demands []demand  // scratch for step
 	wakes   []*stream // scratch for step
@@ -136,8 +138,8 @@ func (e *Engine) Config() Config { return e.cfg }
 // stream is one request in flight.
 type stream struct {
 	arrived time.Time
-	choices []choiceText
-	maxLen  int // tokens of the longest choice
+	lens    []int // tokens of each choice
+	maxLen  int   // tokens of the longest choice
 	wake    chan struct{}
 
 	// Guarded by Engine.mu.
@@ -155,8 +157,8 @@ type stream struct {
 // activeChoices counts the choices still decoding.
 func (s *stream) activeChoices() int {
 	n, at := 0, int(s.decoded)
-	for i := range s.choices {
-		if len(s.choices[i].ids) > at {
+	for _, l := range s.lens {
+		if l > at {
 			n++
 		}
 	}
@@ -173,11 +175,16 @@ func (e *Engine) Generate(ctx context.Context, req backend.Request, emit func(ba
 	if req.MaxTokens < 0 || req.N < 0 {
 		return backend.Result{}, fmt.Errorf("sim: bad max tokens %d or n %d", req.MaxTokens, req.N)
 	}
-	s := e.newStream(req)
+	choices := e.plan(req)
+	s := e.newStream(req, choices)
 	e.add(s)
 
+	out := make([]emitter, len(choices))
+	for i, c := range choices {
+		out[i] = emitter{gen: c.gen, cut: c.cut}
+	}
 	emitted := 0 // tokens per choice handed to emit
-	pending := make([]int, len(s.choices))
+	pending := make([]int, len(choices))
 	for emitted < s.maxLen {
 		select {
 		case <-s.wake:
@@ -186,14 +193,13 @@ func (e *Engine) Generate(ctx context.Context, req backend.Request, emit func(ba
 		}
 		pos := int(s.pos.Load())
 		for ; emitted < pos; emitted++ {
-			for i := range s.choices {
-				c := &s.choices[i]
-				if emitted >= len(c.ids) {
+			for i, c := range choices {
+				if emitted >= c.tokens {
 					continue
 				}
 				pending[i]++
-				last := emitted == len(c.ids)-1
-				text := c.piece(emitted)
+				last := emitted == c.tokens-1
+				text := out[i].next()
 				if text == "" && !last {
 					continue // a token of a stop sequence: counted, not shown
 				}
@@ -211,27 +217,34 @@ func (e *Engine) Generate(ctx context.Context, req backend.Request, emit func(ba
 	return e.finish(s, req), nil
 }
 
-func (e *Engine) newStream(req backend.Request) *stream {
-	n := max(req.N, 1)
+// plan fixes the length, finish and text source of each choice of req.
+func (e *Engine) plan(req backend.Request) []choice {
+	choices := make([]choice, max(req.N, 1))
+	s1, s2 := seedFor(req.Model, req.PromptTokens, req.Body, req.Seed)
+	for i := range choices {
+		src := choiceSource(s1, s2, i)
+		length := outputLength(rand.New(src), e.cfg.OutputMean, e.cfg.OutputStdDev, e.cfg.MaxOutput)
+		c := choice{tokens: length, cut: -1, finish: backend.FinishStop}
+		if req.MaxTokens > 0 && length > req.MaxTokens {
+			c.tokens, c.finish = req.MaxTokens, backend.FinishLength
+		}
+		c.gen = textGen{v: e.voc, src: *src, n: c.tokens, natural: c.finish == backend.FinishStop}
+		c.applyStop(req.Stop)
+		choices[i] = c
+	}
+	return choices
+}
+
+func (e *Engine) newStream(req backend.Request, choices []choice) *stream {
+	n := len(choices)
 	s := &stream{
 		arrived: e.cfg.Now(),
-		choices: make([]choiceText, n),
+		lens:    make([]int, n),
 		wake:    make(chan struct{}, 1),
 	}
-	s1, s2 := seedFor(req.Model, req.PromptTokens, req.Body, req.Seed)
-	for i := range s.choices {
-		r := choiceRand(s1, s2, i)
-		length := outputLength(r, e.cfg.OutputMean, e.cfg.OutputStdDev, e.cfg.MaxOutput)
-		c := choiceText{finish: backend.FinishStop}
-		if req.MaxTokens > 0 && length > req.MaxTokens {
-			length, c.finish = req.MaxTokens, backend.FinishLength
-		}
-		c.ids, c.ends, c.text = e.voc.generate(r, length, c.finish == backend.FinishStop)
-		if c.cutAtStop(req.Stop) {
-			c.finish = backend.FinishStop
-		}
-		s.choices[i] = c
-		s.maxLen = max(s.maxLen, len(c.ids))
+	for i, c := range choices {
+		s.lens[i] = c.tokens
+		s.maxLen = max(s.maxLen, c.tokens)
 	}
 	// Prefill produces the first output token of every choice, so it also
 	// does their work: a request costs exactly (prompt - cached) + weight × output.
@@ -248,6 +261,7 @@ func (e *Engine) add(s *stream) {
 	}
 	s.idx = len(e.active)
 	e.active = append(e.active, s)
+	e.requests++
 	start := !e.running && !e.manual
 	e.running = e.running || start
 	e.mu.Unlock()
@@ -275,12 +289,12 @@ func (e *Engine) finish(s *stream, req backend.Request) backend.Result {
 		LastToken:    s.lastAt,
 	}
 	if s.prefillLeft > 0 {
-		done := int(s.prompt + e.cfg.OutputWeight*float64(len(s.choices)) - s.prefillLeft)
+		done := int(s.prompt + e.cfg.OutputWeight*float64(len(s.lens)) - s.prefillLeft)
 		res.PromptTokens = req.CachedTokens + min(done, req.PromptTokens-req.CachedTokens)
 	}
 	pos := int(s.pos.Load())
-	for i := range s.choices {
-		res.CompletionTokens += min(pos, len(s.choices[i].ids))
+	for _, l := range s.lens {
+		res.CompletionTokens += min(pos, l)
 	}
 	return res
 }
@@ -427,8 +441,8 @@ func (e *Engine) advance(s *stream, level float64) {
 		s.lastAt = offset(s.from, at+(float64(s.maxLen)-s.decoded)/r)
 		next = float64(s.maxLen)
 	}
-	for i := range s.choices {
-		l := float64(len(s.choices[i].ids))
+	for _, n := range s.lens {
+		l := float64(n)
 		e.processed += e.cfg.OutputWeight * (min(next, l) - min(s.decoded, l))
 	}
 	s.decoded = next
@@ -476,7 +490,8 @@ func offset(t time.Time, seconds float64) time.Time {
 
 // Stats is a snapshot of an engine's load.
 type Stats struct {
-	InFlight int // requests in flight
+	Requests int64 // requests started since the engine was made
+	InFlight int   // requests in flight
 	// Load is what the requests in flight would use at full speed, as a
 	// fraction of the rating, at the last scheduler tick: above 1 the pool is
 	// overloaded and requests run slower than their ceilings.
@@ -490,5 +505,5 @@ type Stats struct {
 func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return Stats{InFlight: len(e.active), Load: e.load, Processed: e.processed}
+	return Stats{Requests: e.requests, InFlight: len(e.active), Load: e.load, Processed: e.processed}
 }

@@ -220,7 +220,7 @@ func TestOverRatingWithStaggeredArrivals(t *testing.T) {
 			}
 			reported.Add(int64(res.PromptTokens - res.CachedTokens + 4*res.CompletionTokens))
 		})
-		waitFor(t, func() bool { return e.inFlight() > 0 })
+		waitFor(t, func() bool { return e.Stats().Requests == int64(i+1) })
 		for range 5 {
 			tick(10 * time.Millisecond)
 		}
@@ -308,7 +308,8 @@ func TestDeterministicWithSeed(t *testing.T) {
 	}
 	other = req
 	other.Seed = nil
-	if generate(t, e, other).texts()[0] == generate(t, e, other).texts()[0] {
+	first, second := generate(t, e, other), generate(t, e, other)
+	if first.texts()[0] == second.texts()[0] {
 		t.Error("no seed, same text twice")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ptu-dev/ptu/backend"
 )
 
 // commonWords are the words simulated text is made of. Only those that are a
@@ -99,92 +101,113 @@ func newVocabulary(tok Tokenizer) (*vocabulary, error) {
 	return v, nil
 }
 
-// choiceText is the output of one choice, fixed when the request starts.
-type choiceText struct {
-	ids    []int  // generated token ids, including any that complete a stop sequence
-	ends   []int  // ends[k] = byte length of text after token k
-	text   string // the text returned: everything generated, cut before a stop sequence
-	finish string // backend.FinishStop or backend.FinishLength
+// textGen writes a choice's English-looking text one token at a time. A copy
+// of a generator produces the same tokens as the original.
+type textGen struct {
+	v       *vocabulary
+	src     rand.PCG
+	n       int  // tokens the choice would have if nothing stopped it
+	natural bool // the text ends a sentence, as a model stopping on its own would
+	k       int  // tokens produced
+	left    int  // words left in the current sentence; -1 right after a period
+	comma   bool // the last token was a comma
 }
 
-// piece returns the returned text of token k: empty for tokens past a stop cut.
-func (c *choiceText) piece(k int) string {
-	start := 0
-	if k > 0 {
-		start = c.ends[k-1]
+func (g *textGen) next() piece {
+	r := rand.New(&g.src)
+	v, k, n := g.v, g.k, g.n
+	g.k++
+	var p piece
+	switch {
+	case g.natural && k == n-1 && k > 0:
+		return v.period
+	case k == 0:
+		p = v.starts[r.IntN(len(v.starts))]
+		g.left = 4 + r.IntN(14)
+	case g.left == 0 && !(g.natural && k == n-2):
+		p = v.period
+		g.left = -1
+	case g.left < 0:
+		p = v.caps[r.IntN(len(v.caps))]
+		g.left = 4 + r.IntN(14)
+	case !g.comma && g.left > 2 && !(g.natural && k >= n-2) && r.IntN(10) == 0:
+		g.comma = true
+		return v.comma
+	default:
+		p = v.words[r.IntN(len(v.words))]
 	}
-	end := c.ends[k]
-	start = min(start, len(c.text))
-	end = min(end, len(c.text))
-	return c.text[start:end]
+	g.comma = false
+	if g.left > 0 {
+		g.left--
+	}
+	return p
 }
 
-// generate writes n tokens of English-looking text. When natural is set the
-// text ends a sentence, as a model stopping on its own would.
-func (v *vocabulary) generate(r *rand.Rand, n int, natural bool) ([]int, []int, string) {
-	ids := make([]int, 0, n)
-	ends := make([]int, 0, n)
-	var sb strings.Builder
-	add := func(p piece) {
-		ids = append(ids, p.id)
-		sb.WriteString(p.text)
-		ends = append(ends, sb.Len())
-	}
-	left := 0 // words left in the current sentence
-	comma := false
-	for k := 0; k < n; k++ {
-		switch {
-		case natural && k == n-1 && k > 0:
-			add(v.period)
-		case k == 0:
-			add(v.starts[r.IntN(len(v.starts))])
-			left = 4 + r.IntN(14)
-		case left == 0 && !(natural && k == n-2):
-			add(v.period)
-			left = -1
-		case left < 0:
-			add(v.caps[r.IntN(len(v.caps))])
-			left = 4 + r.IntN(14)
-		case !comma && left > 2 && !(natural && k >= n-2) && r.IntN(10) == 0:
-			add(v.comma)
-			comma = true
-			continue
-		default:
-			add(v.words[r.IntN(len(v.words))])
-		}
-		comma = false
-		if left > 0 {
-			left--
-		}
-	}
-	return ids, ends, sb.String()
+// choice is the plan of one choice, fixed when the request starts.
+type choice struct {
+	gen    textGen // positioned at the first token
+	tokens int     // tokens generated, including any that complete a stop sequence
+	cut    int     // byte length of the text returned; -1 for all of it
+	finish string  // backend.FinishStop or backend.FinishLength
 }
 
-// cutAtStop applies stop sequences to a generated text: the choice ends with
-// the token that completes the earliest stop sequence, and the text is cut
-// before it. It reports whether a stop sequence was found.
-func (c *choiceText) cutAtStop(stop []string) bool {
-	at, end := -1, 0
+// applyStop runs the choice's text once to find where a stop sequence first
+// completes: the choice then ends with that token, and its text is cut
+// before the stop sequence (whose tokens are generated and counted, not shown).
+func (c *choice) applyStop(stop []string) {
+	longest := 0
 	for _, s := range stop {
-		if s == "" {
-			continue
+		longest = max(longest, len(s))
+	}
+	if longest == 0 {
+		return
+	}
+	g := c.gen
+	var window []byte // the text's last longest-1 bytes, then the new token
+	base := 0         // offset of window[0] in the text
+	for k := 0; k < c.tokens; k++ {
+		window = append(window, g.next().text...)
+		at := -1
+		for _, s := range stop {
+			if s == "" {
+				continue
+			}
+			// An occurrence found now ends in the new token (earlier ones were
+			// found before); the text is cut before the earliest one.
+			if i := strings.Index(string(window), s); i >= 0 && (at < 0 || i < at) {
+				at = i
+			}
 		}
-		if i := strings.Index(c.text, s); i >= 0 && (at < 0 || i < at || i == at && i+len(s) < end) {
-			at, end = i, i+len(s)
+		if at >= 0 {
+			c.tokens, c.cut, c.finish = k+1, base+at, backend.FinishStop
+			return
+		}
+		if drop := len(window) - (longest - 1); drop > 0 {
+			base += drop
+			window = append(window[:0], window[drop:]...)
 		}
 	}
-	if at < 0 {
-		return false
+}
+
+// emitter hands out the text of a choice token by token.
+type emitter struct {
+	gen   textGen
+	cut   int
+	bytes int // bytes of text produced so far
+}
+
+// next returns the visible text of the next token: empty past a stop cut.
+func (m *emitter) next() string {
+	t := m.gen.next().text
+	start := m.bytes
+	m.bytes += len(t)
+	switch {
+	case m.cut < 0:
+		return t
+	case m.cut <= start:
+		return ""
 	}
-	// The first token whose text reaches past the stop sequence's last byte completes it.
-	k := 0
-	for c.ends[k] < end {
-		k++
-	}
-	c.ids = c.ids[:k+1]
-	c.ends = c.ends[:k+1]
-	c.text = c.text[:at]
-	return true
+	return t[:min(len(t), m.cut-start)]
 }
 
 // outputLength draws the length a choice would have if nothing stopped it:
@@ -220,7 +243,7 @@ func seedFor(model string, promptTokens int, body []byte, seed *int64) (uint64, 
 	return uint64(*seed), h.Sum64()
 }
 
-// choiceRand returns the random source of choice i of a request.
-func choiceRand(s1, s2 uint64, i int) *rand.Rand {
-	return rand.New(rand.NewPCG(s1, s2^(uint64(i)+1)*0x9e3779b97f4a7c15))
+// choiceSource returns the random source of choice i of a request.
+func choiceSource(s1, s2 uint64, i int) *rand.PCG {
+	return rand.NewPCG(s1, s2^(uint64(i)+1)*0x9e3779b97f4a7c15)
 }
