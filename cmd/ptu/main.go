@@ -30,6 +30,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServe(), newSim())
+	root.AddCommand(newCognitiveServices(), newQuota(), newChat(), newLogin())
 	return root
 }
 
