@@ -55,6 +55,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"EmptyKeyAdmits", testEmptyKeyAdmits},
 		{"FullRejectsWithRetryAfter", testFullRejects},
 		{"AdmittedAfterRetryAfter", testAdmittedAfterRetryAfter},
+		{"RejectionsGetSuccessiveSlots", testRetrySlots},
 		{"SettleRefundReopens", testSettleRefundReopens},
 		{"SettleExtraCharges", testSettleExtraCharges},
 		{"RefundNeverBanksCredit", testRefundNeverBanksCredit},
@@ -188,6 +189,57 @@ func testAdmittedAfterRetryAfter(t *testing.T, h Harness, key func(string) strin
 	// it was given the first slot, so it gets in.
 	if d2 := admit(t, h, key("a"), capacity, 10); !d2.Allowed {
 		t.Fatalf("retry after %v rejected: %+v", d.RetryAfter, d2)
+	}
+}
+
+// testRetrySlots: calls rejected while the bucket is full are told to come
+// back one after another, each slot as long as the drain of the call's own
+// estimate and none more than leaky.MaxRetrySpread past the opening; retries
+// that come back at their slots all get in.
+func testRetrySlots(t *testing.T, h Harness, key func(string) string) {
+	fill(t, h, key("a"), drained(10*time.Millisecond+2*h.Slack))
+	// Slots longer than the time that may pass between two calls, so that
+	// back-to-back rejections are told apart from successive slots.
+	slot := 100*time.Millisecond + 2*h.Slack
+	est := drained(slot)
+	var waits [2]time.Duration
+	for i := range waits {
+		d := admit(t, h, key("a"), capacity, est)
+		if d.Allowed {
+			t.Fatalf("call %d admitted to a full bucket: %+v", i, d)
+		}
+		waits[i] = d.RetryAfter
+	}
+	// Slots are fixed instants; the second call came up to Slack after the first.
+	if want := waits[0] + slot; waits[1] > want || waits[1] < want-h.Slack {
+		t.Fatalf("second rejection: retry-after %v, want %v (a slot of %v after the first's %v)", waits[1], want, slot, waits[0])
+	}
+	// Each retry comes back at or after its slot, as a client honouring
+	// retry-after-ms would, and finds the bucket open.
+	h.Advance(time.Duration(leaky.Decision{RetryAfter: waits[0]}.RetryAfterMillis()) * time.Millisecond)
+	for i := range waits {
+		if i > 0 {
+			h.Advance(slot + time.Millisecond)
+		}
+		if d := admit(t, h, key("a"), capacity, est); !d.Allowed {
+			t.Fatalf("retry %d at its slot rejected: %+v", i, d)
+		}
+	}
+
+	// Long estimates: slots of 40 s, but none starts more than
+	// MaxRetrySpread after the opening.
+	fill(t, h, key("b"), drained(50*time.Millisecond+2*h.Slack))
+	first := admit(t, h, key("b"), capacity, 40_000)
+	second := admit(t, h, key("b"), capacity, 40_000)
+	third := admit(t, h, key("b"), capacity, 40_000)
+	if first.Allowed || second.Allowed || third.Allowed {
+		t.Fatal("full bucket admitted")
+	}
+	if want := first.RetryAfter + 40*time.Second; second.RetryAfter > want || second.RetryAfter < want-h.Slack {
+		t.Fatalf("second retry-after %v, want %v", second.RetryAfter, want)
+	}
+	if want := first.RetryAfter + leaky.MaxRetrySpread; third.RetryAfter > want || third.RetryAfter < want-2*h.Slack {
+		t.Fatalf("third retry-after %v, want the spread's limit %v", third.RetryAfter, want)
 	}
 }
 

@@ -148,11 +148,20 @@ func (g *Gateway) resolve(ctx context.Context, subDomain string) (*account, erro
 		return nil, err
 	}
 	g.mu.Lock()
-	if g.gen != gen || g.accounts == nil {
+	defer g.mu.Unlock()
+	switch {
+	case g.accounts != nil && g.gen > gen:
+		return a, nil // the cache has moved on to a newer generation while this one loaded
+	case g.gen != gen || g.accounts == nil:
 		g.gen, g.accounts = gen, map[string]*account{}
 	}
+	// Calls that missed the cache together all use the first one stored, so
+	// they share its routing position (a fresh copy per call would send each
+	// of them to the first pool).
+	if cur, ok := g.accounts[subDomain]; ok {
+		return cur, nil
+	}
 	g.accounts[subDomain] = a
-	g.mu.Unlock()
 	return a, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/oai"
@@ -97,7 +96,11 @@ func (g *Gateway) v1(op operation) http.HandlerFunc {
 		var m struct {
 			Model string `json:"model"`
 		}
-		if err := json.Unmarshal(body, &m); err != nil || m.Model == "" {
+		if err := json.Unmarshal(body, &m); err != nil {
+			writeOpenAIError(w, decodeError(err)) // a body that is not JSON is not a bad model
+			return
+		}
+		if m.Model == "" {
 			writeOpenAIError(w, invalid("model", "invalid_value", "The 'model' field must name one of this resource's deployments."))
 			return
 		}
@@ -242,5 +245,3 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depNa
 	rec.Status = http.StatusOK
 	out.finish(res)
 }
-
-func elapsedMillis(d time.Duration) int64 { return d.Milliseconds() }

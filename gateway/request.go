@@ -39,6 +39,9 @@ var chatRoles = map[string]bool{"system": true, "user": true, "assistant": true,
 func decodeError(err error) *openAIError {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
+		if te.Field == "" {
+			return invalid("", "invalid_type", fmt.Sprintf("Invalid request body: expected a JSON object, but got a JSON %s instead.", te.Value))
+		}
 		return invalid(te.Field, "invalid_type", fmt.Sprintf("Invalid type for '%s': expected %s, but got a JSON %s instead.", te.Field, typeName(te.Type.Kind().String()), te.Value))
 	}
 	var se *json.SyntaxError
@@ -179,7 +182,8 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 	}
 	ctxWindow := dep.model.ContextWindow
 	for _, p := range r.prompts {
-		if len(p)+r.maxTokens > ctxWindow {
+		// Without max_tokens the answer still needs room for one token.
+		if out := max(r.maxTokens, 1); len(p)+out > ctxWindow {
 			param := "messages"
 			if op == opCompletions {
 				param = "prompt"
@@ -190,7 +194,7 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 			}
 			return nil, invalid(param, "context_length_exceeded", fmt.Sprintf(
 				"This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the %s, %d in the completion). Please reduce the length of the %s or completion.",
-				ctxWindow, len(p)+r.maxTokens, len(p), what, r.maxTokens, what))
+				ctxWindow, len(p)+out, len(p), what, out, what))
 		}
 	}
 	r.reserve = r.maxTokens

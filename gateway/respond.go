@@ -23,6 +23,9 @@ func (g *Gateway) generate(ctx context.Context, dep *deployment, req *request, o
 	for pi, ids := range req.prompts {
 		breq := backend.Request{Model: dep.model.Name, PromptTokens: len(ids), MaxTokens: req.maxTokens,
 			N: req.n, Stop: req.stop, Seed: req.seed, Stream: req.stream, Body: req.body}
+		if room := dep.model.ContextWindow - len(ids); breq.MaxTokens == 0 && room < dep.model.MaxOutputTokens {
+			breq.MaxTokens = room // without max_tokens, the answer still ends at the context window
+		}
 		if pi == 0 {
 			breq.CachedTokens = req.cached
 		}

@@ -1,0 +1,282 @@
+package redis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ptu-dev/ptu/leaky"
+)
+
+// logBuffer collects log lines; safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Count(b.buf.String(), s)
+}
+
+func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
+
+func TestFailClosed(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	var logs logBuffer
+	l := New(unreachableClient(t), Options{FailureMode: FailClosed, Logger: logs.logger(), Now: clock.Now})
+
+	_, err := l.Admit(ctx, "dep", 60_000, 100)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Admit with Redis down: err = %v, want ErrUnavailable", err)
+	}
+	if s := l.Stats(); s != (Stats{Refused: 1, RedisErrors: 1, Down: true}) {
+		t.Fatalf("stats %+v", s)
+	}
+	// Within the backoff calls are refused without trying Redis.
+	clock.Advance(DefaultBackoff - time.Nanosecond)
+	for range 3 {
+		if _, err := l.Admit(ctx, "dep", 60_000, 100); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Admit during backoff: err = %v", err)
+		}
+	}
+	if err := l.Settle(ctx, "dep", 60_000, -50); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Settle: err = %v, want ErrUnavailable", err)
+	}
+	if _, err := l.Utilization(ctx, "dep", 60_000); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Utilization: err = %v, want ErrUnavailable", err)
+	}
+	if s := l.Stats(); s != (Stats{Refused: 4, RedisErrors: 1, Down: true}) {
+		t.Fatalf("stats during backoff %+v", s)
+	}
+	// After it, the next call tries again.
+	clock.Advance(time.Nanosecond)
+	if _, err := l.Admit(ctx, "dep", 60_000, 100); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Admit after backoff: err = %v", err)
+	}
+	if err := l.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Ping: err = %v, want ErrUnavailable", err)
+	}
+	if s := l.Stats(); s != (Stats{Refused: 5, RedisErrors: 3, Down: true}) {
+		t.Fatalf("stats after backoff %+v", s)
+	}
+	if n := logs.count("Redis unavailable"); n != 1 {
+		t.Fatalf("logged the outage %d times, want once:\n%s", n, logs.buf.String())
+	}
+	// Arguments are checked before Redis is asked.
+	if _, err := l.Admit(ctx, "dep", math.NaN(), 1); !errors.Is(err, leaky.ErrInvalid) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Admit with NaN capacity: err = %v, want ErrInvalid only", err)
+	}
+}
+
+func TestFailOpenAdmitsThisReplicasShare(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	l := New(unreachableClient(t), Options{FailureMode: FailOpen, Replicas: 3, Logger: discardLogger(), Now: clock.Now})
+	const capacity = 60_000.0 // the local bucket holds 20,000 per minute
+
+	// The local bucket follows the same arithmetic as any other.
+	var ref leaky.Bucket
+	check := func(est float64) leaky.Decision {
+		t.Helper()
+		got, err := l.Admit(ctx, "dep", capacity, est)
+		if err != nil {
+			t.Fatalf("Admit with Redis down, fail-open: %v", err)
+		}
+		if want := ref.Admit(clock.Now(), capacity/3, est); got != want {
+			t.Fatalf("Admit(%v) = %+v, want %+v", est, got, want)
+		}
+		return got
+	}
+	if d := check(15_000); !d.Allowed || d.Utilization != 75 {
+		t.Fatalf("first call %+v", d)
+	}
+	check(10_000) // 125 % of the share
+	// 5,000 tokens over at 20,000 per minute: open 15 s (and a nanosecond) on.
+	if d := check(1); d.Allowed || d.RetryAfter <= 15*time.Second || d.RetryAfter > 15*time.Second+time.Microsecond {
+		t.Fatalf("call over the share %+v, want retry-after 15s", d)
+	}
+	// The first call used nothing: its refund goes to the local bucket.
+	if err := l.Settle(ctx, "dep", capacity, -15_000); err != nil {
+		t.Fatalf("Settle of a local admit: %v", err)
+	}
+	ref.Settle(clock.Now(), capacity/3, -15_000)
+	if u, err := l.Utilization(ctx, "dep", capacity); err != nil || u != 50 {
+		t.Fatalf("Utilization = %v, %v; want the local bucket's 50", u, err)
+	}
+	clock.Advance(15 * time.Second) // 5,000 drained: 25 %
+	check(1)
+	s := l.Stats()
+	if s.LocalAdmits != 4 || s.LocalSettles != 1 || s.Refused != 0 || s.RedisAdmits != 0 || !s.Down || s.RedisErrors == 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	// The second call's settle and the last call's go local too; one more
+	// has no local admit to match and goes to Redis, which is down.
+	for range 2 {
+		if err := l.Settle(ctx, "dep", capacity, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(DefaultBackoff)
+	if err := l.Settle(ctx, "dep", capacity, -1); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Settle with no local admit pending: err = %v, want ErrUnavailable", err)
+	}
+	if s := l.Stats(); s.LocalSettles != 3 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestCallerCancelIsNotAnOutage: a call whose client went away fails with
+// its context's error and leaves the Redis health alone.
+func TestCallerCancelIsNotAnOutage(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	l := New(unreachableClient(t), Options{FailureMode: FailOpen, Logger: discardLogger()})
+	_, err := l.Admit(ctx, "dep", 60_000, 100)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Admit with a cancelled context: err = %v", err)
+	}
+	if s := l.Stats(); s != (Stats{}) {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestOutageAndRecovery cuts a working Redis off and brings it back: during
+// the outage a fail-open limiter admits locally, after it Redis decides again,
+// and the settles of the calls admitted locally never reach Redis.
+func TestOutageAndRecovery(t *testing.T) {
+	ctx := context.Background()
+	direct := testClient(t)
+	prefix := testPrefix(t, direct)
+	proxy := newOutage(t, redisOptions(t).Addr)
+	o := redisOptions(t)
+	o.Addr, o.MaxRetries, o.DialerRetries, o.DialTimeout = proxy.Addr(), -1, 1, time.Second
+	client := goredis.NewClient(o)
+	t.Cleanup(func() { client.Close() })
+
+	clock := newFakeClock()
+	var logs logBuffer
+	l := New(client, Options{Prefix: prefix, FailureMode: FailOpen, Replicas: 2, Logger: logs.logger(), Now: clock.Now})
+	now := time.UnixMicro(time.Now().UnixMicro())
+	l.scriptNow = func() time.Time { return now }
+	const capacity = 60_000.0
+
+	admit := func(est float64) leaky.Decision {
+		t.Helper()
+		d, err := l.Admit(ctx, "dep", capacity, est)
+		if err != nil || !d.Allowed {
+			t.Fatalf("Admit(%v) = %+v, %v", est, d, err)
+		}
+		return d
+	}
+	if d := admit(1000); d.Level != 1000 {
+		t.Fatalf("Redis admit %+v", d)
+	}
+	if err := l.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+
+	proxy.setDown(true)
+	admit(2000) // local: Redis fails, the call is served
+	admit(3000) // local, within the backoff
+	if s := l.Stats(); s.RedisAdmits != 1 || s.LocalAdmits != 2 || s.RedisErrors != 1 || !s.Down {
+		t.Fatalf("stats during the outage %+v", s)
+	}
+	if err := l.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Ping during the outage: %v", err)
+	}
+
+	proxy.setDown(false)
+	if err := l.Ping(ctx); err != nil { // a health check ends the backoff
+		t.Fatalf("Ping after the outage: %v", err)
+	}
+	if d := admit(500); d.Level != 1500 {
+		t.Fatalf("Redis admit after the outage %+v, want level 1,500", d)
+	}
+	// Four settles: the first two match the local admits.
+	for _, delta := range []float64{-2000, -3000, -400, -100} {
+		if err := l.Settle(ctx, "dep", capacity, delta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := l.Utilization(ctx, "dep", capacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1000.0 / capacity * 100; u != want {
+		t.Fatalf("Redis utilization %v%%, want %v%%: the local refunds reached Redis", u, want)
+	}
+	if u, _ := l.local.Utilization(ctx, "dep", capacity/2); u != 0 {
+		t.Fatalf("local bucket at %v%% after its calls settled", u)
+	}
+	s := l.Stats()
+	if s.RedisAdmits != 2 || s.LocalAdmits != 2 || s.LocalSettles != 2 || s.Down {
+		t.Fatalf("stats after the outage %+v", s)
+	}
+	if logs.count("Redis unavailable") != 1 || logs.count("Redis available again") != 1 {
+		t.Fatalf("want one line for the outage and one for the recovery:\n%s", logs.buf.String())
+	}
+}
+
+func TestFailureModeText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want FailureMode
+		ok   bool
+	}{
+		{"", FailClosed, true},
+		{"fail-closed", FailClosed, true},
+		{"fail-open", FailOpen, true},
+		{"open", 0, false},
+		{"FAIL-OPEN", 0, false},
+	} {
+		var m FailureMode
+		err := m.UnmarshalText([]byte(tc.in))
+		if (err == nil) != tc.ok || m != tc.want {
+			t.Errorf("UnmarshalText(%q) = %v, %v", tc.in, m, err)
+		}
+		if tc.ok && tc.in != "" {
+			if b, _ := m.MarshalText(); string(b) != tc.in {
+				t.Errorf("MarshalText(%v) = %q", m, b)
+			}
+		}
+	}
+}
+
+func TestClientOptions(t *testing.T) {
+	o, err := ClientOptions("redis://:secret@10.0.0.5:6380/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Addr != "10.0.0.5:6380" || o.Password != "secret" || o.DB != 2 ||
+		o.DialTimeout != time.Second || o.ReadTimeout != 500*time.Millisecond || o.WriteTimeout != 500*time.Millisecond ||
+		o.MaxRetries != 1 || o.DialerRetries != 1 {
+		t.Fatalf("options %+v", o)
+	}
+	o, err = ClientOptions("redis://127.0.0.1:6379?dial_timeout=3s&read_timeout=2s&max_retries=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.DialTimeout != 3*time.Second || o.ReadTimeout != 2*time.Second || o.WriteTimeout != 2*time.Second || o.MaxRetries != 5 {
+		t.Fatalf("URL settings not kept: %+v", o)
+	}
+	if _, err := ClientOptions("http://example.com"); err == nil {
+		t.Fatal("accepted a non-Redis URL")
+	}
+}

@@ -1,0 +1,501 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ptu-dev/ptu/inmem"
+	"github.com/ptu-dev/ptu/leaky"
+)
+
+// ErrUnavailable is wrapped by the errors the limiter returns when Redis
+// cannot be reached and the failure mode does not admit locally. The gateway
+// answers such an Admit with 503 and a retry-after.
+var ErrUnavailable = errors.New("redis limiter: Redis unavailable")
+
+// FailureMode says what Admit does while Redis is unreachable.
+type FailureMode int
+
+const (
+	// FailClosed refuses every call with an error wrapping ErrUnavailable:
+	// no deployment can exceed its PTUs, and no call is served. The zero value.
+	FailClosed FailureMode = iota
+	// FailOpen admits against a bucket in this process holding this
+	// replica's share of the capacity (capacity ÷ Options.Replicas): calls
+	// keep being served, and with the load balanced evenly the replicas
+	// together still hold the deployment near its PTUs. Decisions and
+	// Utilization then report the share's utilization.
+	FailOpen
+)
+
+// String returns "fail-closed" or "fail-open", the setting's spelling.
+func (m FailureMode) String() string {
+	switch m {
+	case FailClosed:
+		return "fail-closed"
+	case FailOpen:
+		return "fail-open"
+	}
+	return "FailureMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ParseFailureMode parses "fail-closed" or "fail-open" ("" is fail-closed).
+func ParseFailureMode(s string) (FailureMode, error) {
+	switch s {
+	case "", "fail-closed":
+		return FailClosed, nil
+	case "fail-open":
+		return FailOpen, nil
+	}
+	return 0, fmt.Errorf("unknown Redis failure mode %q: want fail-closed or fail-open", s)
+}
+
+// UnmarshalText lets a configuration file or flag spell the mode.
+func (m *FailureMode) UnmarshalText(b []byte) error {
+	v, err := ParseFailureMode(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// MarshalText spells the mode as ParseFailureMode reads it.
+func (m FailureMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// DefaultPrefix is the key prefix when Options.Prefix is empty.
+const DefaultPrefix = "ptu:bucket:"
+
+// DefaultIdleTTL is how long a bucket stays in Redis after it has drained
+// empty and its retry slots have passed, when Options.IdleTTL is zero.
+const DefaultIdleTTL = inmem.IdleAfter
+
+// DefaultBackoff is how long calls skip Redis after it failed, when
+// Options.Backoff is zero.
+const DefaultBackoff = time.Second
+
+// Options configure a Limiter. The zero value is usable: fail-closed, one
+// replica, the default prefix, idle TTL and backoff.
+type Options struct {
+	// Prefix is prepended to every deployment key (DefaultPrefix if empty),
+	// so one Redis can serve several installations or tests.
+	Prefix string
+	// IdleTTL is how long a bucket outlives its drain and its last retry
+	// slot (DefaultIdleTTL if zero). Each write sets the key's TTL to the
+	// time the level takes to drain, or until the last slot if later, plus
+	// IdleTTL, so Redis forgets idle deployments on its own and never a
+	// bucket holding tokens.
+	IdleTTL time.Duration
+	// FailureMode says what Admit does while Redis is unreachable.
+	FailureMode FailureMode
+	// Replicas is the number of ptu replicas sharing the buckets (1 if less):
+	// under FailOpen each admits against capacity ÷ Replicas on its own.
+	Replicas int
+	// Backoff is how long after a Redis error calls go straight to the
+	// failure mode without trying Redis (DefaultBackoff if zero; negative to
+	// try Redis on every call). It keeps an unreachable Redis from adding a
+	// dial timeout to every call; the first call after it probes again.
+	Backoff time.Duration
+	// Logger receives one line when Redis becomes unreachable and one when
+	// it is back (slog.Default() if nil).
+	Logger *slog.Logger
+	// Now is the clock of the local bucket and of the backoff (time.Now if
+	// nil). The shared buckets always use Redis's clock.
+	Now func() time.Time
+}
+
+// Limiter is a leaky.Limiter whose buckets live in Redis, shared by every
+// replica that uses the same Redis and prefix. Admit and Settle each run one
+// Lua script, atomically, on Redis's clock. It is safe for concurrent use.
+type Limiter struct {
+	client   *goredis.Client
+	prefix   string
+	idleMs   string
+	mode     FailureMode
+	replicas float64
+	backoff  time.Duration
+	logger   *slog.Logger
+	now      func() time.Time
+
+	local  *inmem.Limiter
+	ledger ledger
+
+	down      atomic.Bool
+	downUntil atomic.Int64 // Unix nanoseconds on now; calls before it skip Redis
+
+	redisAdmits  atomic.Uint64
+	localAdmits  atomic.Uint64
+	refused      atomic.Uint64
+	localSettles atomic.Uint64
+	redisErrors  atomic.Uint64
+
+	// scriptNow replaces Redis's clock in the scripts; tests only.
+	scriptNow func() time.Time
+}
+
+var _ leaky.Limiter = (*Limiter)(nil)
+
+// New returns a limiter keeping its buckets in the Redis behind client. The
+// client is the caller's to configure and close; ClientOptions gives settings
+// suited to admission.
+func New(client *goredis.Client, opts Options) *Limiter {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.IdleTTL <= 0 {
+		opts.IdleTTL = DefaultIdleTTL
+	}
+	if opts.Replicas < 1 {
+		opts.Replicas = 1
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = DefaultBackoff
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Limiter{
+		client:   client,
+		prefix:   opts.Prefix,
+		idleMs:   strconv.FormatInt(max(1, opts.IdleTTL.Milliseconds()), 10),
+		mode:     opts.FailureMode,
+		replicas: float64(opts.Replicas),
+		backoff:  opts.Backoff,
+		logger:   opts.Logger,
+		now:      opts.Now,
+		local:    inmem.New(opts.Now),
+		ledger:   ledger{pending: make(map[string]int)},
+	}
+}
+
+// ClientOptions parses a redis:// or rediss:// URL (see goredis.ParseURL)
+// and fills the timeouts and retries it leaves unset with values suited to
+// admission, which sits in front of every call: 1s to dial, 500ms to read or
+// write, one dial attempt and one retry. A URL can still set each of them
+// (dial_timeout, read_timeout, write_timeout, max_retries).
+func ClientOptions(url string) (*goredis.Options, error) {
+	o, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = time.Second
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = 500 * time.Millisecond
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = o.ReadTimeout
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 1
+	}
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 1
+	}
+	return o, nil
+}
+
+// Stats are the limiter's counters since New, for metrics and logs.
+type Stats struct {
+	// RedisAdmits counts Admit calls decided by Redis.
+	RedisAdmits uint64
+	// LocalAdmits counts Admit calls decided (admitted or throttled) by the
+	// local bucket because Redis was unavailable (FailOpen).
+	LocalAdmits uint64
+	// Refused counts Admit calls answered with ErrUnavailable (FailClosed).
+	Refused uint64
+	// LocalSettles counts Settle calls applied to the local bucket, the
+	// settles of calls it admitted.
+	LocalSettles uint64
+	// RedisErrors counts failed calls to Redis (scripts and Ping).
+	RedisErrors uint64
+	// Down reports whether the last call to Redis failed.
+	Down bool
+}
+
+// Stats returns the counters.
+func (l *Limiter) Stats() Stats {
+	return Stats{
+		RedisAdmits:  l.redisAdmits.Load(),
+		LocalAdmits:  l.localAdmits.Load(),
+		Refused:      l.refused.Load(),
+		LocalSettles: l.localSettles.Load(),
+		RedisErrors:  l.redisErrors.Load(),
+		Down:         l.down.Load(),
+	}
+}
+
+// FailureMode returns the limiter's failure mode.
+func (l *Limiter) FailureMode() FailureMode { return l.mode }
+
+// Ping checks that Redis answers, for health checks. A successful Ping ends
+// the backoff after an error, so the next call tries Redis at once.
+func (l *Limiter) Ping(ctx context.Context) error {
+	if err := l.client.Ping(ctx).Err(); err != nil {
+		return l.failed(ctx, err)
+	}
+	l.recovered()
+	return nil
+}
+
+// Admit decides one call for key on the shared bucket. While Redis is
+// unavailable it follows the failure mode.
+func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, estimate float64) (leaky.Decision, error) {
+	if err := leaky.CheckAdmit(capacityPerMinute, estimate); err != nil {
+		return leaky.Decision{}, err
+	}
+	if l.skip() {
+		return l.admitUnavailable(ctx, key, capacityPerMinute, estimate, errBackoff)
+	}
+	res, err := admitScript.Run(ctx, l.client, []string{l.prefix + key}, l.args(capacityPerMinute, estimate)...).Slice()
+	if err == nil {
+		var d leaky.Decision
+		if d, err = decision(res, capacityPerMinute); err == nil {
+			l.recovered()
+			l.redisAdmits.Add(1)
+			return d, nil
+		}
+	}
+	if err := l.failed(ctx, err); !errors.Is(err, ErrUnavailable) {
+		return leaky.Decision{}, err
+	}
+	return l.admitUnavailable(ctx, key, capacityPerMinute, estimate, err)
+}
+
+var errBackoff = errors.New("skipped during the backoff after a Redis error")
+
+func (l *Limiter) admitUnavailable(ctx context.Context, key string, capacityPerMinute, estimate float64, cause error) (leaky.Decision, error) {
+	if l.mode != FailOpen {
+		l.refused.Add(1)
+		if !errors.Is(cause, ErrUnavailable) {
+			cause = fmt.Errorf("%w: %w", ErrUnavailable, cause)
+		}
+		return leaky.Decision{}, cause
+	}
+	d, err := l.local.Admit(ctx, key, capacityPerMinute/l.replicas, estimate)
+	if err != nil { // a share too small to be a capacity
+		return d, err
+	}
+	l.localAdmits.Add(1)
+	if d.Allowed {
+		l.ledger.add(key)
+	}
+	return d, nil
+}
+
+// Settle corrects key's bucket by delta. The settle of a call the local
+// bucket admitted goes to the local bucket. If Redis is unavailable the
+// correction is lost and an error wrapping ErrUnavailable says so: the
+// reservation stays in the shared bucket and drains with it.
+func (l *Limiter) Settle(ctx context.Context, key string, capacityPerMinute, delta float64) error {
+	if err := leaky.CheckSettle(capacityPerMinute, delta); err != nil {
+		return err
+	}
+	if l.ledger.take(key) {
+		l.localSettles.Add(1)
+		return l.local.Settle(ctx, key, capacityPerMinute/l.replicas, delta)
+	}
+	if l.skip() {
+		return fmt.Errorf("%w: %w", ErrUnavailable, errBackoff)
+	}
+	if err := settleScript.Run(ctx, l.client, []string{l.prefix + key}, l.args(capacityPerMinute, delta)...).Err(); err != nil {
+		return l.failed(ctx, err)
+	}
+	l.recovered()
+	return nil
+}
+
+// Utilization reports key's utilization on Redis's clock without changing
+// the bucket. While Redis is unavailable, FailOpen reports the local bucket
+// (what admission then enforces) and FailClosed an error.
+func (l *Limiter) Utilization(ctx context.Context, key string, capacityPerMinute float64) (float64, error) {
+	if err := leaky.CheckCapacity(capacityPerMinute); err != nil {
+		return 0, err
+	}
+	var err error
+	if l.skip() {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, errBackoff)
+	} else {
+		var args []any
+		if l.scriptNow != nil {
+			args = append(args, l.scriptNow().UnixMicro())
+		}
+		var res []any
+		if res, err = readScript.Run(ctx, l.client, []string{l.prefix + key}, args...).Slice(); err == nil {
+			var u float64
+			if u, err = utilization(res, capacityPerMinute); err == nil {
+				l.recovered()
+				return u, nil
+			}
+		}
+		if err = l.failed(ctx, err); !errors.Is(err, ErrUnavailable) {
+			return 0, err
+		}
+	}
+	if l.mode != FailOpen {
+		return 0, err
+	}
+	return l.local.Utilization(ctx, key, capacityPerMinute/l.replicas)
+}
+
+func (l *Limiter) args(capacityPerMinute, x float64) []any {
+	a := []any{formatFloat(capacityPerMinute), formatFloat(x), l.idleMs}
+	if l.scriptNow != nil {
+		a = append(a, l.scriptNow().UnixMicro())
+	}
+	return a
+}
+
+// formatFloat prints the shortest decimal that reads back as the same
+// float64, in Lua as in Go.
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// skip reports whether calls are in the backoff after a Redis error.
+func (l *Limiter) skip() bool {
+	return l.down.Load() && l.backoff > 0 && l.now().UnixNano() < l.downUntil.Load()
+}
+
+// failed records a Redis error and returns it wrapping ErrUnavailable. An
+// error caused by the caller's context is returned as it is: the caller gave
+// up, which says nothing about Redis.
+func (l *Limiter) failed(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("redis limiter: %w", ctxErr)
+	}
+	l.redisErrors.Add(1)
+	if l.backoff > 0 {
+		l.downUntil.Store(l.now().Add(l.backoff).UnixNano())
+	}
+	if !l.down.Swap(true) {
+		l.logger.Warn("redis limiter: Redis unavailable", "failure_mode", l.mode.String(), "err", err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// recovered ends the down state after a call to Redis succeeded.
+func (l *Limiter) recovered() {
+	if l.down.Load() && l.down.Swap(false) {
+		l.downUntil.Store(0)
+		s := l.Stats()
+		l.logger.Info("redis limiter: Redis available again", "local_admits", s.LocalAdmits, "refused", s.Refused, "redis_errors", s.RedisErrors)
+	}
+}
+
+// decision reads the admit script's reply {allowed, level, retry-after}.
+func decision(res []any, capacityPerMinute float64) (leaky.Decision, error) {
+	if len(res) != 3 {
+		return leaky.Decision{}, fmt.Errorf("admit script replied %v", res)
+	}
+	allowed, ok1 := res[0].(int64)
+	levelS, ok2 := res[1].(string)
+	retryS, ok3 := res[2].(string)
+	if !ok1 || !ok2 || !ok3 {
+		return leaky.Decision{}, fmt.Errorf("admit script replied %#v", res)
+	}
+	level, err := strconv.ParseFloat(levelS, 64)
+	if err != nil {
+		return leaky.Decision{}, fmt.Errorf("admit script level: %w", err)
+	}
+	d := leaky.Decision{Allowed: allowed == 1, Level: level, Utilization: percent(level, capacityPerMinute)}
+	if d.Allowed {
+		return d, nil
+	}
+	if retryS == "inf" {
+		d.RetryAfter = leaky.InfDuration
+		return d, nil
+	}
+	ns, err := strconv.ParseFloat(retryS, 64)
+	if err != nil || !(ns >= 1) {
+		return leaky.Decision{}, fmt.Errorf("admit script retry-after %q", retryS)
+	}
+	if ns >= float64(leaky.InfDuration) {
+		d.RetryAfter = leaky.InfDuration
+	} else {
+		d.RetryAfter = time.Duration(ns)
+	}
+	return d, nil
+}
+
+// utilization applies Bucket.Utilization to the read script's reply {now, level, last}.
+func utilization(res []any, capacityPerMinute float64) (float64, error) {
+	if len(res) != 3 {
+		return 0, fmt.Errorf("read script replied %v", res)
+	}
+	nowS, ok := res[0].(string)
+	if !ok {
+		return 0, fmt.Errorf("read script replied %#v", res)
+	}
+	if res[1] == nil {
+		return 0, nil
+	}
+	levelS, ok1 := res[1].(string)
+	lastS, ok2 := res[2].(string)
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("read script replied %#v", res)
+	}
+	now, err1 := strconv.ParseInt(nowS, 10, 64)
+	level, err2 := strconv.ParseFloat(levelS, 64)
+	last, err3 := strconv.ParseInt(lastS, 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return 0, fmt.Errorf("read script: %w", err)
+	}
+	b := leaky.Bucket{Level: level, Last: time.UnixMicro(last)}
+	return b.Utilization(time.UnixMicro(now), capacityPerMinute), nil
+}
+
+// percent is the level in percent of one minute of capacity, as leaky computes it.
+func percent(level, capacityPerMinute float64) float64 {
+	if level == 0 {
+		return 0
+	}
+	return level / capacityPerMinute * 100
+}
+
+// ledger counts, per key, the calls the local bucket admitted whose settle
+// has not come yet, so that those settles go to the local bucket rather than
+// refund the shared one for reservations it never held. Settle carries no
+// reservation id, so the count is what routes them: the first n settles of a
+// key after n local admits go local. Calls are alike enough for that.
+type ledger struct {
+	total   atomic.Int64 // sum of pending, so the common case takes no lock
+	mu      sync.Mutex
+	pending map[string]int
+}
+
+func (g *ledger) add(key string) {
+	g.mu.Lock()
+	g.pending[key]++
+	g.total.Add(1)
+	g.mu.Unlock()
+}
+
+func (g *ledger) take(key string) bool {
+	if g.total.Load() == 0 {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := g.pending[key]
+	if n == 0 {
+		return false
+	}
+	if n == 1 {
+		delete(g.pending, key)
+	} else {
+		g.pending[key] = n - 1
+	}
+	g.total.Add(-1)
+	return true
+}
