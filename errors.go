@@ -21,6 +21,7 @@ const (
 	CodeDeploymentModelNotSupported = "DeploymentModelNotSupported" // 400 unknown model or version
 	CodeInvalidSKU                  = "InvalidSkuName"              // 400 unknown or unsupported deployment type
 	CodeLocationNotAvailable        = "LocationNotAvailableForResourceType"
+	CodeBadRequest                  = "BadRequest"                 // 400 Azure Monitor: a metrics query parameter is not valid
 	CodeSubscriptionNotFound        = "SubscriptionNotFound"       // 404
 	CodeResourceNotFound            = "ResourceNotFound"           // 404
 	CodeDeploymentNotFound          = "DeploymentNotFound"         // 404
@@ -70,7 +71,7 @@ func ErrorStatus(err error) int {
 	switch ErrorCode(err) {
 	case CodeInvalidRequestContent, CodeInvalidResourceName, CodeInvalidResourceProperties,
 		CodeMissingAPIVersion, CodeInvalidAPIVersion, CodeInvalidCapacity, CodeInsufficientQuota,
-		CodeDeploymentModelNotSupported, CodeInvalidSKU, CodeLocationNotAvailable:
+		CodeDeploymentModelNotSupported, CodeInvalidSKU, CodeLocationNotAvailable, CodeBadRequest:
 		return http.StatusBadRequest
 	case CodeSubscriptionNotFound, CodeResourceNotFound, CodeDeploymentNotFound, CodeNotFound:
 		return http.StatusNotFound

@@ -1,6 +1,9 @@
 package ptu
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store keeps the control-plane state. Update runs fn in one transaction that
 // is serialized against every other Update (so read-check-write sequences such
@@ -53,6 +56,53 @@ type Tx interface {
 	GetQuotaRequest(id string) (QuotaRequest, error)
 	// ListQuotaRequests lists requests, newest first; subscriptionID "" means all.
 	ListQuotaRequests(subscriptionID string) ([]QuotaRequest, error)
+
+	// AddMetricPoints merges each point into the stored point with the same
+	// resource, metric, dimensions, grain and time (MetricPoint.Merge),
+	// creating it when absent. Resource and dimension values match
+	// case-insensitively; the casing first written is kept.
+	AddMetricPoints([]MetricPoint) error
+	// QueryMetrics returns the points f selects, ordered by metric,
+	// dimensions and time; times are in UTC.
+	QueryMetrics(f MetricFilter) ([]MetricPoint, error)
+	// DeleteMetricsBefore deletes every point (of any grain) whose interval
+	// starts before t and returns how many it deleted.
+	DeleteMetricsBefore(t time.Time) (int, error)
+
+	// AddCapacityChange appends an entry to a deployment's capacity history.
+	AddCapacityChange(CapacityChange) error
+	// ListCapacityChanges returns the entries f selects, oldest first;
+	// entries with the same time come in the order they were added.
+	ListCapacityChanges(f CapacityChangeFilter) ([]CapacityChange, error)
+
+	// PutReservation creates or replaces a reservation.
+	PutReservation(Reservation) error
+	GetReservation(id string) (Reservation, error)
+	// ListReservations lists reservations by Start, then ID; subscriptionID
+	// "" means all.
+	ListReservations(subscriptionID string) ([]Reservation, error)
+
+	// AddTokenUsage adds each row's counts to the stored row with the same
+	// subscription, resource group, account, deployment, region, model,
+	// deployment type and hour, creating it when absent. Names match
+	// case-insensitively; the casing first written is kept.
+	AddTokenUsage([]TokenUsage) error
+	// ListTokenUsage returns the rows f selects, ordered by hour, then
+	// resource group, account, deployment, deployment type and model.
+	ListTokenUsage(f TokenUsageFilter) ([]TokenUsage, error)
+
+	// ListRAIPolicies lists an account's content filter policies by name.
+	ListRAIPolicies(subscriptionID, resourceGroup, account string) ([]RAIPolicy, error)
+	GetRAIPolicy(subscriptionID, resourceGroup, account, name string) (RAIPolicy, error)
+	// PutRAIPolicy creates or replaces a policy; the account must exist.
+	PutRAIPolicy(RAIPolicy) error
+	DeleteRAIPolicy(subscriptionID, resourceGroup, account, name string) error
+	// ListRAIBlocklists lists an account's blocklists by name, with their items.
+	ListRAIBlocklists(subscriptionID, resourceGroup, account string) ([]RAIBlocklist, error)
+	GetRAIBlocklist(subscriptionID, resourceGroup, account, name string) (RAIBlocklist, error)
+	// PutRAIBlocklist creates or replaces a blocklist with its items; the account must exist.
+	PutRAIBlocklist(RAIBlocklist) error
+	DeleteRAIBlocklist(subscriptionID, resourceGroup, account, name string) error
 }
 
 // DeploymentFilter selects deployments; empty fields match everything.

@@ -19,6 +19,8 @@ const (
 	// serves from Microsoft.Resources with its own versions; the provider's
 	// versions are accepted there too so one client setting works everywhere.
 	subscriptionVersions
+	// monitorVersions: the Azure Monitor (Microsoft.Insights) metrics routes.
+	monitorVersions
 )
 
 // Stable Microsoft.CognitiveServices versions. Preview versions are accepted
@@ -36,17 +38,25 @@ var subscriptionStable = []string{
 	"2019-11-01", "2020-01-01", "2021-01-01", "2022-12-01",
 }
 
+// Microsoft.Insights metrics and metricDefinitions versions (armmonitor
+// sends 2024-02-01, az monitor metrics list 2018-01-01).
+var monitorStable = []string{"2016-06-01", "2017-05-01-preview", "2018-01-01", "2019-07-01", "2021-05-01", "2023-10-01", "2024-02-01"}
+
 // supportedList is the version list quoted in InvalidApiVersionParameter
 // messages, newest first; previews are listed by the ones clients send most.
 var supportedList = map[versionSet]string{
 	cognitiveVersions: "2026-01-15-preview, 2025-09-01, 2025-07-01-preview, 2025-06-01, 2025-04-01-preview, " +
 		"2024-10-01, 2024-06-01-preview, 2024-04-01-preview, 2023-10-01-preview, 2023-05-01 " +
 		"(and any YYYY-MM-DD-preview from 2023-05-01 to 2026-12-31)",
+	monitorVersions: "2024-02-01, 2023-10-01, 2021-05-01, 2019-07-01, 2018-01-01, 2017-05-01-preview, 2016-06-01",
 	subscriptionVersions: "2022-12-01, 2021-01-01, 2020-01-01, 2019-11-01, 2019-06-01, 2018-06-01, 2016-06-01, " +
 		"2015-01-01, 2014-04-01, and the Microsoft.CognitiveServices versions",
 }
 
 func (vs versionSet) accepts(v string) bool {
+	if vs == monitorVersions {
+		return slices.Contains(monitorStable, v)
+	}
 	if slices.Contains(cognitiveStable, v) {
 		return true
 	}

@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/billing"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/metrics"
 )
 
 // Options configure the ARM handler.
@@ -27,6 +29,12 @@ type Options struct {
 	AdminToken string
 	// Logger receives internal errors and panics; nothing is logged when nil.
 	Logger *slog.Logger
+	// Metrics answers the Azure Monitor metrics routes of accounts; they
+	// answer 404 when nil.
+	Metrics *metrics.Reader
+	// Billing answers the pricing, reservation and billing routes; they
+	// answer 404 when nil.
+	Billing *billing.Service
 }
 
 // maxBody is the largest request body accepted.

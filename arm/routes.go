@@ -28,6 +28,10 @@ func (h *handler) register() {
 	h.handle(http.MethodPost, pAccount+"/regenerateKey", cognitiveVersions, h.regenerateKey)
 	h.handle(http.MethodGet, pAccount+"/models", cognitiveVersions, h.accountModels)
 
+	// Azure Monitor metrics of an account (Microsoft.Insights).
+	h.handle(http.MethodGet, pAccount+"/providers/Microsoft.Insights/metrics", monitorVersions, h.listMetrics)
+	h.handle(http.MethodGet, pAccount+"/providers/Microsoft.Insights/metricDefinitions", monitorVersions, h.listMetricDefinitions)
+
 	// Deployments.
 	h.handle(http.MethodGet, pAccount+"/deployments", cognitiveVersions, h.listDeployments)
 	h.handle(http.MethodPut, pDeploy, cognitiveVersions, h.putDeployment)
@@ -41,6 +45,7 @@ func (h *handler) register() {
 	h.handle(http.MethodGet, pLoc+"/models", cognitiveVersions, h.models)
 	h.handle(http.MethodGet, pLoc+"/modelCapacities", cognitiveVersions, h.modelCapacities)
 	h.handle(http.MethodGet, pSub+pCS+"/modelCapacities", cognitiveVersions, h.modelCapacities)
+	h.handle(http.MethodPost, pSub+pCS+"/calculateModelCapacity", cognitiveVersions, h.calculateModelCapacity)
 
 	// Quota requests (ptu's extension).
 	h.handle(http.MethodPost, pSub+pCS+"/quotaRequests", cognitiveVersions, h.createQuotaRequest)
@@ -54,4 +59,10 @@ func (h *handler) register() {
 	h.handle(http.MethodGet, pCS+"/capacityPools", cognitiveVersions, h.listPools)
 	h.handle(http.MethodGet, pCS+"/capacityPools/{region}/{model}/{version}", cognitiveVersions, h.getPool)
 	h.handle(http.MethodPatch, pCS+"/capacityPools/{region}/{model}/{version}", cognitiveVersions, h.patchPool)
+
+	// Pricing, reservations and chargeback (ptu's extension; arm/billing.go).
+	h.registerBilling()
+
+	// Content filter policies and custom blocklists (arm/rai.go).
+	h.registerRAI()
 }

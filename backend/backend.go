@@ -24,6 +24,9 @@ type Request struct {
 	Stop         []string
 	Seed         *int64
 	Stream       bool
+	// PromptIndex is which prompt of a legacy completion's prompt array this
+	// request runs (the gateway runs each prompt as its own request).
+	PromptIndex int
 	// Body is the original JSON request body. Upstream backends forward it;
 	// the simulator reads only the prompt from it, to seed its text.
 	Body []byte

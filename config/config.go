@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ptu-dev/ptu"
 	"go.yaml.in/yaml/v3"
@@ -33,12 +34,36 @@ type Config struct {
 	Catalog string   `yaml:"catalog"`
 	Regions []Region `yaml:"regions"`
 	Pools   []Pool   `yaml:"pools"`
+	// Backends are the upstream server groups pools may name as their backend.
+	Backends      []Backend     `yaml:"backends"`
+	ContentFilter ContentFilter `yaml:"contentFilter"`
 	// DefaultQuota is the PTU limit per subscription per region for each
 	// provisioned deployment type.
 	DefaultQuota   map[string]int  `yaml:"defaultQuota"`
 	QuotaOverrides []QuotaOverride `yaml:"quotaOverrides"`
 	Subscriptions  []Subscription  `yaml:"subscriptions"`
+	Metrics        Metrics         `yaml:"metrics"`
 	lines          map[string]int  // "pools[3]" -> line in the parsed file
+}
+
+// DefaultMetricsRetentionDays is how long metric series are kept when the
+// configuration does not say.
+const DefaultMetricsRetentionDays = 30
+
+// Metrics configures the per-minute metric series.
+type Metrics struct {
+	// RetentionDays is how many days series are kept (every grain); 0 means
+	// DefaultMetricsRetentionDays.
+	RetentionDays int `yaml:"retentionDays"`
+}
+
+// Retention is how long metric series are kept.
+func (m Metrics) Retention() time.Duration {
+	days := m.RetentionDays
+	if days == 0 {
+		days = DefaultMetricsRetentionDays
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 // Region is a place capacity lives in.

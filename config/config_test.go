@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/catalog"
@@ -17,6 +18,12 @@ func TestDefaultValidates(t *testing.T) {
 	}
 	if err := Default().Validate(nil); err != nil {
 		t.Fatalf("nil catalog: %v", err)
+	}
+	if got := Default().Metrics.Retention(); got != 30*24*time.Hour {
+		t.Errorf("default metrics retention = %v, want 30 days", got)
+	}
+	if got := (Metrics{}).Retention(); got != 30*24*time.Hour {
+		t.Errorf("retention when absent = %v, want 30 days", got)
 	}
 }
 
@@ -110,6 +117,8 @@ quotaOverrides:
   - {subscription: 11111111-2222-3333-4444-555555555555, region: eastus, sku: ProvisionedManaged, limit: 900}
 subscriptions:
   - {id: 3F9C2A7E-5B14-4D8E-9A61-0C7E2B4D8F15, displayName: mine}
+backends:
+  - {name: vllm-a, endpoints: [{url: "http://10.0.0.5:8000/v1"}]}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +207,9 @@ func TestValidateProblems(t *testing.T) {
 		{"public url scheme", "publicURL: ftp://ptu.example.com\n" + regions, []string{"must be an absolute http or https URL"}},
 		{"public url query", "publicURL: https://ptu.example.com/?x=1\n" + regions, []string{"must not have a query or fragment"}},
 		{"public url fine", "publicURL: https://ptu.example.com:8443/base\n" + regions, nil},
+		{"metrics retention fine", regions + "metrics: {retentionDays: 90}\n", nil},
+		{"metrics retention negative", regions + "metrics:\n  retentionDays: -1\n", []string{"line 4: metrics.retentionDays: must be between 1 and 3650 days, or 0 for the default 30 (it is -1)"}},
+		{"metrics retention too long", regions + "metrics: {retentionDays: 4000}\n", []string{"metrics.retentionDays: must be between 1 and 3650"}},
 		{"every problem at once", "regions:\n  - {name: eastus}\n  - {name: eastus}\npools:\n  - {region: nowhere, model: gpt-4o, version: \"2024-11-20\", ptu: -1}\n",
 			[]string{"invalid configuration (3 problems)", "duplicate of regions[0]", "not one of the configured regions", "ptu must not be negative"}},
 	}
@@ -263,6 +275,7 @@ regions: [{name: eastus, dataZone: us}]
 pools:
   - {region: eastus, model: local-llama, version: "1", ptu: 400, backend: vllm}
   - {region: eastus, model: standard-only, version: "1", ptu: 400}
+backends: [{name: vllm, endpoints: [{url: "http://127.0.0.1:8000/v1"}]}]
 `
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -350,4 +363,49 @@ func FuzzParse(f *testing.F) {
 		_ = c.PTUPools()
 		_ = c.QuotaLimits("x")
 	})
+}
+
+func TestBackendsValidation(t *testing.T) {
+	c, err := Parse([]byte(`
+regions: [{name: eastus}]
+pools:
+  - {region: eastus, model: gpt-4o, version: "2024-11-20", ptu: 100, backend: vllm}
+  - {region: eastus, model: gpt-4o-mini, version: "2024-07-18", ptu: 100, backend: nowhere}
+backends:
+  - name: vllm
+    endpoints: [{url: "http://10.0.0.5:8000/v1", apiKeyEnv: VLLM_KEY}]
+    models: {gpt-4o: meta-llama/Llama-3.3-70B-Instruct}
+    connectTimeout: 2s
+    maxConnections: 32
+  - {name: sim, endpoints: [{url: "http://x"}]}
+  - {name: aoai, kind: bedrock, endpoints: [{url: "ftp://x", apiKey: a, apiKeyEnv: B}]}
+  - {name: empty}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Backends[0].ConnectTimeout != 2*time.Second || c.Backends[0].MaxConnections != 32 {
+		t.Errorf("backend %+v: durations and limits not decoded", c.Backends[0])
+	}
+	err = c.Validate(nil)
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("got %v, want a ValidationError", err)
+	}
+	want := []string{
+		`backend "nowhere" is neither "sim" nor the name of a group`,
+		`name "sim" is reserved`,
+		`kind "bedrock" must be openai or azure`,
+		`endpoints[0].url "ftp://x" must be an http:// or https:// URL`,
+		`endpoints[0] sets both apiKey and apiKeyEnv`,
+		`backends[3] (empty): endpoints is empty`,
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing problem %q in:\n%v", w, err)
+		}
+	}
+	if len(ve.Problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%v", len(ve.Problems), len(want), err)
+	}
 }

@@ -39,9 +39,12 @@ func (c *Config) Validate(cat *catalog.Catalog) error {
 	v := &validator{lines: c.lines}
 	c.validatePublicURL(v)
 	regions := c.validateRegions(v)
-	c.validatePools(v, cat, regions)
+	backends := c.validateBackends(v)
+	c.validateContentFilter(v)
+	c.validatePools(v, cat, regions, backends)
 	c.validateQuota(v, regions)
 	c.validateSubscriptions(v)
+	c.validateMetrics(v)
 	if len(v.problems) == 0 {
 		return nil
 	}
@@ -114,7 +117,7 @@ func (c *Config) validateRegions(v *validator) map[string]bool {
 	return regions
 }
 
-func (c *Config) validatePools(v *validator, cat *catalog.Catalog, regions map[string]bool) {
+func (c *Config) validatePools(v *validator, cat *catalog.Catalog, regions, backends map[string]bool) {
 	first := map[string]string{}
 	for i, p := range c.Pools {
 		place := fmt.Sprintf("pools[%d]", i)
@@ -146,6 +149,8 @@ func (c *Config) validatePools(v *validator, cat *catalog.Catalog, regions map[s
 		}
 		if p.Backend != "" && !backendPattern.MatchString(p.Backend) {
 			v.addf(place, label, "backend %q must be \"sim\" or a backend group name (letters, digits, '.', '_', '-')", p.Backend)
+		} else if p.Backend != "" && p.Backend != DefaultBackend && !backends[strings.ToLower(p.Backend)] {
+			v.addf(place, label, "backend %q is neither \"sim\" nor the name of a group under backends:", p.Backend)
 		}
 		if p.Region != "" && p.Model != "" && p.Version != "" {
 			if prev, dup := first[label]; dup {
@@ -249,5 +254,15 @@ func (c *Config) validateSubscriptions(v *validator) {
 		} else {
 			first[id] = place
 		}
+	}
+}
+
+// maxRetentionDays bounds metrics.retentionDays (ten years).
+const maxRetentionDays = 3650
+
+func (c *Config) validateMetrics(v *validator) {
+	if d := c.Metrics.RetentionDays; d < 0 || d > maxRetentionDays {
+		v.addf("metrics.retentionDays", "", "must be between 1 and %d days, or 0 for the default %d (it is %d)",
+			maxRetentionDays, DefaultMetricsRetentionDays, d)
 	}
 }

@@ -236,7 +236,7 @@ func (s *Service) DeleteAccount(ctx context.Context, sub, rg, name string) (bool
 		if err != nil {
 			return err
 		}
-		return tx.DeleteAccount(a.SubscriptionID, a.ResourceGroup, a.Name)
+		return deleteAccountRecorded(tx, a, s.now())
 	})
 	return existed, err
 }

@@ -13,9 +13,9 @@ import (
 // DeploymentInput is what a caller may set on a deployment. Empty fields of an
 // update keep their current values.
 type DeploymentInput struct {
-	Model                   ptu.ModelRef // Name required on create; Version "" means the default version
-	SKUName                 string
-	Capacity                *int // nil: the type's default on create, the current size on update
+	Model                ptu.ModelRef // Name required on create; Version "" means the default version
+	SKUName              string
+	Capacity             *int // nil: the type's default on create, the current size on update
 	RAIPolicyName        string
 	VersionUpgradeOption string
 	// SpilloverDeploymentName: nil keeps the current target, "" removes it.
@@ -83,6 +83,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, acct, name string,
 			if d.Allocations, err = s.reserve(tx, a, m, d, held, keep, selfID); err != nil {
 				return err
 			}
+		} else if err := s.checkStandardQuota(tx, a, m, d, cur, exists); err != nil {
+			return err
 		}
 		now := s.now()
 		d.CreatedAt, d.UpdatedAt = now, now
@@ -90,7 +92,7 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, acct, name string,
 			d.CreatedAt = cur.CreatedAt
 		}
 		out = d
-		return tx.PutDeployment(d)
+		return putDeploymentRecorded(tx, cur, exists, d)
 	})
 	if err != nil {
 		return ptu.Deployment{}, false, err
@@ -398,7 +400,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, acct, name stri
 					"Deployment '%s' is the spillover target of '%s'. Remove spilloverDeploymentName from '%s' first.", d.Name, o.Name, o.Name)
 			}
 		}
-		return tx.DeleteDeployment(d.SubscriptionID, d.ResourceGroup, d.AccountName, d.Name)
+		return deleteDeploymentRecorded(tx, d, s.now())
 	})
 	return existed, err
 }

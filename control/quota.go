@@ -86,7 +86,9 @@ func (s *Service) Usages(ctx context.Context, sub, location string) ([]Usage, er
 			out = append(out, Usage{Name: ptu.QuotaUsageName(sku), LocalizedName: usageDisplay[sku],
 				Unit: "Count", CurrentValue: used, Limit: limit})
 		}
-		return nil
+		std, err := s.standardUsages(tx, subn.ID, region.Name)
+		out = append(out, std...)
+		return err
 	})
 	return out, err
 }

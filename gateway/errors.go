@@ -6,6 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/ptu-dev/ptu/contentfilter"
+	"github.com/ptu-dev/ptu/oai"
 )
 
 // The data plane answers errors in two shapes, as Azure OpenAI does: Azure's
@@ -74,3 +77,31 @@ func errorsIsCanceled(err error) bool {
 func asUnavailable(err error, target *interface{ Unavailable() bool }) bool {
 	return errors.As(err, target)
 }
+
+// contentFilterError is Azure's 400 for a prompt the content filter policy
+// blocks (API-FACTS §2.3): OpenAI's shape with type null, param "prompt",
+// code content_filter, and an innererror naming what was found.
+type contentFilterError struct {
+	Message    string  `json:"message"`
+	Type       *string `json:"type"`
+	Param      string  `json:"param"`
+	Code       string  `json:"code"`
+	Status     int     `json:"status"`
+	InnerError struct {
+		Code                string                   `json:"code"`
+		ContentFilterResult oai.ContentFilterResults `json:"content_filter_result"`
+	} `json:"innererror"`
+}
+
+func writeContentFilterError(w http.ResponseWriter, res contentfilter.Result) {
+	e := contentFilterError{
+		Message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry.",
+		Param:   "prompt", Code: "content_filter", Status: http.StatusBadRequest}
+	e.InnerError.Code = "ResponsibleAIPolicyViolation"
+	e.InnerError.ContentFilterResult = res.Annotations()
+	writeJSON(w, http.StatusBadRequest, map[string]contentFilterError{"error": e})
+}
+
+// errFiltered ends a generation whose every choice has ended, at least one
+// of them cut by the content filter.
+var errFiltered = errors.New("every choice ended; content filtered")

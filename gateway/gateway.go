@@ -21,6 +21,7 @@ import (
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/backend"
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/contentfilter"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/leaky"
 	"github.com/ptu-dev/ptu/tokens"
@@ -59,6 +60,10 @@ type Record struct {
 	TimeToFirstToken time.Duration
 	Duration         time.Duration
 	Throttled        bool
+	// IsSpillover marks a call served by (or refused by) the Standard
+	// deployment it spilled over to; the provisioned deployment's own refusal
+	// is recorded separately with IsSpillover false, as Azure records it.
+	IsSpillover bool
 }
 
 // Options configure a Gateway.
@@ -72,11 +77,15 @@ type Options struct {
 	MaxBody  int64 // DefaultMaxBody when 0
 	// Cache is the prompt prefix cache; a default one is made when nil.
 	Cache *tokens.PrefixCache
+	// Classifier evaluates the category filters (hate, sexual, …) of content
+	// filter policies; nil leaves them unevaluated (and unreported).
+	Classifier contentfilter.Classifier
 }
 
 // Gateway serves the data plane.
 type Gateway struct {
-	opt Options
+	opt     Options
+	windows requestWindows // Standard deployments' request counts
 
 	mu       sync.RWMutex
 	gen      uint64
@@ -120,7 +129,15 @@ type deployment struct {
 	targets  []target
 	total    int // sum of target weights
 	region   ptu.Region
-	rr       atomic.Uint64 // round-robin position for pick
+	rr       atomic.Uint64         // round-robin position for pick
+	filter   *contentfilter.Policy // nil: no custom policy
+	// weight is what one output token counts as in the bucket: the model's
+	// output-to-input ratio for provisioned deployments, 1 for Standard ones,
+	// whose limit is in plain tokens per minute.
+	weight float64
+	// rpm is a Standard deployment's request limit per minute (0 for
+	// provisioned ones), enforced in 10-second windows.
+	rpm int
 }
 
 type target struct {
@@ -183,15 +200,38 @@ func (g *Gateway) load(ctx context.Context, subDomain string) (*account, error) 
 	if a.region.Name == "" {
 		a.region = ptu.Region{Name: acct.Location, DisplayName: acct.Location}
 	}
+	filters := map[string]*contentfilter.Policy{}
 	for _, d := range ds {
 		dep, err := g.prepare(d, pools, a.region)
 		if err != nil {
+			return nil, err
+		}
+		if dep.filter, err = g.policy(ctx, acct, d.RAIPolicyName, filters); err != nil {
 			return nil, err
 		}
 		a.deployments[strings.ToLower(d.Name)] = dep
 		a.list = append(a.list, dep)
 	}
 	return a, nil
+}
+
+// policy compiles the account's content filter policy name, once per load.
+func (g *Gateway) policy(ctx context.Context, acct ptu.Account, name string, seen map[string]*contentfilter.Policy) (*contentfilter.Policy, error) {
+	key := strings.ToLower(name)
+	if p, ok := seen[key]; ok {
+		return p, nil
+	}
+	p, lists, found, err := g.opt.Control.RAIPolicyFor(ctx, acct, name)
+	if err != nil || !found {
+		seen[key] = nil
+		return nil, err
+	}
+	f, err := contentfilter.Compile(p, lists, g.opt.Classifier)
+	if err != nil {
+		return nil, err
+	}
+	seen[key] = f
+	return f, nil
 }
 
 // world reads pools and regions; they change rarely, so they are cached with the accounts.
@@ -244,7 +284,7 @@ func (g *Gateway) prepare(d ptu.Deployment, pools map[string]ptu.Pool, region pt
 	if err != nil {
 		return nil, err
 	}
-	dep := &deployment{d: d, model: m, enc: enc, key: strings.ToLower(d.ID()), region: region}
+	dep := &deployment{d: d, model: m, enc: enc, key: strings.ToLower(d.ID()), region: region, weight: m.OutputWeight}
 	if ptu.IsProvisioned(d.SKUName) {
 		dep.capacity = float64(d.Capacity * m.InputTPMPerPTU)
 		for _, a := range d.Allocations {
@@ -262,6 +302,8 @@ func (g *Gateway) prepare(d ptu.Deployment, pools map[string]ptu.Pool, region pt
 	} else {
 		// Standard deployments: capacity is in units of 1,000 tokens per minute.
 		dep.capacity = float64(d.Capacity) * 1000
+		dep.weight = 1
+		dep.rpm = d.Capacity * control.StandardRequestsPer1K
 		b, err := g.opt.Backends.Standard(d.Region, m)
 		if err != nil {
 			return nil, err

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/oai"
@@ -160,9 +162,9 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 	return body, true
 }
 
-// call runs one inference call end to end.
+// call runs one inference call end to end, spilling it over to a Standard
+// deployment when the provisioned one cannot serve it and a target is set.
 func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depName string, op operation, apiVersion, id string, body []byte) {
-	start := g.opt.Now()
 	dep, ok := a.deployments[strings.ToLower(depName)]
 	if !ok {
 		writeAzureError(w, http.StatusNotFound, "DeploymentNotFound", msgNoDeployment)
@@ -173,19 +175,45 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depNa
 			return
 		}
 	}
+	spill := a.spilloverTarget(dep, r.Header.Get(HeaderSpilloverDeployment))
+	if spill == nil {
+		g.attempt(w, r, a, dep, op, apiVersion, id, body, false)
+		return
+	}
+	first := newHoldWriter(w)
+	if !g.attempt(first, r, a, dep, op, apiVersion, id, body, false) {
+		first.release() // served, or failed in a way spillover does not cover
+		return
+	}
+	second := newHoldWriter(w)
+	second.Header().Set(HeaderSpilloverFrom, dep.d.Name)
+	g.attempt(second, r, a, spill, op, apiVersion, id, body, true)
+	if second.held {
+		// The spillover target failed too: the caller gets the provisioned
+		// deployment's answer and the spillover's status.
+		first.Header().Set(HeaderSpilloverError, strconv.Itoa(second.status))
+		first.release()
+	}
+}
+
+// attempt runs the call on one deployment and reports whether it ended in a
+// way that spillover covers: throttled (429), a context too long for the
+// deployment (400), or a server error before any output (5xx).
+func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, dep *deployment, op operation, apiVersion, id string, body []byte, isSpill bool) (spillable bool) {
+	start := g.opt.Now()
 	w.Header().Set("x-ms-region", dep.region.DisplayName)
 	w.Header().Set("x-ms-deployment-name", dep.d.Name)
 
 	req, oerr := parse(op, body, dep)
 	if oerr != nil {
 		writeOpenAIError(w, oerr)
-		return
+		return oerr.Code != nil && *oerr.Code == "context_length_exceeded"
 	}
 	req.cached = g.opt.Cache.Lookup(dep.key, req.promptIDs)
 	estimate := req.estimate(dep)
 
 	rec := Record{Time: start, RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(), Stream: req.stream,
-		PromptTokens: req.promptTokens, CachedTokens: req.cached, Estimate: estimate}
+		PromptTokens: req.promptTokens, CachedTokens: req.cached, Estimate: estimate, IsSpillover: isSpill}
 	defer func() {
 		rec.Duration = g.opt.Now().Sub(start)
 		if g.opt.Recorder != nil {
@@ -194,26 +222,69 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depNa
 	}()
 
 	ctx := r.Context()
+	if dep.filter.EvaluatesPrompt() {
+		req.promptFilter = make([]oai.ContentFilterResults, len(req.texts))
+		for i, text := range req.texts {
+			if text == "" && len(req.prompts[i]) > 0 {
+				text = dep.enc.Decode(req.prompts[i]) // a prompt given as token ids
+			}
+			res, err := dep.filter.CheckPrompt(ctx, text)
+			if err != nil {
+				rec.Status = http.StatusInternalServerError
+				g.internal(w, fmt.Errorf("content filter: %w", err))
+				return false
+			}
+			if res.Blocked {
+				rec.Status = http.StatusBadRequest
+				writeContentFilterError(w, res)
+				return false
+			}
+			req.promptFilter[i] = res.Annotations()
+		}
+	}
+	remaining, windowEnd := 0, time.Time{}
+	if dep.rpm > 0 {
+		var ok bool
+		if remaining, windowEnd, ok = g.admitRequest(w, dep, op, apiVersion); !ok {
+			rec.Status, rec.Throttled = http.StatusTooManyRequests, true
+			return true
+		}
+	}
 	dec, err := g.opt.Limiter.Admit(ctx, dep.key, dep.capacity, estimate)
+	if dep.rpm > 0 && (err != nil || !dec.Allowed) {
+		g.windows.refund(dep, windowEnd) // the call does not run: it uses no request
+		remaining++
+		w.Header().Set("x-ratelimit-remaining-requests", itoa(int64(remaining)))
+	}
 	if err != nil {
 		rec.Status = http.StatusServiceUnavailable
 		g.opt.Logger.Error("admission unavailable", "request_id", id, "deployment", dep.d.Name, "err", err)
 		w.Header().Set("retry-after", "1")
 		w.Header().Set("retry-after-ms", "1000")
 		writeAzureError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "Admission control is unavailable; retry shortly.")
-		return
+		return true
 	}
 	rec.Utilization = dec.Utilization
 	w.Header().Set("azure-openai-deployment-utilization", fmt.Sprintf("%.1f%%", dec.Utilization))
+	if dep.rpm > 0 {
+		// Standard deployments report the tokens left, as Azure does for them.
+		w.Header().Set("x-ratelimit-remaining-tokens", itoa(int64(max(0, dep.capacity-dec.Level))))
+	}
 	if !dec.Allowed {
 		rec.Status, rec.Throttled = http.StatusTooManyRequests, true
 		secs, ms := dec.RetryAfterSeconds(), dec.RetryAfterMillis()
 		w.Header().Set("retry-after", itoa(secs))
 		w.Header().Set("retry-after-ms", itoa(ms))
+		if dep.rpm > 0 {
+			writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
+				"Requests to the %s Operation under Azure OpenAI API version %s have exceeded token rate limit of your current deployment '%s' (%d tokens per minute). Please retry after %d seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.",
+				op, apiVersion, dep.d.Name, int(dep.capacity), secs))
+			return true
+		}
 		writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
 			"Requests to the %s Operation under Azure OpenAI API version %s have exceeded the provisioned throughput of deployment '%s' (utilization %.1f%%, %d PTUs). Please retry after %d seconds.",
 			op, apiVersion, dep.d.Name, dec.Utilization, dep.d.Capacity, secs))
-		return
+		return true
 	}
 
 	settled := false
@@ -232,16 +303,27 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depNa
 
 	out := newResponder(w, op, req, dep, id, g.opt.Now)
 	res, err := g.generate(ctx, dep, req, out)
-	actual := float64(max(0, res.PromptTokens-res.CachedTokens)) + dep.model.OutputWeight*float64(res.CompletionTokens)
+	actual := float64(max(0, res.PromptTokens-res.CachedTokens)) + dep.weight*float64(res.CompletionTokens)
 	settle(actual)
 	rec.CompletionTokens = res.CompletionTokens
 	if !res.FirstToken.IsZero() {
 		rec.TimeToFirstToken = res.FirstToken.Sub(start)
 	}
+	if errors.Is(err, errFiltered) {
+		err = nil // every choice ended, some by the content filter
+	}
 	if err != nil {
 		rec.Status = out.fail(err, g.opt.Logger)
-		return
+		return rec.Status >= 500 && !out.started
+	}
+	if !req.stream && dep.filter.ClassifiesCompletion() {
+		if err := out.classify(ctx, dep.filter); err != nil {
+			rec.Status = http.StatusInternalServerError
+			g.internal(w, fmt.Errorf("content filter: %w", err))
+			return false
+		}
 	}
 	rec.Status = http.StatusOK
 	out.finish(res)
+	return false
 }

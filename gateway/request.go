@@ -25,12 +25,14 @@ type request struct {
 	stream       bool
 	includeUsage bool
 	cached       int
+	texts        []string                   // each prompt's text, for the content filter
+	promptFilter []oai.ContentFilterResults // per prompt, what the content filter evaluated
 }
 
 // estimate is the admission cost: uncached prompt tokens plus the output the
 // call may generate, weighted as the model's output-to-input ratio.
 func (r *request) estimate(dep *deployment) float64 {
-	return tokens.Estimate(r.promptTokens, r.cached, r.reserve*r.n*len(r.prompts), dep.model.OutputWeight)
+	return tokens.Estimate(r.promptTokens, r.cached, r.reserve*r.n*len(r.prompts), dep.weight)
 }
 
 var chatRoles = map[string]bool{"system": true, "user": true, "assistant": true, "tool": true, "function": true, "developer": true}
@@ -140,18 +142,24 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 			return nil, invalid("messages", "empty_array", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 		}
 		msgs := make([]tokens.Message, len(in.Messages))
+		var text strings.Builder
 		for i, m := range in.Messages {
 			if !chatRoles[m.Role] {
 				return nil, invalid(fmt.Sprintf("messages[%d].role", i), "invalid_value",
 					fmt.Sprintf("Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", m.Role))
 			}
 			msgs[i] = tokens.Message{Role: m.Role, Name: m.Name, Content: string(m.Content)}
+			if i > 0 {
+				text.WriteByte('\n')
+			}
+			text.WriteString(string(m.Content))
 			if len(m.ToolCalls) > 0 && string(m.ToolCalls) != "null" {
 				msgs[i].ToolCalls = string(m.ToolCalls)
 			}
 		}
 		ids := dep.enc.ChatTokens(msgs)
 		r.prompts, r.promptIDs, r.promptTokens = [][]int{ids}, ids, len(ids)
+		r.texts = []string{text.String()}
 		c = common{maxTokens: in.MaxTokens, maxCompletionTokens: in.MaxCompletionTokens, n: in.N, stop: in.Stop,
 			temperature: in.Temperature, topP: in.TopP, stream: in.Stream, streamOptions: in.StreamOptions,
 			penalties: map[string]*float64{"presence_penalty": in.PresencePenalty, "frequency_penalty": in.FrequencyPenalty}}
@@ -169,6 +177,7 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 			if ids == nil {
 				ids = dep.enc.Encode(p.Text)
 			}
+			r.texts = append(r.texts, p.Text) // "" for token arrays: decoded only if a filter reads it
 			r.prompts = append(r.prompts, ids)
 			r.promptTokens += len(ids)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu/backend"
+	"github.com/ptu-dev/ptu/contentfilter"
 	"github.com/ptu-dev/ptu/oai"
 )
 
@@ -22,7 +23,7 @@ func (g *Gateway) generate(ctx context.Context, dep *deployment, req *request, o
 	var sum backend.Result
 	for pi, ids := range req.prompts {
 		breq := backend.Request{Model: dep.model.Name, PromptTokens: len(ids), MaxTokens: req.maxTokens,
-			N: req.n, Stop: req.stop, Seed: req.seed, Stream: req.stream, Body: req.body}
+			N: req.n, Stop: req.stop, Seed: req.seed, Stream: req.stream, Body: req.body, PromptIndex: pi}
 		if room := dep.model.ContextWindow - len(ids); breq.MaxTokens == 0 && room < dep.model.MaxOutputTokens {
 			breq.MaxTokens = room // without max_tokens, the answer still ends at the context window
 		}
@@ -82,6 +83,13 @@ type responder struct {
 	texts   []strings.Builder
 	reasons []string
 	roleOut []bool
+
+	// The completion side of the content filter policy, when it has one.
+	filter  *contentfilter.Policy
+	seen    []string                   // per choice, the recent text already checked
+	annots  []oai.ContentFilterResults // per choice, the last evaluation
+	ended   int                        // choices with a finish reason
+	cutOffs int                        // choices the filter ended
 }
 
 func newResponder(w http.ResponseWriter, op operation, req *request, dep *deployment, id string, now func() time.Time) *responder {
@@ -91,9 +99,74 @@ func newResponder(w http.ResponseWriter, op operation, req *request, dep *deploy
 		prefix = "cmpl-"
 	}
 	sum := sha256.Sum256([]byte(dep.model.Name + "/" + dep.model.Version))
-	return &responder{w: w, op: op, req: req, id: prefix + strings.ReplaceAll(id, "-", "")[:24], created: now().Unix(),
+	o := &responder{w: w, op: op, req: req, id: prefix + strings.ReplaceAll(id, "-", "")[:24], created: now().Unix(),
 		model: responseModel(dep.model.Name, dep.model.Version), fingerprint: "fp_" + hex.EncodeToString(sum[:5]),
 		texts: make([]strings.Builder, n), reasons: make([]string, n), roleOut: make([]bool, n)}
+	if dep.filter.EvaluatesCompletion() {
+		o.filter, o.seen, o.annots = dep.filter, make([]string, n), make([]oai.ContentFilterResults, n)
+	}
+	return o
+}
+
+// classify runs the completion category filters over each choice of an
+// answer that was not streamed; a blocked choice loses its text and ends
+// with finish_reason content_filter.
+func (o *responder) classify(ctx context.Context, p *contentfilter.Policy) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.annots == nil {
+		o.annots = make([]oai.ContentFilterResults, len(o.texts))
+	}
+	for i := range o.texts {
+		if o.reasons[i] == finishContentFilter {
+			continue
+		}
+		res, err := p.ClassifyCompletion(ctx, o.texts[i].String())
+		if err != nil {
+			return err
+		}
+		if o.annots[i] == nil {
+			o.annots[i] = oai.ContentFilterResults{}
+		}
+		for k, v := range res.Annotations() {
+			o.annots[i][k] = v
+		}
+		if res.Blocked {
+			o.texts[i].Reset()
+			o.reasons[i] = finishContentFilter
+		}
+	}
+	return nil
+}
+
+// choiceFilter is what a choice's content_filter_results say: what the
+// policy evaluated, or nothing.
+func (o *responder) choiceFilter(i int) *oai.ContentFilterResults {
+	if o.annots != nil && o.annots[i] != nil {
+		r := o.annots[i]
+		return &r
+	}
+	return emptyFilter()
+}
+
+// check runs the completion filter over a choice's new text. It reports
+// whether the text is cut; the choice then ends with finish_reason
+// content_filter.
+func (o *responder) check(ev *backend.Event) bool {
+	if o.filter == nil || ev.Text == "" {
+		return false
+	}
+	res := o.filter.CheckCompletion(o.seen[ev.Index], ev.Text)
+	o.annots[ev.Index] = res.Annotations()
+	if res.Blocked {
+		return true
+	}
+	seen := o.seen[ev.Index] + ev.Text
+	if len(seen) > contentfilter.CompletionWindow {
+		seen = seen[len(seen)-contentfilter.CompletionWindow:]
+	}
+	o.seen[ev.Index] = seen
+	return false
 }
 
 func emptyFilter() *oai.ContentFilterResults { r := oai.ContentFilterResults{}; return &r }
@@ -102,6 +175,9 @@ func (o *responder) promptFilters() []oai.PromptFilterResult {
 	out := make([]oai.PromptFilterResult, len(o.req.prompts))
 	for i := range out {
 		out[i] = oai.PromptFilterResult{PromptIndex: i, ContentFilterResults: oai.ContentFilterResults{}}
+		if i < len(o.req.promptFilter) && o.req.promptFilter[i] != nil {
+			out[i].ContentFilterResults = o.req.promptFilter[i]
+		}
 	}
 	return out
 }
@@ -109,9 +185,30 @@ func (o *responder) promptFilters() []oai.PromptFilterResult {
 func (o *responder) event(ev backend.Event) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if ev.Index < 0 || ev.Index >= len(o.texts) {
-		return nil
+	if ev.Index < 0 || ev.Index >= len(o.texts) || o.reasons[ev.Index] == finishContentFilter {
+		return nil // a choice the filter ended gets nothing more
 	}
+	if o.check(&ev) {
+		ev.Text, ev.FinishReason = "", finishContentFilter
+		o.cutOffs++
+	}
+	if ev.FinishReason != "" {
+		o.ended++
+		o.reasons[ev.Index] = ev.FinishReason
+	}
+	if err := o.write(ev); err != nil {
+		return err
+	}
+	if o.cutOffs > 0 && o.ended == len(o.texts) {
+		return errFiltered // stop the backend: nothing more will be sent
+	}
+	return nil
+}
+
+// finishContentFilter ends a choice the content filter cut.
+const finishContentFilter = "content_filter"
+
+func (o *responder) write(ev backend.Event) error {
 	if !o.req.stream {
 		o.texts[ev.Index].WriteString(ev.Text)
 		if ev.FinishReason != "" {
@@ -125,7 +222,7 @@ func (o *responder) event(ev backend.Event) error {
 		}
 	}
 	if o.op == opChat {
-		c := oai.ChunkChoice{Index: ev.Index, ContentFilterResults: emptyFilter()}
+		c := oai.ChunkChoice{Index: ev.Index, ContentFilterResults: o.choiceFilter(ev.Index)}
 		if !o.roleOut[ev.Index] {
 			c.Delta.Role = "assistant"
 			o.roleOut[ev.Index] = true
@@ -139,13 +236,13 @@ func (o *responder) event(ev backend.Event) error {
 		}
 		if ev.FinishReason != "" {
 			reason := ev.FinishReason
-			if err := o.send(o.chunk(oai.ChunkChoice{Index: ev.Index, FinishReason: &reason, ContentFilterResults: emptyFilter()})); err != nil {
+			if err := o.send(o.chunk(oai.ChunkChoice{Index: ev.Index, FinishReason: &reason, ContentFilterResults: o.choiceFilter(ev.Index)})); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	c := oai.CompletionChoice{Index: ev.Index, Text: ev.Text, ContentFilterResults: emptyFilter()}
+	c := oai.CompletionChoice{Index: ev.Index, Text: ev.Text, ContentFilterResults: o.choiceFilter(ev.Index)}
 	if ev.FinishReason != "" {
 		reason := ev.FinishReason
 		c.FinishReason = &reason
@@ -233,7 +330,7 @@ func (o *responder) finish(res backend.Result) {
 		for i := range o.texts {
 			resp.Choices = append(resp.Choices, oai.ChatChoice{Index: i, FinishReason: o.reasons[i],
 				Message:              oai.ResponseMessage{Role: "assistant", Content: o.texts[i].String()},
-				ContentFilterResults: emptyFilter()})
+				ContentFilterResults: o.choiceFilter(i)})
 		}
 		writeJSON(o.w, http.StatusOK, resp)
 		return
@@ -243,7 +340,7 @@ func (o *responder) finish(res backend.Result) {
 	for i := range o.texts {
 		reason := o.reasons[i]
 		resp.Choices = append(resp.Choices, oai.CompletionChoice{Index: i, Text: o.texts[i].String(), FinishReason: &reason,
-			ContentFilterResults: emptyFilter()})
+			ContentFilterResults: o.choiceFilter(i)})
 	}
 	writeJSON(o.w, http.StatusOK, resp)
 }

@@ -1,23 +1,30 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/backend"
 	"github.com/ptu-dev/ptu/backend/sim"
+	"github.com/ptu-dev/ptu/backend/upstream"
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/config"
+	"github.com/ptu-dev/ptu/contentfilter"
 	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/tokens"
 )
 
 // simBackends serves every pool whose backend is "sim" with a simulated
-// engine rated at the pool's PTUs, and Standard deployments with one shared
-// engine per region and model.
+// engine rated at the pool's PTUs, pools naming an upstream group with that
+// group, and Standard deployments with one shared engine per region and model.
 type simBackends struct {
 	cat       *catalog.Catalog
 	timeScale float64
+	upstreams map[string]*upstream.Group // by lowercased group name
 	// standardPTU rates the shared engine behind Standard deployments.
 	standardPTU int
 
@@ -34,8 +41,30 @@ type poolEngine struct {
 var _ gateway.Backends = (*simBackends)(nil)
 
 func newSimBackends(cat *catalog.Catalog, timeScale float64) *simBackends {
-	return &simBackends{cat: cat, timeScale: timeScale, standardPTU: 1000,
+	return &simBackends{cat: cat, timeScale: timeScale, standardPTU: 1000, upstreams: map[string]*upstream.Group{},
 		pools: map[string]*poolEngine{}, standard: map[string]*sim.Engine{}}
+}
+
+// newBackends serves pools with the simulated engine or the upstream groups
+// of the configuration, probing the groups' endpoints until ctx ends.
+func newBackends(ctx context.Context, cat *catalog.Catalog, timeScale float64, groups []config.Backend) (*simBackends, error) {
+	b := newSimBackends(cat, timeScale)
+	for _, c := range groups {
+		eps := make([]upstream.Endpoint, len(c.Endpoints))
+		for i, e := range c.Endpoints {
+			eps[i] = upstream.Endpoint{URL: e.URL, APIKey: e.Key()}
+		}
+		g, err := upstream.New(upstream.Config{Name: c.Name, Kind: c.Kind, Endpoints: eps, Models: c.Models, APIVersion: c.APIVersion,
+			ConnectTimeout: c.ConnectTimeout, FirstByteTimeout: c.FirstByteTimeout, RequestTimeout: c.RequestTimeout,
+			MaxConnections: c.MaxConnections, FailureThreshold: c.FailureThreshold, Cooldown: c.Cooldown,
+			HealthPath: c.HealthPath, HealthInterval: c.HealthInterval})
+		if err != nil {
+			return nil, err
+		}
+		b.upstreams[strings.ToLower(c.Name)] = g
+		go g.Run(ctx)
+	}
+	return b, nil
 }
 
 func (b *simBackends) engine(m *catalog.Model, ptus int) (*sim.Engine, error) {
@@ -76,12 +105,20 @@ func SimEngine(m *catalog.Model, ptus int, timeScale float64) (*sim.Engine, erro
 // Pool returns the engine of a pool, making a new one when the pool's rating
 // changed (calls in flight finish on the old one).
 func (b *simBackends) Pool(p ptu.Pool) (backend.Backend, error) {
-	if p.Backend != "sim" {
-		return nil, fmt.Errorf("pool %s: backend %q is not available; only the simulated engine (sim) is", p.ID, p.Backend)
-	}
 	m, ok := b.cat.Lookup(p.Model, p.Version)
 	if !ok {
 		return nil, fmt.Errorf("pool %s: model %s %s is not in the catalog", p.ID, p.Model, p.Version)
+	}
+	if p.Backend != config.DefaultBackend {
+		g, ok := b.upstreams[strings.ToLower(p.Backend)]
+		if !ok {
+			return nil, fmt.Errorf("pool %s: backend %q is neither the simulated engine (sim) nor a configured upstream group", p.ID, p.Backend)
+		}
+		enc, err := tokens.Get(m.Tokenizer)
+		if err != nil {
+			return nil, err
+		}
+		return g.For(m.Name, enc), nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -110,4 +147,13 @@ func (b *simBackends) Standard(region string, m *catalog.Model) (backend.Backend
 	}
 	b.standard[key] = eng
 	return eng, nil
+}
+
+// classifier is the content filter's category classifier the configuration
+// names, or nil.
+func classifier(c config.ContentFilter) contentfilter.Classifier {
+	if c.Moderation == nil {
+		return nil
+	}
+	return &contentfilter.Moderation{URL: c.Moderation.URL, APIKey: os.Getenv(c.Moderation.APIKeyEnv), Model: c.Moderation.Model}
 }

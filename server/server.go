@@ -17,28 +17,38 @@ import (
 	"strings"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/arm"
+	"github.com/ptu-dev/ptu/billing"
 	"github.com/ptu-dev/ptu/catalog"
 	"github.com/ptu-dev/ptu/config"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/inmem"
 	"github.com/ptu-dev/ptu/leaky"
+	"github.com/ptu-dev/ptu/metrics"
+	ptuRedis "github.com/ptu-dev/ptu/redis"
 	"github.com/ptu-dev/ptu/sqlite"
 )
 
 // Options are the settings of `ptu serve`; each has a flag and an environment variable.
 type Options struct {
-	Addr          string // listen address, default 127.0.0.1:8080
-	DataDir       string // where the SQLite file, admin token and self-signed certificate live
-	ConfigPath    string // YAML configuration; "" uses the embedded default
-	AdminToken    string // "" reads <data-dir>/admin-token, creating it once
-	Database      string // SQLite path or postgres:// URL; "" is <data-dir>/ptu.db
-	Redis         string // redis:// URL for the shared limiter; "" keeps buckets in memory
-	TLSCert       string
-	TLSKey        string
-	TLSSelfSigned bool
+	Addr       string // listen address, default 127.0.0.1:8080
+	DataDir    string // where the SQLite file, admin token and self-signed certificate live
+	ConfigPath string // YAML configuration; "" uses the embedded default
+	AdminToken string // "" reads <data-dir>/admin-token, creating it once
+	Database   string // SQLite path or postgres:// URL; "" is <data-dir>/ptu.db
+	Redis      string // redis:// URL for the shared limiter; "" keeps buckets in memory
+	// RedisFailureMode is what admission does while Redis is unreachable:
+	// "fail-closed" (the default: 503 with retry-after) or "fail-open" (admit
+	// against a local bucket holding this replica's share, 1/Replicas).
+	RedisFailureMode string
+	Replicas         int // replicas sharing the Redis limiter; 1 when 0
+	TLSCert          string
+	TLSKey           string
+	TLSSelfSigned    bool
 	// SimTimeScale speeds up the simulated engine (10 = ten times real time); 1 when 0.
 	SimTimeScale float64
 	Logger       *slog.Logger
@@ -48,16 +58,21 @@ type Options struct {
 // Server is a configured, listening ptu server.
 type Server struct {
 	Options
-	Config         *config.Config
-	Catalog        *catalog.Catalog
-	Store          ptu.Store
-	Control        *control.Service
-	Gateway        *gateway.Gateway
-	Limiter        leaky.Limiter
-	URL            string // base URL clients use
-	AdminTokenFile string // where the admin token is kept ("" when given by flag)
-	listener       net.Listener
-	http           *http.Server
+	Config          *config.Config
+	Catalog         *catalog.Catalog
+	Store           ptu.Store
+	Control         *control.Service
+	Gateway         *gateway.Gateway
+	Limiter         leaky.Limiter
+	Metrics         *metrics.Recorder // every inference call: access log, Prometheus, per-minute series; Serve runs its flusher
+	Billing         *billing.Service  // prices, reservations, chargeback reports (ARM billing routes)
+	BillingRecorder *billing.Recorder // hourly token counts of Standard deployments; Serve runs its flusher
+	MetricsReader   *metrics.Reader   // the Azure Monitor metrics API over the series
+	URL             string            // base URL clients use
+	AdminTokenFile  string            // where the admin token is kept ("" when given by flag)
+	listener        net.Listener
+	redis           *goredis.Client
+	http            *http.Server
 }
 
 // DefaultDataDir is $PTU_DATA_DIR's default: $XDG_DATA_HOME/ptu or ~/.local/share/ptu.
@@ -159,17 +174,27 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	if opt.Redis != "" {
+	if s.Limiter, err = s.openLimiter(ctx); err != nil {
 		s.Close()
-		return nil, errors.New("a Redis limiter is not available in this build yet; leave --redis empty to keep buckets in memory")
+		return nil, err
 	}
-	s.Limiter = inmem.New(opt.Now)
 	scale := opt.SimTimeScale
 	if scale == 0 {
 		scale = 1
 	}
+	retention := cfg.Metrics.Retention()
+	s.Metrics = metrics.NewRecorder(metrics.Options{Store: s.Store, Catalog: cat, Limiter: s.Limiter,
+		Logger: opt.Logger, Now: opt.Now, Retention: retention})
+	s.MetricsReader = metrics.NewReader(s.Store, metrics.ReaderOptions{Now: opt.Now, Retention: retention})
+	s.Billing = billing.New(s.Store, cat, billing.Options{Now: opt.Now})
+	s.BillingRecorder = billing.NewRecorder(s.Store, billing.RecorderOptions{Next: s.Metrics, Logger: opt.Logger})
+	backends, err := newBackends(ctx, cat, scale, cfg.Backends)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.Gateway = gateway.New(gateway.Options{Control: s.Control, Limiter: s.Limiter,
-		Backends: newSimBackends(cat, scale), Logger: opt.Logger, Now: opt.Now})
+		Backends: backends, Classifier: classifier(cfg.ContentFilter), Recorder: s.BillingRecorder, Logger: opt.Logger, Now: opt.Now})
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -177,6 +202,29 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(opt.Logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// openLimiter returns the shared Redis limiter when --redis is set, else the
+// in-memory one.
+func (s *Server) openLimiter(ctx context.Context) (leaky.Limiter, error) {
+	if s.Redis == "" {
+		return inmem.New(s.Now), nil
+	}
+	ro, err := ptuRedis.ClientOptions(s.Redis)
+	if err != nil {
+		return nil, fmt.Errorf("--redis: %w", err)
+	}
+	mode := ptuRedis.FailClosed
+	if s.RedisFailureMode != "" {
+		if mode, err = ptuRedis.ParseFailureMode(s.RedisFailureMode); err != nil {
+			return nil, err
+		}
+	}
+	s.redis = goredis.NewClient(ro)
+	if err := s.redis.Ping(ctx).Err(); err != nil {
+		s.Logger.Warn("Redis is not reachable; admission follows the failure mode until it is", "redis", ro.Addr, "failure_mode", mode.String(), "err", err)
+	}
+	return ptuRedis.New(s.redis, ptuRedis.Options{FailureMode: mode, Replicas: max(1, s.Replicas), Logger: s.Logger}), nil
 }
 
 func openStore(opt Options) (ptu.Store, error) {
@@ -208,24 +256,44 @@ func loadOrCreateToken(path string) (string, error) {
 	return t, nil
 }
 
-// Handler is the whole HTTP surface: health, data plane under each account's
-// endpoint, and the ARM API at the root.
+// Handler is the whole HTTP surface: health, Prometheus metrics, the data
+// plane under each account's endpoint, and the ARM API at the root.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/accounts/", s.Gateway.Handler())
-	mux.Handle("/", arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger}))
+	mux.Handle("/", arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing}))
 	return mux
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
-// Serve answers requests until ctx is done, then shuts down gracefully.
+// Serve answers requests until ctx is done, then shuts down gracefully. It
+// runs the metrics flusher alongside and stops it last, so the calls that
+// finish during the shutdown are written too.
 func (s *Server) Serve(ctx context.Context) error {
+	flushCtx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
+	flushed := make(chan struct{})
+	go func() {
+		s.Metrics.Run(flushCtx)
+		close(flushed)
+	}()
+	billed := make(chan struct{})
+	go func() {
+		s.BillingRecorder.Run(flushCtx)
+		close(billed)
+	}()
+	defer func() {
+		stopFlush()
+		<-flushed
+		<-billed
+	}()
+
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
 	select {
@@ -244,6 +312,9 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) Close() error {
 	if s.listener != nil {
 		s.listener.Close()
+	}
+	if s.redis != nil {
+		s.redis.Close()
 	}
 	if s.Store != nil {
 		return s.Store.Close()

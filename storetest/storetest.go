@@ -40,6 +40,12 @@ func Run(t *testing.T, open func(t *testing.T) ptu.Store) {
 		{"ViewSnapshot", testViewSnapshot},
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentPlacement", testConcurrentPlacement},
+		{"MetricPointsMerge", testMetricPointsMerge},
+		{"MetricPointsDistinctKeys", testMetricPointsDistinctKeys},
+		{"MetricQueryFilter", testMetricQueryFilter},
+		{"MetricPointsRejected", testMetricPointsRejected},
+		{"DeleteMetricsBefore", testDeleteMetricsBefore},
+		{"Billing", testBilling},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ func newDeployment(g *cli) *cobra.Command {
 func newDeploymentCreate(g *cli) *cobra.Command {
 	var name, rg, dep string
 	var in client.DeploymentCreate
+	var yes bool
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create or update a deployment (provisioned deployments reserve PTUs)",
@@ -23,7 +24,12 @@ GlobalProvisionedManaged, DataZoneProvisionedManaged or ProvisionedManaged)
 reserves --sku-capacity PTUs: it must fit the subscription's quota for that type
 in the account's region (else InsufficientQuota) and the fleet's capacity (else
 InsufficientResourcesAvailable, which names the regions where it would fit).
-As with az, the SKU is sent only when --sku-name is given.`,
+As with az, the SKU is sent only when --sku-name is given.
+
+Before a provisioned deployment is created its price is shown (per hour and per
+month, and what a reservation would cost) and, on a terminal, confirmed; --yes
+skips both. When standard input is not a terminal the price is printed on
+standard error and the deployment is created, as az creates it without asking.`,
 		Example: `  # the Azure guide's command, with "az" replaced by "ptu"
   ptu cognitiveservices account deployment create \
     --name <myResourceName> \
@@ -41,6 +47,9 @@ As with az, the SKU is sent only when --sku-name is given.`,
     --sku GlobalProvisionedManaged --capacity 15 --spillover-deployment-name gpt-4o-std`,
 		Args: cobra.NoArgs,
 		RunE: g.run(func(cmd *cobra.Command, _ []string, c *client.Client) (any, error) {
+			if err := confirmPrice(cmd, c, dep, in, yes); err != nil {
+				return nil, err
+			}
 			return c.CreateDeployment(cmd.Context(), rg, name, dep, in)
 		}),
 	}
@@ -61,6 +70,7 @@ As with az, the SKU is sent only when --sku-name is given.`,
 	f.IntVar(&in.ScaleCapacity, "scale-capacity", 0, "alias of --scale-settings-capacity")
 	f.StringVar(&in.SpilloverDeploymentName, "spillover-deployment-name", "", "the Standard deployment of the account that takes calls when this one is at capacity")
 	f.StringVar(&in.SpilloverDeploymentName, "spillover-name", "", "alias of --spillover-deployment-name")
+	f.BoolVarP(&yes, "yes", "y", false, "create without showing and confirming the price")
 	for _, req := range []string{"deployment-name", "model-name", "model-version", "model-format"} {
 		_ = cmd.MarkFlagRequired(req)
 	}

@@ -31,6 +31,8 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(newServe(), newSim())
 	root.AddCommand(newCognitiveServices(), newQuota(), newChat(), newLogin())
+	root.AddCommand(newCalc(), newBench())
+	root.AddCommand(newPricing(), newReservation(), newBilling())
 	return root
 }
 
@@ -44,6 +46,13 @@ func envOr(name, def string) string {
 
 func envFloat(name string, def float64) float64 {
 	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
 		return v
 	}
 	return def

@@ -43,6 +43,8 @@ Every flag can also be set by the environment variable shown in brackets.`,
 	f.StringVar(&opt.AdminToken, "admin-token", envOr("PTU_ADMIN_TOKEN", ""), "admin bearer token; generated once into <data-dir>/admin-token when empty [PTU_ADMIN_TOKEN]")
 	f.StringVar(&opt.Database, "database", envOr("PTU_DATABASE", ""), "SQLite file path or postgres:// URL; <data-dir>/ptu.db when empty [PTU_DATABASE]")
 	f.StringVar(&opt.Redis, "redis", envOr("PTU_REDIS", ""), "redis:// URL of a shared limiter; in-memory when empty [PTU_REDIS]")
+	f.StringVar(&opt.RedisFailureMode, "redis-failure-mode", envOr("PTU_REDIS_FAILURE_MODE", "fail-closed"), "when Redis is unreachable: fail-closed (503) or fail-open (admit against this replica's share) [PTU_REDIS_FAILURE_MODE]")
+	f.IntVar(&opt.Replicas, "replicas", envInt("PTU_REPLICAS", 1), "how many replicas share the Redis limiter (for fail-open's local share) [PTU_REPLICAS]")
 	f.StringVar(&opt.TLSCert, "tls-cert", envOr("PTU_TLS_CERT", ""), "TLS certificate file [PTU_TLS_CERT]")
 	f.StringVar(&opt.TLSKey, "tls-key", envOr("PTU_TLS_KEY", ""), "TLS key file [PTU_TLS_KEY]")
 	f.BoolVar(&opt.TLSSelfSigned, "tls-self-signed", envBool("PTU_TLS_SELF_SIGNED"), "serve HTTPS with a self-signed certificate kept in the data directory [PTU_TLS_SELF_SIGNED]")

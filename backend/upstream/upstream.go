@@ -1,0 +1,526 @@
+// Package upstream serves a pool with real OpenAI-compatible model servers
+// (vLLM, llama.cpp server, Ollama, TGI, OpenAI) or Azure OpenAI deployments.
+//
+// A Group is a set of interchangeable endpoints. Every call is sent upstream
+// as a stream (so output reaches the client as soon as it is produced, and a
+// non-streaming client's answer is assembled by the gateway) asking for
+// stream_options.include_usage; usage comes from the upstream, or from the
+// model's tokenizer when the upstream reports none. A 429 or 5xx before any
+// output is retried on another endpoint of the group. Each endpoint has a
+// circuit breaker: consecutive failures eject it (passive ejection) for a
+// cool-down, after which one trial call is let through; active health probes
+// eject endpoints that stop answering and return ejected ones to service.
+package upstream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ptu-dev/ptu/backend"
+)
+
+// Kinds of endpoint.
+const (
+	KindOpenAI = "openai" // POST {url}/chat/completions, model in the body, Authorization: Bearer
+	KindAzure  = "azure"  // POST {url}/openai/deployments/{model}/chat/completions?api-version=…, api-key
+)
+
+// Endpoint is one upstream server.
+type Endpoint struct {
+	// URL is the base URL: for KindOpenAI the one ending in /v1
+	// (http://10.0.0.5:8000/v1); for KindAzure the resource endpoint
+	// (https://name.openai.azure.com).
+	URL    string
+	APIKey string // "" sends no credentials
+}
+
+// Config describes a group of interchangeable endpoints.
+type Config struct {
+	Name      string
+	Kind      string // KindOpenAI (default) or KindAzure
+	Endpoints []Endpoint
+	// Models maps catalog model names to the names the upstream knows
+	// (for KindAzure, deployment names); a model not listed keeps its name.
+	Models     map[string]string
+	APIVersion string // KindAzure: the api-version sent (default 2024-10-21)
+
+	ConnectTimeout   time.Duration // dialing (default 5s)
+	FirstByteTimeout time.Duration // until response headers (default 60s)
+	RequestTimeout   time.Duration // a whole call, stream included (default 10m)
+	MaxConnections   int           // per endpoint; 0 is unlimited
+
+	// FailureThreshold consecutive failures eject an endpoint (default 3)
+	// for Cooldown (default 30s).
+	FailureThreshold int
+	Cooldown         time.Duration
+	// HealthPath is probed with GET (default /models; Azure: none unless set);
+	// HealthInterval is how often Run probes (default 10s).
+	HealthPath     string
+	HealthInterval time.Duration
+
+	Now       func() time.Time
+	Transport http.RoundTripper // tests; default a Transport built from the limits above
+}
+
+// Tokenizer counts tokens of text, for upstreams that report no usage.
+type Tokenizer interface {
+	Encode(text string) []int
+}
+
+// Group is a set of endpoints serving the same models.
+type Group struct {
+	cfg    Config
+	client *http.Client
+	eps    []*endpoint
+	rr     atomic.Uint64
+}
+
+// StatusError is an upstream's refusal.
+type StatusError struct {
+	Endpoint string
+	Status   int
+	Body     string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("upstream %s: status %d: %s", e.Endpoint, e.Status, strings.TrimSpace(e.Body))
+}
+
+// Unavailable reports an upstream that is busy or down (the gateway answers 503).
+func (e *StatusError) Unavailable() bool {
+	return e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable
+}
+
+// ErrNoEndpoint is returned when every endpoint of the group is ejected.
+var ErrNoEndpoint = noEndpoint{}
+
+type noEndpoint struct{}
+
+func (noEndpoint) Error() string     { return "upstream: every endpoint of the group is ejected" }
+func (noEndpoint) Unavailable() bool { return true }
+
+// New returns a group. It checks the configuration; it does not contact the endpoints.
+func New(cfg Config) (*Group, error) {
+	if cfg.Kind == "" {
+		cfg.Kind = KindOpenAI
+	}
+	if cfg.Kind != KindOpenAI && cfg.Kind != KindAzure {
+		return nil, fmt.Errorf("upstream %s: kind %q must be %s or %s", cfg.Name, cfg.Kind, KindOpenAI, KindAzure)
+	}
+	if len(cfg.Endpoints) == 0 {
+		return nil, fmt.Errorf("upstream %s: no endpoints", cfg.Name)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.ConnectTimeout, 5*time.Second)
+	def(&cfg.FirstByteTimeout, 60*time.Second)
+	def(&cfg.RequestTimeout, 10*time.Minute)
+	def(&cfg.Cooldown, 30*time.Second)
+	def(&cfg.HealthInterval, 10*time.Second)
+	if cfg.FailureThreshold == 0 {
+		cfg.FailureThreshold = 3
+	}
+	if cfg.HealthPath == "" && cfg.Kind == KindOpenAI {
+		cfg.HealthPath = "/models"
+	}
+	if cfg.APIVersion == "" {
+		cfg.APIVersion = "2024-10-21"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		rt = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			MaxConnsPerHost:       cfg.MaxConnections,
+			MaxIdleConnsPerHost:   max(cfg.MaxConnections, 16),
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   cfg.ConnectTimeout,
+			ResponseHeaderTimeout: cfg.FirstByteTimeout,
+			ForceAttemptHTTP2:     true,
+		}
+	}
+	g := &Group{cfg: cfg, client: &http.Client{Transport: rt}}
+	for _, e := range cfg.Endpoints {
+		if !strings.HasPrefix(e.URL, "http://") && !strings.HasPrefix(e.URL, "https://") {
+			return nil, fmt.Errorf("upstream %s: endpoint URL %q must start with http:// or https://", cfg.Name, e.URL)
+		}
+		g.eps = append(g.eps, &endpoint{Endpoint: Endpoint{URL: strings.TrimRight(e.URL, "/"), APIKey: e.APIKey}})
+	}
+	return g, nil
+}
+
+// Name is the group's name.
+func (g *Group) Name() string { return g.cfg.Name }
+
+// For returns the backend serving model (a catalog name) through the group,
+// counting output with tok when an upstream reports no usage.
+func (g *Group) For(model string, tok Tokenizer) backend.Backend {
+	name := model
+	if m, ok := g.cfg.Models[model]; ok {
+		name = m
+	}
+	return &modelBackend{g: g, model: name, tok: tok}
+}
+
+// Run probes every endpoint each HealthInterval until ctx ends.
+func (g *Group) Run(ctx context.Context) {
+	if g.cfg.HealthPath == "" {
+		return
+	}
+	t := time.NewTicker(g.cfg.HealthInterval)
+	defer t.Stop()
+	for {
+		g.Probe(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Probe checks every endpoint once with GET HealthPath: a failing endpoint is
+// ejected, an ejected one that answers returns to service.
+func (g *Group) Probe(ctx context.Context) {
+	if g.cfg.HealthPath == "" {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, e := range g.eps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, g.cfg.FirstByteTimeout)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+g.cfg.HealthPath, nil)
+			if err != nil {
+				return
+			}
+			g.auth(req, e)
+			res, err := g.client.Do(req)
+			ok := err == nil && res.StatusCode < 300
+			if err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
+				res.Body.Close()
+			}
+			if ok {
+				e.recover()
+			} else {
+				e.eject(g.cfg.Now().Add(g.cfg.Cooldown))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Health is one endpoint's state, for operators and tests.
+type Health struct {
+	URL      string
+	Ejected  bool
+	Failures int // consecutive
+}
+
+// Health reports every endpoint's state.
+func (g *Group) Health() []Health {
+	now := g.cfg.Now()
+	out := make([]Health, len(g.eps))
+	for i, e := range g.eps {
+		e.mu.Lock()
+		out[i] = Health{URL: e.URL, Ejected: e.open && now.Before(e.until) || e.trial, Failures: e.failures}
+		e.mu.Unlock()
+	}
+	return out
+}
+
+func (g *Group) auth(req *http.Request, e *endpoint) {
+	if e.APIKey == "" {
+		return
+	}
+	if g.cfg.Kind == KindAzure {
+		req.Header.Set("api-key", e.APIKey)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+e.APIKey)
+	}
+}
+
+// endpoint is an Endpoint with its circuit breaker: closed (in service),
+// open (ejected until a time), half-open (one trial call in flight).
+type endpoint struct {
+	Endpoint
+	mu       sync.Mutex
+	failures int
+	open     bool
+	until    time.Time
+	trial    bool // a half-open trial call is in flight
+}
+
+// acquire reports whether a call may go to e now.
+func (e *endpoint) acquire(now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case !e.open:
+		return true
+	case e.trial || now.Before(e.until):
+		return false
+	default:
+		e.trial = true // half-open: one call tries the endpoint
+		return true
+	}
+}
+
+func (e *endpoint) succeed() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failures, e.open, e.trial = 0, false, false
+}
+
+func (e *endpoint) fail(threshold int, until time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failures++
+	if e.trial || e.failures >= threshold {
+		e.open, e.until, e.trial = true, until, false
+	}
+}
+
+func (e *endpoint) eject(until time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.open, e.until, e.trial = true, until, false
+}
+
+func (e *endpoint) recover() {
+	e.succeed()
+}
+
+// modelBackend is a Group serving one model.
+type modelBackend struct {
+	g     *Group
+	model string
+	tok   Tokenizer
+}
+
+var _ backend.Backend = (*modelBackend)(nil)
+
+// Generate sends req to an endpoint, retrying a refusal before any output on
+// the next endpoint, each at most once.
+func (b *modelBackend) Generate(ctx context.Context, req backend.Request, emit func(backend.Event) error) (backend.Result, error) {
+	body, chat, err := b.body(req)
+	if err != nil {
+		return backend.Result{}, err
+	}
+	g := b.g
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.RequestTimeout)
+	defer cancel()
+	start := int(g.rr.Add(1))
+	var last error = ErrNoEndpoint
+	for i := range g.eps {
+		e := g.eps[(start+i)%len(g.eps)]
+		if !e.acquire(g.cfg.Now()) {
+			continue
+		}
+		res, emitted, err := b.try(ctx, e, chat, body, req, emit)
+		switch {
+		case err == nil:
+			e.succeed()
+			return res, nil
+		case parent.Err() != nil || errors.Is(err, errClient):
+			e.succeed() // the caller went away; says nothing of the endpoint
+			return res, err
+		}
+		var se *StatusError
+		if errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusTooManyRequests {
+			e.succeed() // the upstream answered; the request was at fault
+			return res, err
+		}
+		e.fail(g.cfg.FailureThreshold, g.cfg.Now().Add(g.cfg.Cooldown))
+		if emitted {
+			return res, err // output reached the client: no retry
+		}
+		last = err
+	}
+	return backend.Result{}, last
+}
+
+// errClient marks an error returned by emit (the client went away).
+var errClient = errors.New("client went away")
+
+// body rewrites the client's body for the upstream: the upstream's model
+// name, one prompt of a legacy completion, max_tokens when the gateway set
+// it, and always a stream with usage.
+func (b *modelBackend) body(req backend.Request) ([]byte, bool, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(req.Body, &m); err != nil {
+		return nil, false, fmt.Errorf("upstream: request body: %w", err)
+	}
+	_, chat := m["messages"]
+	if b.g.cfg.Kind == KindAzure {
+		delete(m, "model")
+	} else {
+		m["model"], _ = json.Marshal(b.model)
+	}
+	if !chat {
+		var prompts []json.RawMessage
+		if p := m["prompt"]; len(p) > 0 && p[0] == '[' && json.Unmarshal(p, &prompts) == nil && len(prompts) > 0 {
+			// An array of strings, or of token arrays: one prompt per call.
+			if p0 := bytes.TrimSpace(prompts[0]); len(p0) > 0 && (p0[0] == '"' || p0[0] == '[') {
+				if req.PromptIndex < len(prompts) {
+					m["prompt"] = prompts[req.PromptIndex]
+				}
+			}
+		}
+	}
+	_, hasMax := m["max_tokens"]
+	_, hasMaxC := m["max_completion_tokens"]
+	if req.MaxTokens > 0 && !hasMax && !hasMaxC {
+		m["max_tokens"], _ = json.Marshal(req.MaxTokens)
+	}
+	m["stream"] = json.RawMessage("true")
+	m["stream_options"] = json.RawMessage(`{"include_usage":true}`)
+	out, err := json.Marshal(m)
+	return out, chat, err
+}
+
+func (b *modelBackend) url(e *endpoint, chat bool) string {
+	op := "/completions"
+	if chat {
+		op = "/chat/completions"
+	}
+	if b.g.cfg.Kind == KindAzure {
+		return e.URL + "/openai/deployments/" + b.model + op + "?api-version=" + b.g.cfg.APIVersion
+	}
+	return e.URL + op
+}
+
+// chunk is what is read of a streamed chunk, chat or legacy completion.
+type chunk struct {
+	Choices []struct {
+		Index int `json:"index"`
+		Delta struct {
+			Content *string `json:"content"`
+		} `json:"delta"`
+		Text         *string `json:"text"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens        int `json:"prompt_tokens"`
+		CompletionTokens    int `json:"completion_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+	} `json:"usage"`
+	Error json.RawMessage `json:"error"`
+}
+
+// try runs the call on one endpoint; emitted reports whether any output
+// reached the client.
+func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []byte, req backend.Request, emit func(backend.Event) error) (res backend.Result, emitted bool, err error) {
+	res.PromptTokens = req.PromptTokens
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url(e, chat), bytes.NewReader(body))
+	if err != nil {
+		return res, false, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "text/event-stream")
+	b.g.auth(hreq, e)
+	hres, err := b.g.client.Do(hreq)
+	if err != nil {
+		res.PromptTokens = 0
+		return res, false, fmt.Errorf("upstream %s: %w", e.URL, err)
+	}
+	defer hres.Body.Close()
+	if hres.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(hres.Body, 4096))
+		res.PromptTokens = 0
+		return res, false, &StatusError{Endpoint: e.URL, Status: hres.StatusCode, Body: string(msg)}
+	}
+	counted := 0 // output tokens counted with the tokenizer
+	var usage bool
+	sc := bufio.NewScanner(hres.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "data:")
+		if !ok {
+			continue
+		}
+		line = strings.TrimSpace(line)
+		if line == "[DONE]" {
+			break
+		}
+		var c chunk
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			return b.fallback(res, counted, usage), emitted, fmt.Errorf("upstream %s: bad stream chunk: %w", e.URL, err)
+		}
+		if len(c.Error) > 0 && string(c.Error) != "null" {
+			return b.fallback(res, counted, usage), emitted, fmt.Errorf("upstream %s: stream failed: %s", e.URL, c.Error)
+		}
+		if c.Usage != nil {
+			usage = true
+			res.PromptTokens, res.CompletionTokens = c.Usage.PromptTokens, c.Usage.CompletionTokens
+			if c.Usage.PromptTokensDetails != nil {
+				res.CachedTokens = c.Usage.PromptTokensDetails.CachedTokens
+			}
+		}
+		for _, ch := range c.Choices {
+			text := ""
+			if ch.Delta.Content != nil {
+				text = *ch.Delta.Content
+			} else if ch.Text != nil {
+				text = *ch.Text
+			}
+			ev := backend.Event{Index: ch.Index, Text: text}
+			if ch.FinishReason != nil {
+				ev.FinishReason = *ch.FinishReason
+			}
+			if text == "" && ev.FinishReason == "" {
+				continue
+			}
+			if text != "" && b.tok != nil {
+				ev.Tokens = len(b.tok.Encode(text))
+				counted += ev.Tokens
+			}
+			now := b.g.cfg.Now()
+			if text != "" {
+				if res.FirstToken.IsZero() {
+					res.FirstToken = now
+				}
+				res.LastToken = now
+			}
+			emitted = true
+			if err := emit(ev); err != nil {
+				return b.fallback(res, counted, usage), emitted, fmt.Errorf("%w: %w", errClient, err)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return b.fallback(res, counted, usage), emitted, fmt.Errorf("upstream %s: %w", e.URL, err)
+	}
+	return b.fallback(res, counted, usage), emitted, nil
+}
+
+// fallback fills usage from the tokenizer's count when the upstream sent none.
+func (b *modelBackend) fallback(res backend.Result, counted int, usage bool) backend.Result {
+	if !usage {
+		res.CompletionTokens = counted
+	}
+	return res
+}

@@ -1,0 +1,489 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/gateway"
+	"github.com/ptu-dev/ptu/leaky"
+)
+
+// Defaults of Options.
+const (
+	DefaultRetention  = 30 * 24 * time.Hour
+	DefaultFlushEvery = 10 * time.Second
+	DefaultGrace      = 2 * time.Minute
+)
+
+// sliceLen is the sampling period of utilization: Maximum and Minimum are
+// taken over one-minute windows ending every sliceLen.
+const sliceLen = 10 * time.Second
+
+// pruneEvery is how often (by the injected clock) points past retention are deleted.
+const pruneEvery = time.Hour
+
+// maxPending bounds the points kept for retry while the store fails.
+const maxPending = 200_000
+
+// Options configure a Recorder.
+type Options struct {
+	Store   ptu.Store
+	Catalog *catalog.Catalog // capacity of deployments (PTUs × input TPM per PTU)
+	// Limiter is read at each Prometheus scrape for the bucket level gauge; optional.
+	Limiter leaky.Limiter
+	// Logger receives one access line per inference call and flush errors;
+	// slog.Default() when nil.
+	Logger *slog.Logger
+	// Now is the clock minutes are cut by; time.Now when nil.
+	Now func() time.Time
+	// Retention is how long points are kept; DefaultRetention when 0.
+	Retention time.Duration
+	// FlushEvery is how often Run writes finished minutes, in real time;
+	// DefaultFlushEvery when 0.
+	FlushEvery time.Duration
+	// Grace is how long after its end a minute waits for the calls that
+	// arrived in it to finish before it is written; DefaultGrace when 0. A
+	// call that finishes later counts in the first minute not yet written.
+	Grace time.Duration
+}
+
+// Recorder is the gateway.Recorder of the server: it logs each call, counts
+// it for Prometheus and aggregates it into per-minute metric points that Run
+// (or Flush) writes to the store once the minute is over.
+type Recorder struct {
+	opt  Options
+	log  *slog.Logger
+	prom *promMetrics
+	reg  *prometheus.Registry
+
+	flushMu sync.Mutex // one flush at a time
+
+	mu        sync.Mutex
+	open      time.Time                                   // minutes before it are closed (written)
+	minutes   map[time.Time]map[pointKey]*ptu.MetricPoint // closed-minute-to-be, by minute start
+	tracks    map[pointKey]*track                         // utilization slices per deployment (and stream type)
+	seen      map[string]*deploymentInfo                  // by limiter key, for the gauges
+	pending   []ptu.MetricPoint                           // a batch the store refused, to retry
+	lastPrune time.Time
+}
+
+var _ gateway.Recorder = (*Recorder)(nil)
+
+// pointKey identifies a point within a minute.
+type pointKey struct {
+	resource string
+	metric   string
+	dims     ptu.MetricDimensions
+}
+
+// track holds the settled cost of one deployment (and stream type) per
+// sampling slice, for the minutes not yet closed and the one before.
+type track struct {
+	capacity float64               // tokens per minute, the latest seen
+	slices   map[time.Time]float64 // slice start -> input-equivalent tokens settled in it
+}
+
+// deploymentInfo is what the gauges need to know of a deployment seen lately.
+type deploymentInfo struct {
+	account, deployment, model, version, sku, region string
+	key                                              string  // limiter key
+	capacity                                         float64 // tokens per minute
+	provisioned                                      bool
+	total                                            pointKey // its utilization track
+	lastSeen                                         time.Time
+}
+
+// NewRecorder returns a Recorder; call Run to write its points.
+func NewRecorder(opt Options) *Recorder {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Retention <= 0 {
+		opt.Retention = DefaultRetention
+	}
+	if opt.FlushEvery <= 0 {
+		opt.FlushEvery = DefaultFlushEvery
+	}
+	if opt.Grace <= 0 {
+		opt.Grace = DefaultGrace
+	}
+	if opt.Catalog == nil {
+		opt.Catalog = catalog.Default()
+	}
+	r := &Recorder{
+		opt:     opt,
+		log:     opt.Logger,
+		open:    opt.Now().UTC().Truncate(time.Minute),
+		minutes: map[time.Time]map[pointKey]*ptu.MetricPoint{},
+		tracks:  map[pointKey]*track{},
+		seen:    map[string]*deploymentInfo{},
+	}
+	r.prom, r.reg = newProm(r)
+	return r
+}
+
+// Registry is the Prometheus registry the Recorder's metrics (and the Go
+// runtime and process metrics) are registered in.
+func (r *Recorder) Registry() *prometheus.Registry { return r.reg }
+
+// Handler serves the Prometheus exposition of Registry.
+func (r *Recorder) Handler() http.Handler { return promHandler(r.reg) }
+
+// capacity returns a deployment's capacity in input-equivalent tokens per
+// minute as admission uses it, and whether it is provisioned.
+func (r *Recorder) capacity(d ptu.Deployment) (float64, bool) {
+	if !ptu.IsProvisioned(d.SKUName) {
+		return float64(d.Capacity) * 1000, false
+	}
+	m, ok := r.opt.Catalog.Lookup(d.Model.Name, d.Model.Version)
+	if !ok {
+		return 0, true
+	}
+	return float64(d.Capacity * m.InputTPMPerPTU), true
+}
+
+func streamType(stream bool) string {
+	if stream {
+		return Streaming
+	}
+	return NonStreaming
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Record takes one finished call. It counts in the minute the call arrived
+// (the Recorder's clock now, less the call's duration), where admission
+// charged it: see the package documentation.
+func (r *Recorder) Record(rec gateway.Record) {
+	r.accessLog(rec)
+	d := rec.Deployment
+	capacity, provisioned := r.capacity(d)
+	// Admitted calls that reached a backend: a 200, or a failure that still
+	// settled some processing.
+	processed := !rec.Throttled && (rec.Status == http.StatusOK || rec.Actual > 0)
+	stream := streamType(rec.Stream)
+	account := rec.Account.CustomSubDomain
+	if account == "" {
+		account = rec.Account.Name
+	}
+	r.prom.observe(rec, account, processed)
+
+	resource := rec.Account.ID()
+	base := ptu.MetricDimensions{Deployment: d.Name, ModelName: d.Model.Name, ModelVersion: d.Model.Version, Region: d.Region}
+	withStream := base
+	withStream.StreamType = stream
+	status := strconv.Itoa(rec.Status)
+	reqDims := withStream
+	reqDims.StatusCode, reqDims.IsSpillover, reqDims.Operation = status, strconv.FormatBool(rec.IsSpillover), rec.Operation
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.opt.Now().UTC()
+	at := now.Add(-max(rec.Duration, 0))
+	if at.Before(r.open) {
+		// The call outlasted the grace period of the minute it arrived in
+		// (or the clock stepped back): count it in the first open minute.
+		at = r.open
+	}
+	minute := at.Truncate(time.Minute)
+	add := func(metric string, dims ptu.MetricDimensions, count, total, lo, hi float64) {
+		m := r.minutes[minute]
+		if m == nil {
+			m = map[pointKey]*ptu.MetricPoint{}
+			r.minutes[minute] = m
+		}
+		k := pointKey{resource, metric, dims}
+		q := ptu.MetricPoint{Resource: resource, Metric: metric, Dimensions: dims, Time: minute, Grain: time.Minute,
+			Count: count, Total: total, Minimum: lo, Maximum: hi}
+		if p := m[k]; p != nil {
+			p.Merge(q)
+		} else {
+			m[k] = &q
+		}
+	}
+	sample := func(metric string, dims ptu.MetricDimensions, v float64) { add(metric, dims, 1, v, v, v) }
+
+	sample(Requests, reqDims, 1)
+	if processed {
+		prompt, cached, completion := float64(rec.PromptTokens), float64(rec.CachedTokens), float64(rec.CompletionTokens)
+		sample(PromptTokens, base, prompt)
+		sample(GeneratedTokens, base, completion)
+		sample(InferenceTokens, base, prompt+completion)
+		sample(ActiveTokens, base, prompt+completion-cached)
+		if prompt > 0 {
+			// Count carries the prompt tokens, so Total/Count is the
+			// token-weighted rate.
+			rate := 100 * cached / prompt
+			add(CacheMatchRate, base, prompt, 100*cached, rate, rate)
+		}
+	}
+	if rec.Status == http.StatusOK {
+		ttft := rec.TimeToFirstToken
+		if ttft > 0 {
+			latDims := withStream
+			latDims.StatusCode, latDims.Operation = status, rec.Operation
+			sample(TimeToResponse, latDims, millis(ttft))
+		}
+		sample(TimeToLastByte, base, millis(rec.Duration))
+		if gen := rec.Duration - ttft; ttft > 0 && gen > 0 {
+			if rec.Stream && rec.CompletionTokens >= 2 {
+				sample(TimeBetweenTokens, base, millis(gen)/float64(rec.CompletionTokens-1))
+			}
+			if rec.CompletionTokens > 0 {
+				sample(TokensPerSecond, base, float64(rec.CompletionTokens)/gen.Seconds())
+			}
+		}
+	}
+	if provisioned && capacity > 0 && rec.Actual > 0 {
+		slice := at.Truncate(sliceLen)
+		for _, dims := range []ptu.MetricDimensions{base, withStream} {
+			k := pointKey{resource, Utilization, dims}
+			t := r.tracks[k]
+			if t == nil {
+				t = &track{slices: map[time.Time]float64{}}
+				r.tracks[k] = t
+			}
+			t.capacity = capacity
+			t.slices[slice] += rec.Actual
+		}
+	}
+	key := strings.ToLower(d.ID())
+	info := r.seen[key]
+	if info == nil {
+		info = &deploymentInfo{key: key}
+		r.seen[key] = info
+	}
+	*info = deploymentInfo{account: account, deployment: d.Name, model: d.Model.Name, version: d.Model.Version,
+		sku: d.SKUName, region: d.Region, key: key, capacity: capacity, provisioned: provisioned,
+		total: pointKey{resource, Utilization, base}, lastSeen: now}
+}
+
+// accessLog writes the call's access line.
+func (r *Recorder) accessLog(rec gateway.Record) {
+	r.log.LogAttrs(context.Background(), slog.LevelInfo, "inference",
+		slog.String("request_id", rec.RequestID),
+		slog.String("account", rec.Account.Name),
+		slog.String("deployment", rec.Deployment.Name),
+		slog.String("operation", rec.Operation),
+		slog.Bool("stream", rec.Stream),
+		slog.Int("status", rec.Status),
+		slog.Bool("throttled", rec.Throttled),
+		slog.Bool("spillover", rec.IsSpillover),
+		slog.Int("prompt_tokens", rec.PromptTokens),
+		slog.Int("cached_tokens", rec.CachedTokens),
+		slog.Int("completion_tokens", rec.CompletionTokens),
+		slog.Float64("cost", round(rec.Actual, 1)),
+		slog.Float64("utilization", round(rec.Utilization, 1)),
+		slog.Float64("ttft_ms", round(millis(rec.TimeToFirstToken), 1)),
+		slog.Float64("latency_ms", round(millis(rec.Duration), 1)),
+	)
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+// window returns the tokens a track settled in [end-1m, end).
+func (t *track) window(end time.Time) float64 {
+	sum := 0.0
+	for s := end.Add(-time.Minute); s.Before(end); s = s.Add(sliceLen) {
+		sum += t.slices[s]
+	}
+	return sum
+}
+
+// utilization returns the minute's utilization point of a track: Total is
+// the tokens settled in the minute over its capacity, in percent; Maximum
+// and Minimum the highest and lowest one-minute window ending at each
+// sampling instant of the minute up to limit. ok is false when the minute
+// and its windows are all empty.
+func (t *track) utilization(minute, limit time.Time) (avg, lo, hi float64, ok bool) {
+	end := minute.Add(time.Minute)
+	sum := 0.0
+	for s := minute; s.Before(end); s = s.Add(sliceLen) {
+		sum += t.slices[s]
+	}
+	avg = 100 * sum / t.capacity
+	lo, hi = avg, avg
+	for at := minute.Add(sliceLen); !at.After(end) && !at.After(limit); at = at.Add(sliceLen) {
+		v := 100 * t.window(at) / t.capacity
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return avg, lo, hi, hi > 0
+}
+
+// close collects the points of every minute before cutoff (utilization
+// windows sampled up to limit) and forgets what no open minute needs. The
+// caller holds r.mu.
+func (r *Recorder) close(cutoff, limit time.Time) []ptu.MetricPoint {
+	var out []ptu.MetricPoint
+	for minute, m := range r.minutes {
+		if !minute.Before(cutoff) {
+			continue
+		}
+		for _, p := range m {
+			out = append(out, *p)
+		}
+		delete(r.minutes, minute)
+	}
+	for k, t := range r.tracks {
+		// A slice counts in its own minute and in the windows of the next.
+		candidates := map[time.Time]bool{}
+		for s := range t.slices {
+			for _, m := range []time.Time{s.Truncate(time.Minute), s.Truncate(time.Minute).Add(time.Minute)} {
+				if !m.Before(r.open) && m.Before(cutoff) {
+					candidates[m] = true
+				}
+			}
+		}
+		for minute := range candidates {
+			if avg, lo, hi, ok := t.utilization(minute, limit); ok {
+				out = append(out, ptu.MetricPoint{Resource: k.resource, Metric: Utilization, Dimensions: k.dims,
+					Time: minute, Grain: time.Minute, Count: 1, Total: avg, Minimum: lo, Maximum: hi})
+			}
+		}
+		// The next minute to close starts at cutoff; its windows reach back
+		// to cutoff-1m+sliceLen.
+		for s := range t.slices {
+			if s.Before(cutoff.Add(-time.Minute)) {
+				delete(t.slices, s)
+			}
+		}
+		if len(t.slices) == 0 {
+			delete(r.tracks, k)
+		}
+	}
+	return out
+}
+
+// rollup adds the 5-minute and hourly points each minute point counts in and
+// merges points with the same key.
+func rollup(points []ptu.MetricPoint) []ptu.MetricPoint {
+	type key struct {
+		pointKey
+		grain time.Duration
+		at    time.Time
+	}
+	merged := map[key]int{}
+	var out []ptu.MetricPoint
+	for _, p := range points {
+		grains := ptu.MetricGrains
+		if p.Grain != time.Minute {
+			grains = []time.Duration{p.Grain} // a retried batch is rolled up already
+		}
+		for _, g := range grains {
+			q := p
+			q.Grain, q.Time = g, p.Time.Truncate(g)
+			k := key{pointKey{q.Resource, q.Metric, q.Dimensions}, g, q.Time}
+			if i, ok := merged[k]; ok {
+				out[i].Merge(q)
+				continue
+			}
+			merged[k] = len(out)
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// Flush writes every minute whose grace period is over to the store, with
+// its 5-minute and hourly roll-ups, and deletes points past retention about
+// once an hour. A batch the store refuses is kept and retried by the next
+// Flush.
+func (r *Recorder) Flush(ctx context.Context) error { return r.flush(ctx, false) }
+
+// FlushAll writes every minute recorded so far, those in their grace period
+// and the current one included, as at shutdown (Run calls it when it stops).
+// A call that finishes afterwards counts in the next minute.
+func (r *Recorder) FlushAll(ctx context.Context) error { return r.flush(ctx, true) }
+
+func (r *Recorder) flush(ctx context.Context, all bool) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+
+	r.mu.Lock()
+	now := r.opt.Now().UTC()
+	cutoff := now.Add(-r.opt.Grace).Truncate(time.Minute)
+	limit := cutoff
+	if all {
+		cutoff, limit = now.Truncate(time.Minute).Add(time.Minute), now
+	}
+	var points []ptu.MetricPoint
+	if cutoff.After(r.open) {
+		points = r.close(cutoff, limit)
+		r.open = cutoff
+	}
+	batch := append(r.pending, rollup(points)...)
+	r.pending = nil
+	for k, info := range r.seen {
+		if now.Sub(info.lastSeen) > time.Hour {
+			delete(r.seen, k)
+		}
+	}
+	prune := now.Sub(r.lastPrune) >= pruneEvery
+	r.mu.Unlock()
+
+	var errs []error
+	if len(batch) > 0 {
+		if err := r.opt.Store.Update(ctx, func(tx ptu.Tx) error { return tx.AddMetricPoints(batch) }); err != nil {
+			r.mu.Lock()
+			if len(batch)+len(r.pending) <= maxPending {
+				r.pending = append(batch, r.pending...)
+			} else {
+				r.log.Error("metrics: dropping points the store keeps refusing", "points", len(batch), "err", err)
+			}
+			r.mu.Unlock()
+			errs = append(errs, err)
+		}
+	}
+	if prune {
+		err := r.opt.Store.Update(ctx, func(tx ptu.Tx) error {
+			_, err := tx.DeleteMetricsBefore(now.Add(-r.opt.Retention))
+			return err
+		})
+		if err == nil {
+			r.mu.Lock()
+			r.lastPrune = now
+			r.mu.Unlock()
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Run flushes every FlushEvery until ctx is done, then writes what is left
+// (FlushAll) and returns. Errors are logged and retried.
+func (r *Recorder) Run(ctx context.Context) {
+	t := time.NewTicker(r.opt.FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			if err := r.FlushAll(final); err != nil {
+				r.log.Error("metrics: final flush failed", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+			if err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("metrics: flush failed", "err", err)
+			}
+		}
+	}
+}
