@@ -180,6 +180,17 @@ func (s *Service) resolveDeployment(tx ptu.Tx, a ptu.Account, name string, in De
 			rai = cur.RAIPolicyName
 		}
 	}
+	if !IsBuiltinRAIPolicy(rai) {
+		p, err := tx.GetRAIPolicy(a.SubscriptionID, a.ResourceGroup, a.Name, rai)
+		if isNotFound(err) {
+			return ptu.Deployment{}, nil, &ptu.Error{Code: ptu.CodeInvalidResourceProperties, Target: "properties.raiPolicyName",
+				Message: fmt.Sprintf("Content filter policy '%s' does not exist in account '%s'. Create it first (raiPolicies), or use %s.", rai, a.Name, DefaultRAIPolicy)}
+		}
+		if err != nil {
+			return ptu.Deployment{}, nil, err
+		}
+		rai = p.Name
+	}
 
 	spill := ""
 	if in.SpilloverDeploymentName != nil {

@@ -46,7 +46,7 @@ func TestCapacityHistory(t *testing.T) {
 	step(0)
 	mustNoErr(t, put("ptu", ptu.ProvisionedManaged, 100, ""))
 	step(5)
-	mustNoErr(t, put("ptu", ptu.ProvisionedManaged, 100, "Custom")) // not billable: no entry
+	mustNoErr(t, put("ptu", ptu.ProvisionedManaged, 100, "Microsoft.Default")) // not billable: no entry
 	step(15)
 	mustNoErr(t, put("ptu", ptu.ProvisionedManaged, 150, "")) // resize
 	step(20)

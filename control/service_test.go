@@ -460,3 +460,24 @@ func TestSpilloverTargetRules(t *testing.T) {
 	_, err = f.svc.DeleteDeployment(f.ctx, sub, "rg", "acct", "std")
 	wantCode(t, err, ptu.CodeConflict)
 }
+
+func TestRAIPolicyMustExist(t *testing.T) {
+	f := newFixture(t)
+	f.account(t, "rg", "acct", "eastus")
+	capacity := 15
+	in := control.DeploymentInput{Model: ptu.ModelRef{Name: "gpt-4o", Version: "2024-08-06"}, SKUName: ptu.GlobalProvisionedManaged,
+		Capacity: &capacity, RAIPolicyName: "strict"}
+	_, _, err := f.svc.PutDeployment(f.ctx, sub, "rg", "acct", "dep", in)
+	wantCode(t, err, ptu.CodeInvalidResourceProperties)
+	if _, _, err := f.svc.PutRAIPolicy(f.ctx, sub, "rg", "acct", "strict", control.RAIPolicyInput{}); err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := f.svc.PutDeployment(f.ctx, sub, "rg", "acct", "dep", in)
+	if err != nil || d.RAIPolicyName != "strict" {
+		t.Fatalf("deployment with an existing policy: %+v %v", d.RAIPolicyName, err)
+	}
+	in.RAIPolicyName = "Microsoft.DefaultV2" // built in: always there
+	if _, _, err := f.svc.PutDeployment(f.ctx, sub, "rg", "acct", "dep", in); err != nil {
+		t.Fatal(err)
+	}
+}
