@@ -309,7 +309,7 @@ func TestEveryCommandHasHelpAndExample(t *testing.T) {
 	}
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "cognitiveservices", "quota", "chat", "login":
+		case "cognitiveservices", "quota", "chat", "login", "monitor", "pricing", "reservation", "billing", "calc":
 			walk(c, []string{"ptu"})
 		}
 	}
