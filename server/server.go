@@ -29,6 +29,7 @@ import (
 	"github.com/ptu-dev/ptu/inmem"
 	"github.com/ptu-dev/ptu/leaky"
 	"github.com/ptu-dev/ptu/metrics"
+	"github.com/ptu-dev/ptu/postgres"
 	ptuRedis "github.com/ptu-dev/ptu/redis"
 	"github.com/ptu-dev/ptu/sqlite"
 )
@@ -148,7 +149,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	}
 
-	if s.Store, err = openStore(opt); err != nil {
+	if s.Store, err = openStore(ctx, opt); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", opt.Addr)
@@ -227,13 +228,13 @@ func (s *Server) openLimiter(ctx context.Context) (leaky.Limiter, error) {
 	return ptuRedis.New(s.redis, ptuRedis.Options{FailureMode: mode, Replicas: max(1, s.Replicas), Logger: s.Logger}), nil
 }
 
-func openStore(opt Options) (ptu.Store, error) {
+func openStore(ctx context.Context, opt Options) (ptu.Store, error) {
 	db := opt.Database
 	switch {
 	case db == "":
 		return sqlite.Open(filepath.Join(opt.DataDir, "ptu.db"))
 	case strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
-		return nil, errors.New("a PostgreSQL database is not available in this build yet; use a SQLite path")
+		return postgres.Open(ctx, db)
 	default:
 		return sqlite.Open(strings.TrimPrefix(db, "sqlite://"))
 	}
@@ -293,6 +294,20 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-flushed
 		<-billed
 	}()
+
+	// A shared store tells of changes other replicas commit; the caches of
+	// this one must not outlive them.
+	if l, ok := s.Store.(interface {
+		Listen(context.Context, func()) error
+	}); ok {
+		listenCtx, stopListen := context.WithCancel(ctx)
+		listening := make(chan struct{})
+		go func() {
+			l.Listen(listenCtx, s.Control.Invalidate)
+			close(listening)
+		}()
+		defer func() { stopListen(); <-listening }()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()

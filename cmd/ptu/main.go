@@ -33,6 +33,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newCognitiveServices(), newQuota(), newChat(), newLogin())
 	root.AddCommand(newCalc(), newBench())
 	root.AddCommand(newPricing(), newReservation(), newBilling())
+	root.AddCommand(newAdmin())
 	root.AddCommand(newMonitor())
 	return root
 }

@@ -100,5 +100,5 @@ Try next (ARM API, api-version 2024-10-01; the official Azure SDKs work against 
 		curl, s.URL, sub,
 		curl, s.URL, sub,
 		curl, s.URL, sub)
-	fmt.Fprintln(w, "\nStop with Ctrl-C. Everything is kept in the data directory across restarts.")
+	fmt.Fprintln(w, "\nStop with Ctrl-C. Everything is kept in the database across restarts.")
 }

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	domain "github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/postgres"
+	"github.com/ptu-dev/ptu/server"
+)
+
+// migrateTarget is a fresh schema of the test PostgreSQL (PTU_TEST_POSTGRES),
+// dropped at the end. Without a server the test skips, except under CI=true.
+func migrateTarget(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("PTU_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		msg := "no PostgreSQL at " + base + " (start one: pg_ctlcluster 15 main start, or set PTU_TEST_POSTGRES): " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "ptu_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Error(err)
+		}
+	})
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func TestAdminMigrate(t *testing.T) {
+	to := migrateTarget(t)
+	dir := t.TempDir()
+	ctx := t.Context()
+	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := s.Config.Subscriptions[0].ID
+	a, _, err := s.Control.PutAccount(ctx, sub, "RG", "Acct", control.AccountInput{Location: "eastus"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	capacity := 15
+	if _, _, err := s.Control.PutDeployment(ctx, sub, "RG", "Acct", "gpt-4o", control.DeploymentInput{
+		Model: domain.ModelRef{Name: "gpt-4o", Version: "2024-08-06"}, SKUName: domain.GlobalProvisionedManaged, Capacity: &capacity}); err != nil {
+		t.Fatal(err)
+	}
+	hour := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	if err := s.Store.Update(ctx, func(tx domain.Tx) error {
+		if err := tx.AddTokenUsage([]domain.TokenUsage{{SubscriptionID: sub, ResourceGroup: "RG", AccountName: "Acct", Deployment: "gpt-4o",
+			Region: "eastus", SKUName: domain.GlobalProvisionedManaged, Hour: hour, Calls: 3, PromptTokens: 30}}); err != nil {
+			return err
+		}
+		return tx.AddMetricPoints([]domain.MetricPoint{{Resource: a.ID(), Metric: "ProcessedPromptTokens", Time: hour, Grain: time.Minute, Count: 1, Total: 30, Minimum: 30, Maximum: 30}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var want [4]int
+	if err := s.Store.View(ctx, func(tx domain.Tx) error {
+		pools, _ := tx.ListPools()
+		changes, _ := tx.ListCapacityChanges(domain.CapacityChangeFilter{})
+		limits, _ := tx.ListQuotaLimits("")
+		regions, _ := tx.ListRegions()
+		want = [4]int{len(pools), len(changes), len(limits), len(regions)}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	run := func() error {
+		cmd := newRoot()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs([]string{"admin", "migrate", "--from", filepath.Join(dir, "ptu.db"), "--to", to})
+		err := cmd.ExecuteContext(ctx)
+		t.Log(out.String())
+		return err
+	}
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err == nil {
+		t.Error("a second migrate into the same database succeeded")
+	}
+
+	db, err := postgres.Open(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.View(ctx, func(tx domain.Tx) error {
+		got, err := tx.GetAccountBySubDomain(a.CustomSubDomain)
+		if err != nil {
+			return err
+		}
+		if got.Key1 != a.Key1 || got.Key2 != a.Key2 || got.Name != "Acct" {
+			t.Errorf("account after migrate: %+v, want keys of %+v", got, a)
+		}
+		d, err := tx.GetDeployment(sub, "rg", "acct", "GPT-4O")
+		if err != nil {
+			return err
+		}
+		if d.Capacity != 15 || len(d.Allocations) == 0 {
+			t.Errorf("deployment after migrate: %+v", d)
+		}
+		pools, _ := tx.ListPools()
+		changes, _ := tx.ListCapacityChanges(domain.CapacityChangeFilter{})
+		limits, _ := tx.ListQuotaLimits("")
+		regions, _ := tx.ListRegions()
+		if got := [4]int{len(pools), len(changes), len(limits), len(regions)}; got != want {
+			t.Errorf("pools, capacity changes, quota limits, regions after migrate: %v, want %v", got, want)
+		}
+		usage, err := tx.ListTokenUsage(domain.TokenUsageFilter{SubscriptionID: sub})
+		if err != nil {
+			return err
+		}
+		if len(usage) != 1 || usage[0].Calls != 3 {
+			t.Errorf("token usage after migrate: %+v", usage)
+		}
+		points, err := tx.QueryMetrics(domain.MetricFilter{Resource: a.ID()})
+		if err != nil {
+			return err
+		}
+		if len(points) != 1 || points[0].Total != 30 {
+			t.Errorf("metric points after migrate: %+v", points)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

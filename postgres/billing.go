@@ -1,0 +1,179 @@
+package postgres
+
+import (
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/ptu-dev/ptu"
+)
+
+// Capacity history
+
+func (t *tx) AddCapacityChange(c ptu.CapacityChange) error {
+	_, err := t.exec(`INSERT INTO capacity_changes (subscription_id, resource_group, account, deployment, region,
+		model_format, model_name, model_version, sku_name, capacity, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.SubscriptionID, c.ResourceGroup, c.AccountName, c.Deployment, c.Region,
+		c.Model.Format, c.Model.Name, c.Model.Version, c.SKUName, c.Capacity, formatTime(c.At))
+	return err
+}
+
+func (t *tx) ListCapacityChanges(f ptu.CapacityChangeFilter) ([]ptu.CapacityChange, error) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		conds = append(conds, cond)
+		args = append(args, v)
+	}
+	if f.SubscriptionID != "" {
+		add("subscription_id = ?", f.SubscriptionID)
+	}
+	if f.ResourceGroup != "" {
+		add("resource_group = ?", f.ResourceGroup)
+	}
+	if f.Account != "" {
+		add("account = ?", f.Account)
+	}
+	if f.Deployment != "" {
+		add("deployment = ?", f.Deployment)
+	}
+	if !f.Before.IsZero() {
+		add("at < ?", formatTime(f.Before))
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	return scanAll(t, func(r *sql.Rows) (ptu.CapacityChange, error) {
+		var c ptu.CapacityChange
+		var at string
+		if err := r.Scan(&c.SubscriptionID, &c.ResourceGroup, &c.AccountName, &c.Deployment, &c.Region,
+			&c.Model.Format, &c.Model.Name, &c.Model.Version, &c.SKUName, &c.Capacity, &at); err != nil {
+			return c, err
+		}
+		var err error
+		c.At, err = parseTime(at)
+		return c, err
+	}, `SELECT subscription_id, resource_group, account, deployment, region, model_format, model_name,
+		model_version, sku_name, capacity, at FROM capacity_changes`+where+` ORDER BY at, seq`, args...)
+}
+
+// Reservations
+
+const reservationSelect = `SELECT id, display_name, subscription_id, resource_group, region, sku_name, quantity,
+	term, billing_plan, auto_renew, start_at, end_at, cancelled_at, created_at, updated_at FROM reservations`
+
+func scanReservation(r interface{ Scan(...any) error }) (ptu.Reservation, error) {
+	var v ptu.Reservation
+	var start, end, cancelled, created, updated string
+	if err := r.Scan(&v.ID, &v.DisplayName, &v.SubscriptionID, &v.ResourceGroup, &v.Region, &v.SKUName, &v.Quantity,
+		&v.Term, &v.BillingPlan, &v.AutoRenew, &start, &end, &cancelled, &created, &updated); err != nil {
+		return v, err
+	}
+	var err error
+	if v.Start, err = parseTime(start); err != nil {
+		return v, err
+	}
+	if v.End, err = parseTime(end); err != nil {
+		return v, err
+	}
+	if v.CancelledAt, err = parseTime(cancelled); err != nil {
+		return v, err
+	}
+	if v.CreatedAt, err = parseTime(created); err != nil {
+		return v, err
+	}
+	v.UpdatedAt, err = parseTime(updated)
+	return v, err
+}
+
+func (t *tx) PutReservation(v ptu.Reservation) error {
+	_, err := t.exec(`INSERT INTO reservations (id, display_name, subscription_id, resource_group, region, sku_name,
+		quantity, term, billing_plan, auto_renew, start_at, end_at, cancelled_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
+			subscription_id = excluded.subscription_id, resource_group = excluded.resource_group,
+			region = excluded.region, sku_name = excluded.sku_name, quantity = excluded.quantity,
+			term = excluded.term, billing_plan = excluded.billing_plan, auto_renew = excluded.auto_renew,
+			start_at = excluded.start_at, end_at = excluded.end_at, cancelled_at = excluded.cancelled_at,
+			created_at = excluded.created_at, updated_at = excluded.updated_at`,
+		v.ID, v.DisplayName, v.SubscriptionID, v.ResourceGroup, v.Region, v.SKUName,
+		v.Quantity, v.Term, v.BillingPlan, v.AutoRenew, formatTime(v.Start), formatTime(v.End),
+		formatTime(v.CancelledAt), formatTime(v.CreatedAt), formatTime(v.UpdatedAt))
+	return err
+}
+
+func (t *tx) GetReservation(id string) (ptu.Reservation, error) {
+	v, err := scanReservation(t.queryRow(reservationSelect+` WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, notFound("reservation %s", id)
+	}
+	return v, err
+}
+
+func (t *tx) ListReservations(subscriptionID string) ([]ptu.Reservation, error) {
+	scan := func(r *sql.Rows) (ptu.Reservation, error) { return scanReservation(r) }
+	if subscriptionID == "" {
+		return scanAll(t, scan, reservationSelect+` ORDER BY start_at, id`)
+	}
+	return scanAll(t, scan, reservationSelect+` WHERE subscription_id = ? ORDER BY start_at, id`, subscriptionID)
+}
+
+// Token usage
+
+func (t *tx) AddTokenUsage(rows []ptu.TokenUsage) error {
+	for _, u := range rows {
+		if _, err := t.exec(`INSERT INTO token_usage (subscription_id, resource_group, account, deployment, region,
+			model_format, model_name, model_version, sku_name, hour, calls, prompt_tokens, cached_tokens, completion_tokens)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (subscription_id, hour, resource_group, account, deployment, sku_name, model_name, model_version, region)
+			DO UPDATE SET calls = token_usage.calls + excluded.calls, prompt_tokens = token_usage.prompt_tokens + excluded.prompt_tokens,
+				cached_tokens = token_usage.cached_tokens + excluded.cached_tokens,
+				completion_tokens = token_usage.completion_tokens + excluded.completion_tokens`,
+			u.SubscriptionID, u.ResourceGroup, u.AccountName, u.Deployment, u.Region,
+			u.Model.Format, u.Model.Name, u.Model.Version, u.SKUName, formatTime(u.Hour),
+			u.Calls, u.PromptTokens, u.CachedTokens, u.CompletionTokens); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) ListTokenUsage(f ptu.TokenUsageFilter) ([]ptu.TokenUsage, error) {
+	conds := []string{"subscription_id = ?"}
+	args := []any{f.SubscriptionID}
+	add := func(cond string, v any) {
+		conds = append(conds, cond)
+		args = append(args, v)
+	}
+	if f.ResourceGroup != "" {
+		add("resource_group = ?", f.ResourceGroup)
+	}
+	if f.Account != "" {
+		add("account = ?", f.Account)
+	}
+	if f.Deployment != "" {
+		add("deployment = ?", f.Deployment)
+	}
+	if !f.From.IsZero() {
+		add("hour >= ?", formatTime(f.From))
+	}
+	if !f.To.IsZero() {
+		add("hour < ?", formatTime(f.To))
+	}
+	return scanAll(t, func(r *sql.Rows) (ptu.TokenUsage, error) {
+		var u ptu.TokenUsage
+		var hour string
+		if err := r.Scan(&u.SubscriptionID, &u.ResourceGroup, &u.AccountName, &u.Deployment, &u.Region,
+			&u.Model.Format, &u.Model.Name, &u.Model.Version, &u.SKUName, &hour,
+			&u.Calls, &u.PromptTokens, &u.CachedTokens, &u.CompletionTokens); err != nil {
+			return u, err
+		}
+		var err error
+		u.Hour, err = parseTime(hour)
+		return u, err
+	}, `SELECT subscription_id, resource_group, account, deployment, region, model_format, model_name, model_version,
+		sku_name, hour, calls, prompt_tokens, cached_tokens, completion_tokens FROM token_usage
+		WHERE `+strings.Join(conds, " AND ")+`
+		ORDER BY hour, resource_group, account, deployment, sku_name, model_name, model_version, region`, args...)
+}

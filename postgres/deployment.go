@@ -1,0 +1,185 @@
+package postgres
+
+import (
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/ptu-dev/ptu"
+)
+
+// Deployments hang off their account by id; the subscription, resource group
+// and account name they report are the account's, with its casing.
+const deploymentSelect = `SELECT d.id, a.subscription_id, a.resource_group, a.name, d.name, d.region,
+	d.model_format, d.model_name, d.model_version, d.sku_name, d.capacity, d.rai_policy_name,
+	d.version_upgrade_option, d.spillover_deployment_name, d.state, d.created_at, d.updated_at
+	FROM deployments d JOIN accounts a ON a.id = d.account_id`
+
+func scanDeployment(r interface{ Scan(...any) error }) (int64, ptu.Deployment, error) {
+	var id int64
+	var d ptu.Deployment
+	var created, updated string
+	if err := r.Scan(&id, &d.SubscriptionID, &d.ResourceGroup, &d.AccountName, &d.Name, &d.Region,
+		&d.Model.Format, &d.Model.Name, &d.Model.Version, &d.SKUName, &d.Capacity, &d.RAIPolicyName,
+		&d.VersionUpgradeOption, &d.SpilloverDeploymentName, &d.State, &created, &updated); err != nil {
+		return 0, d, err
+	}
+	var err error
+	if d.CreatedAt, err = parseTime(created); err != nil {
+		return 0, d, err
+	}
+	d.UpdatedAt, err = parseTime(updated)
+	return id, d, err
+}
+
+// deploymentWhere builds the WHERE clause of f over deploymentSelect's aliases.
+func deploymentWhere(f ptu.DeploymentFilter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond, v string) {
+		if v != "" {
+			conds = append(conds, cond)
+			args = append(args, v)
+		}
+	}
+	add("a.subscription_id = ?", f.SubscriptionID)
+	add("a.resource_group = ?", f.ResourceGroup)
+	add("a.name = ?", f.Account)
+	add("d.region = ?", f.Region)
+	add("d.sku_name = ?", f.SKUName)
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func (t *tx) ListDeployments(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {
+	where, args := deploymentWhere(f)
+	rows, err := t.query(deploymentSelect+where+` ORDER BY a.subscription_id, a.resource_group, a.name, d.name`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ptu.Deployment
+	index := make(map[int64]int)
+	for rows.Next() {
+		id, d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, err
+		}
+		index[id] = len(out)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(out) == 0 {
+		return nil, nil
+	}
+
+	// One query for the allocations of every listed deployment.
+	arows, err := t.query(`SELECT l.deployment_id, l.pool_id, l.ptu FROM allocations l
+		JOIN deployments d ON d.id = l.deployment_id JOIN accounts a ON a.id = d.account_id`+where+`
+		ORDER BY l.deployment_id, l.seq`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var id int64
+		var al ptu.Allocation
+		if err := arows.Scan(&id, &al.PoolID, &al.PTU); err != nil {
+			return nil, err
+		}
+		if i, ok := index[id]; ok {
+			out[i].Allocations = append(out[i].Allocations, al)
+		}
+	}
+	return out, arows.Err()
+}
+
+func (t *tx) GetDeployment(subscriptionID, resourceGroup, account, name string) (ptu.Deployment, error) {
+	id, d, err := scanDeployment(t.queryRow(deploymentSelect+`
+		WHERE a.subscription_id = ? AND a.resource_group = ? AND a.name = ? AND d.name = ?`,
+		subscriptionID, resourceGroup, account, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, notFound("deployment %s/deployments/%s", ptu.AccountID(subscriptionID, resourceGroup, account), name)
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Allocations, err = scanAll(t, func(r *sql.Rows) (ptu.Allocation, error) {
+		var al ptu.Allocation
+		err := r.Scan(&al.PoolID, &al.PTU)
+		return al, err
+	}, `SELECT pool_id, ptu FROM allocations WHERE deployment_id = ? ORDER BY seq`, id)
+	return d, err
+}
+
+// PutDeployment creates or replaces a deployment and its allocations. The
+// account and every pool allocated in must exist, else it fails with an error
+// wrapping ptu.ErrNotFound.
+func (t *tx) PutDeployment(d ptu.Deployment) error {
+	var accountID int64
+	err := t.queryRow(`SELECT id FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?`,
+		d.SubscriptionID, d.ResourceGroup, d.AccountName).Scan(&accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("account %s", ptu.AccountID(d.SubscriptionID, d.ResourceGroup, d.AccountName))
+	}
+	if err != nil {
+		return err
+	}
+
+	var id int64
+	err = t.queryRow(`INSERT INTO deployments (account_id, name, region, model_format, model_name, model_version,
+			sku_name, capacity, rai_policy_name, version_upgrade_option, spillover_deployment_name, state,
+			created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, name) DO UPDATE SET
+			region = excluded.region, model_format = excluded.model_format, model_name = excluded.model_name,
+			model_version = excluded.model_version, sku_name = excluded.sku_name, capacity = excluded.capacity,
+			rai_policy_name = excluded.rai_policy_name, version_upgrade_option = excluded.version_upgrade_option,
+			spillover_deployment_name = excluded.spillover_deployment_name, state = excluded.state,
+			created_at = excluded.created_at, updated_at = excluded.updated_at
+		RETURNING id`,
+		accountID, d.Name, d.Region, d.Model.Format, d.Model.Name, d.Model.Version,
+		d.SKUName, d.Capacity, d.RAIPolicyName, d.VersionUpgradeOption, d.SpilloverDeploymentName, d.State,
+		formatTime(d.CreatedAt), formatTime(d.UpdatedAt)).Scan(&id)
+	if err != nil {
+		return err
+	}
+
+	if _, err := t.exec(`DELETE FROM allocations WHERE deployment_id = ?`, id); err != nil {
+		return err
+	}
+	for i, al := range d.Allocations {
+		var n int
+		if err := t.queryRow(`SELECT count(*) FROM pools WHERE id = ?`, al.PoolID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return notFound("pool %s", al.PoolID)
+		}
+		if _, err := t.exec(`INSERT INTO allocations (deployment_id, seq, pool_id, ptu) VALUES (?, ?, ?, ?)`,
+			id, i, al.PoolID, al.PTU); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) DeleteDeployment(subscriptionID, resourceGroup, account, name string) error {
+	res, err := t.exec(`DELETE FROM deployments WHERE name = ? AND account_id IN (
+			SELECT id FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?)`,
+		name, subscriptionID, resourceGroup, account)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return notFound("deployment %s/deployments/%s", ptu.AccountID(subscriptionID, resourceGroup, account), name)
+	}
+	return nil
+}

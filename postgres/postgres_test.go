@@ -1,0 +1,371 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/postgres"
+	"github.com/ptu-dev/ptu/storetest"
+)
+
+// serverURL is the PostgreSQL the tests use (PTU_TEST_POSTGRES). Without one
+// they skip, except under CI=true, where they fail.
+func serverURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("PTU_TEST_POSTGRES")
+	if u == "" {
+		u = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		msg := "no PostgreSQL at " + u + " (start one: pg_ctlcluster 15 main start, or docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres; or set PTU_TEST_POSTGRES): " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	conn.Close(ctx)
+	return u
+}
+
+// schemaURL creates a fresh schema, dropped when the test ends, and returns
+// a URL whose search_path selects it.
+func schemaURL(t *testing.T) string {
+	t.Helper()
+	base := serverURL(t)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "ptu_test_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), `CREATE SCHEMA `+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Error(err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func open(t *testing.T, url string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return db
+}
+
+func newStore(t *testing.T) ptu.Store {
+	db := open(t, schemaURL(t))
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestStore(t *testing.T)    { storetest.Run(t, newStore) }
+func TestStoreRAI(t *testing.T) { storetest.RunRAI(t, newStore) }
+
+func TestOpenRejectsBadURL(t *testing.T) {
+	if db, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:5432/postgres?sslmode=bogus"); err == nil {
+		db.Close()
+		t.Error("Open with a malformed URL succeeded")
+	}
+}
+
+func TestReopen(t *testing.T) {
+	u := schemaURL(t)
+	created := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+	acct := ptu.Account{
+		SubscriptionID: "sub", ResourceGroup: "RG", Name: "Acct", Location: "eastus",
+		CustomSubDomain: "acct", Tags: map[string]string{"k": "v"}, CreatedAt: created,
+	}
+	pool := ptu.Pool{ID: "eastus/m/1", Region: "eastus", Model: "m", Version: "1", RatedPTU: 100, Backend: "sim"}
+	dep := ptu.Deployment{
+		SubscriptionID: "sub", ResourceGroup: "RG", AccountName: "Acct", Name: "d", Region: "eastus",
+		SKUName: ptu.ProvisionedManaged, Capacity: 30, Allocations: []ptu.Allocation{{PoolID: pool.ID, PTU: 30}},
+	}
+
+	db := open(t, u)
+	if err := db.Update(t.Context(), func(tx ptu.Tx) error {
+		if err := tx.PutPool(pool); err != nil {
+			return err
+		}
+		if err := tx.PutAccount(acct); err != nil {
+			return err
+		}
+		return tx.PutDeployment(dep)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = open(t, u)
+	defer db.Close()
+	if err := db.View(t.Context(), func(tx ptu.Tx) error {
+		a, err := tx.GetAccountBySubDomain("ACCT")
+		if err != nil {
+			return err
+		}
+		if a.Name != "Acct" || a.Tags["k"] != "v" || !a.CreatedAt.Equal(created) {
+			t.Errorf("account after reopen = %+v", a)
+		}
+		d, err := tx.GetDeployment("sub", "rg", "acct", "D")
+		if err != nil {
+			return err
+		}
+		if len(d.Allocations) != 1 || d.Allocations[0] != dep.Allocations[0] {
+			t.Errorf("allocations after reopen = %+v, want %+v", d.Allocations, dep.Allocations)
+		}
+		m, err := tx.PoolAllocations()
+		if err != nil {
+			return err
+		}
+		if m[pool.ID] != 30 {
+			t.Errorf("PoolAllocations after reopen = %v", m)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Replicas starting together each run the migrations; they are applied once.
+func TestMigrationsApplyOnce(t *testing.T) {
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migration files: %v %v", files, err)
+	}
+	u := schemaURL(t)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			db, err := postgres.Open(t.Context(), u)
+			if err == nil {
+				err = db.Update(t.Context(), func(tx ptu.Tx) error {
+					return tx.PutRegion(ptu.Region{Name: "eastus", DisplayName: "East US", DataZone: "us"})
+				})
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(files) {
+		t.Errorf("schema_migrations has %d rows, want %d", n, len(files))
+	}
+}
+
+func TestViewIsReadOnly(t *testing.T) {
+	db := open(t, schemaURL(t))
+	defer db.Close()
+	err := db.View(t.Context(), func(tx ptu.Tx) error {
+		return tx.PutRegion(ptu.Region{Name: "eastus"})
+	})
+	if err == nil {
+		t.Error("a write inside View succeeded")
+	}
+}
+
+// Updates from separate connection pools (as from separate replicas) run one
+// at a time: a read-check-write never lets two writers past the same check.
+func TestUpdatesSerializeAcrossHandles(t *testing.T) {
+	u := schemaURL(t)
+	dbs := []*postgres.DB{open(t, u), open(t, u), open(t, u)}
+	for _, db := range dbs {
+		defer db.Close()
+	}
+	const limit, writers = 10, 40
+	if err := dbs[0].Update(t.Context(), func(tx ptu.Tx) error {
+		return tx.PutQuotaLimit(ptu.QuotaLimit{SubscriptionID: "sub", Region: "eastus", SKUName: "S", Limit: 0})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			errs <- dbs[i%len(dbs)].Update(t.Context(), func(tx ptu.Tx) error {
+				qs, err := tx.ListQuotaLimits("sub")
+				if err != nil {
+					return err
+				}
+				if qs[0].Limit >= limit {
+					return nil
+				}
+				time.Sleep(time.Millisecond) // widen the window a race would need
+				qs[0].Limit++
+				return tx.PutQuotaLimit(qs[0])
+			})
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dbs[1].View(t.Context(), func(tx ptu.Tx) error {
+		qs, err := tx.ListQuotaLimits("SUB")
+		if err != nil {
+			return err
+		}
+		if qs[0].Limit != limit {
+			t.Errorf("limit = %d after %d capped increments, want %d", qs[0].Limit, writers, limit)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A commit through one handle reaches the listener of another; a failed
+// Update sends nothing.
+func TestListenSeesOtherWriters(t *testing.T) {
+	u := schemaURL(t)
+	listener, writer := open(t, u), open(t, u)
+	defer listener.Close()
+	defer writer.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	changed := make(chan struct{}, 16)
+	done := make(chan error, 1)
+	go func() { done <- listener.Listen(ctx, func() { changed <- struct{}{} }) }()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no call to changed after %s", what)
+		}
+	}
+	wait("connecting")
+
+	if err := writer.Update(t.Context(), func(tx ptu.Tx) error {
+		return tx.PutRegion(ptu.Region{Name: "eastus"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wait("a commit")
+
+	failed := writer.Update(t.Context(), func(tx ptu.Tx) error {
+		if err := tx.PutRegion(ptu.Region{Name: "westus"}); err != nil {
+			return err
+		}
+		return ptu.ErrNotFound
+	})
+	if failed == nil {
+		t.Fatal("failing Update succeeded")
+	}
+	// A commit after it: the next notification is this one's, none was queued by the rollback.
+	if err := writer.Update(t.Context(), func(tx ptu.Tx) error {
+		return tx.PutRegion(ptu.Region{Name: "northeurope"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the second commit")
+	select {
+	case <-changed:
+		t.Error("a rolled-back Update notified")
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Listen returned %v, want context.Canceled", err)
+	}
+}
+
+// TestBillingMigrationSeedsHistory: deployments that exist when the billing
+// migration runs get a first capacity history entry at their last update.
+func TestBillingMigrationSeedsHistory(t *testing.T) {
+	u := schemaURL(t)
+	db := open(t, u)
+	updated := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+	d := ptu.Deployment{SubscriptionID: "sub", ResourceGroup: "RG", AccountName: "Acct", Name: "Dep", Region: "eastus",
+		Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: ptu.ProvisionedManaged,
+		Capacity: 150, State: ptu.StateSucceeded, CreatedAt: updated.Add(-time.Hour), UpdatedAt: updated}
+	if err := db.Update(t.Context(), func(tx ptu.Tx) error {
+		if err := tx.PutSubscription(ptu.Subscription{ID: "sub"}); err != nil {
+			return err
+		}
+		if err := tx.PutAccount(ptu.Account{SubscriptionID: "sub", ResourceGroup: "RG", Name: "Acct", Location: "eastus", CustomSubDomain: "acct"}); err != nil {
+			return err
+		}
+		return tx.PutDeployment(d)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// Take the database back to before the billing migration.
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DROP TABLE capacity_changes`, `DROP TABLE reservations`, `DROP TABLE token_usage`,
+		`DELETE FROM schema_migrations WHERE version = '0003_billing.sql'`,
+	} {
+		if _, err := conn.Exec(t.Context(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	conn.Close(t.Context())
+
+	db = open(t, u)
+	defer db.Close()
+	var got []ptu.CapacityChange
+	if err := db.View(t.Context(), func(tx ptu.Tx) (err error) {
+		got, err = tx.ListCapacityChanges(ptu.CapacityChangeFilter{SubscriptionID: "sub"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := ptu.CapacityChange{SubscriptionID: "sub", ResourceGroup: "RG", AccountName: "Acct", Deployment: "Dep", Region: "eastus",
+		Model: d.Model, SKUName: ptu.ProvisionedManaged, Capacity: 150, At: updated}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("seeded history: %+v, want [%+v]", got, want)
+	}
+}
