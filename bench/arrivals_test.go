@@ -50,16 +50,16 @@ func TestArrivals(t *testing.T) {
 	for _, arrivals := range []string{bench.ArrivalsConstant, bench.ArrivalsPoisson} {
 		rep, err := bench.Run(context.Background(), bench.Config{
 			Endpoint: srv.URL, Deployment: "gpt-4o", APIStyle: bench.StyleOpenAI, Clients: 50,
-			Rate: 120, Arrivals: arrivals, Duration: time.Minute,
+			Rate: 240, Arrivals: arrivals, Duration: 30 * time.Second,
 			Shape: bench.Shape{ContextTokens: 50, MaxTokens: 5}, Clock: newScaledClock(speed), Seed: 5,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		// 120 calls are expected in a minute at 2 a second; Poisson
-		// counts spread by √120 ≈ 11.
+		// 120 calls are expected in 30 s at 4 a second; Poisson counts
+		// spread by √120 ≈ 11.
 		if n := rep.Summary.Calls; n < 85 || n > 155 || rep.Summary.Succeeded != n {
-			t.Errorf("%s: %d calls (%d succeeded) in a minute at 120 a minute", arrivals, n, rep.Summary.Succeeded)
+			t.Errorf("%s: %d calls (%d succeeded) in 30 s at 240 a minute", arrivals, n, rep.Summary.Succeeded)
 		}
 	}
 }

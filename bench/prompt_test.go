@@ -20,7 +20,7 @@ func TestPromptsExact(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s %+v cache %v: %v", encoding, shape, cache, err)
 				}
-				for range 10 {
+				for range 4 {
 					msgs := p.next()
 					if got := enc.CountChat(chatMessages(msgs)); got != shape.ContextTokens {
 						t.Fatalf("%s %+v cache %v: prompt of %d tokens, want %d", encoding, shape, cache, got, shape.ContextTokens)

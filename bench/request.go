@@ -240,8 +240,10 @@ type chunk struct {
 var (
 	dataPrefix = []byte("data:")
 	doneData   = []byte("[DONE]")
-	// Events that hold none of these are read without decoding them.
-	interesting = [][]byte{[]byte(`"content"`), []byte(`"text"`), []byte(`"usage"`), []byte(`"error"`)}
+	// Events holding these are decoded; the others (nearly all: one per
+	// token) are read for text without decoding them.
+	decodeKeys = [][]byte{[]byte(`"usage":{`), []byte(`"usage": {`), []byte(`"error"`)}
+	textKeys   = [][]byte{[]byte(`"content":`), []byte(`"text":`)}
 )
 
 // stream reads a streamed answer's server-sent events to the end: when the
@@ -298,14 +300,16 @@ func (c *caller) event(line []byte, r *result, chunks *int, usage *bool) (done b
 	if bytes.Equal(data, doneData) {
 		return true, ""
 	}
-	keep := false
-	for _, k := range interesting {
-		if bytes.Contains(data, k) {
-			keep = true
-			break
-		}
+	decode := false
+	for _, k := range decodeKeys {
+		decode = decode || bytes.Contains(data, k)
 	}
-	if !keep {
+	if !decode {
+		if carriesText(data) {
+			c.gotText(r, chunks)
+		} else if !json.Valid(data) {
+			return false, "stream: an event is not JSON"
+		}
 		return false, ""
 	}
 	var ch chunk
@@ -322,10 +326,7 @@ func (c *caller) event(line []byte, r *result, chunks *int, usage *bool) (done b
 		}
 	}
 	if text {
-		*chunks++
-		if r.FirstToken.IsZero() {
-			r.FirstToken = c.clock.Now()
-		}
+		c.gotText(r, chunks)
 	}
 	if ch.Usage != nil {
 		*usage = true
@@ -336,4 +337,34 @@ func (c *caller) event(line []byte, r *result, chunks *int, usage *bool) (done b
 		}
 	}
 	return false, ""
+}
+
+func (c *caller) gotText(r *result, chunks *int) {
+	*chunks++
+	if r.FirstToken.IsZero() {
+		r.FirstToken = c.clock.Now()
+	}
+}
+
+// carriesText reports whether an event has a non-empty "content" (chat) or
+// "text" (completions) string, without decoding it: one of those keys
+// followed, after optional blanks, by a string that does not end at once.
+// Keys such as "content_filter_results" do not match: the colon is part of
+// the key searched for.
+func carriesText(data []byte) bool {
+	for _, k := range textKeys {
+		rest := data
+		for {
+			i := bytes.Index(rest, k)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(k):]
+			v := bytes.TrimLeft(rest, " \t")
+			if len(v) >= 2 && v[0] == '"' && v[1] != '"' {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -217,3 +217,24 @@ func TestStreams(t *testing.T) {
 		}
 	}
 }
+
+func TestCarriesText(t *testing.T) {
+	for _, tt := range []struct {
+		event string
+		want  bool
+	}{
+		{`{"choices":[{"delta":{"content":" w1"},"index":0}]}`, true},
+		{`{"choices": [{"delta": {"content": "Hi"}}]}`, true}, // Python's json.dumps spacing
+		{`{"choices":[{"text":"x","index":0}]}`, true},        // completions
+		{`{"choices":[{"delta":{"content":"\"quoted\""}}]}`, true},
+		{`{"choices":[{"delta":{"role":"assistant","content":""}}]}`, false},
+		{`{"choices":[{"delta":{"content":null}}]}`, false},
+		{`{"choices":[{"delta":{},"finish_reason":"stop"}]}`, false},
+		{`{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"content_filter_offsets":{"check_offset":0}}]}`, false},
+		{`{"choices":[],"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}`, false},
+	} {
+		if got := carriesText([]byte(tt.event)); got != tt.want {
+			t.Errorf("carriesText(%s) = %v, want %v", tt.event, got, tt.want)
+		}
+	}
+}

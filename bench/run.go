@@ -299,21 +299,23 @@ func (r *runner) dispatch(ctx context.Context, tickets chan<- struct{}, more fun
 	sched := newSchedule(r.start, r.cfg.Rate, r.cfg.Arrivals, r.cfg.Seed)
 	var lastWarn time.Time
 	for {
-		if clock.Sleep(ctx, sched.take().Sub(clock.Now())) != nil {
+		due := sched.take()
+		if clock.Sleep(ctx, due.Sub(clock.Now())) != nil {
 			return
 		}
 		if !more() {
 			return
 		}
-		waitStart := clock.Now()
 		select {
 		case tickets <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
-		if waited := clock.Now().Sub(waitStart); waited > time.Second && clock.Now().Sub(lastWarn) > 10*time.Second {
+		// Every client busy: the call went out late, and the rate asked
+		// for is not what the deployment is getting.
+		if lag := clock.Now().Sub(due); lag > time.Second && clock.Now().Sub(lastWarn) > 10*time.Second {
 			lastWarn = clock.Now()
-			r.logf("WARNING", "falling behind committed rate by %.3fs, consider increasing number of clients.", waited.Seconds())
+			r.logf("WARNING", "falling behind committed rate by %.3fs, consider increasing number of clients.", lag.Seconds())
 		}
 	}
 }

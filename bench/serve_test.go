@@ -51,7 +51,9 @@ func TestHalfCapacity(t *testing.T) {
 	if z := s.Sizing; z == nil || z.Load < 45 || z.Load > 55 || z.OfferedLoad < 49 || z.OfferedLoad > 51 {
 		t.Errorf("sizing %+v, want about 50%% of the deployment used and offered", z)
 	}
-	if s.GenTokensPerCall != 50 {
+	// The engine's answers run to about 256 tokens unless cut, so nearly
+	// all reach max_tokens (one in a thousand is shorter than 50).
+	if s.GenTokensPerCall < 45 || s.GenTokensPerCall > 50 {
 		t.Errorf("%.1f generated tokens per call, want max_tokens 50", s.GenTokensPerCall)
 	}
 	// ptu's azure-openai-deployment-utilization is the admission bucket's

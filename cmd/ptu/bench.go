@@ -123,7 +123,8 @@ func newBenchLoad() *cobra.Command {
 its per-second output (--output-format human or jsonl, the same keys and types) and
 its retry modes, and report at the end what it does not: p50/p90/p99 latencies, the
 goodput, the calls throttled and the time lost waiting on retry-after, and the PTUs
-the traffic that succeeded needs.
+the traffic needs (with --model, or a deployment named after its model; --ptu gives
+the share of the deployment it used). See docs/sizing.md.
 
 ENDPOINT is the resource endpoint (https://<account>.openai.azure.com, or a ptu
 account's endpoint such as http://127.0.0.1:8080/accounts/demo-aoai/), or with
