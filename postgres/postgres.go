@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -75,7 +76,7 @@ func (db *DB) Update(ctx context.Context, fn func(ptu.Tx) error) error {
 	if _, err := sqlTx.ExecContext(ctx, lockSQL); err != nil {
 		return fmt.Errorf("postgres: lock: %w", err)
 	}
-	if err := fn(&tx{ctx: ctx, tx: sqlTx}); err != nil {
+	if err := fn(sqlstore.NewTx(ctx, sqlTx, sqlstore.Dollar)); err != nil {
 		return err
 	}
 	// Delivered at commit, and only if it commits.
@@ -95,7 +96,7 @@ func (db *DB) View(ctx context.Context, fn func(ptu.Tx) error) error {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
 	defer sqlTx.Rollback()
-	return fn(&tx{ctx: ctx, tx: sqlTx})
+	return fn(sqlstore.NewTx(ctx, sqlTx, sqlstore.Dollar))
 }
 
 // Listen calls changed whenever an Update commits on this schema, in this
@@ -187,32 +188,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", version, err)
 		}
 		if _, err := sqlTx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-			version, formatTime(time.Now())); err != nil {
+			version, sqlstore.FormatTime(time.Now())); err != nil {
 			return err
 		}
 	}
 	return sqlTx.Commit()
-}
-
-// timeFormat is RFC 3339 with a fixed-width fraction, so stored times sort
-// lexically in time order.
-const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
-
-// formatTime stores t in UTC; the zero time is stored as "".
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(timeFormat)
-}
-
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("postgres: stored time %q: %w", s, err)
-	}
-	return t.UTC(), nil
 }

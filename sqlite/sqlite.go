@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/sqlstore"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -121,7 +122,7 @@ func runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(ptu.T
 	// Rolls back when fn fails or panics; after Commit it is a no-op.
 	defer sqlTx.Rollback()
 
-	if err := fn(&tx{ctx: ctx, tx: sqlTx}); err != nil {
+	if err := fn(sqlstore.NewTx(ctx, sqlTx, nil)); err != nil {
 		return err
 	}
 	if opts != nil && opts.ReadOnly {
@@ -171,32 +172,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", version, err)
 		}
 		if _, err := sqlTx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-			version, formatTime(time.Now())); err != nil {
+			version, sqlstore.FormatTime(time.Now())); err != nil {
 			return err
 		}
 	}
 	return sqlTx.Commit()
-}
-
-// timeFormat is RFC 3339 with a fixed-width fraction, so stored times sort
-// lexically in time order.
-const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
-
-// formatTime stores t in UTC; the zero time is stored as "".
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(timeFormat)
-}
-
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("sqlite: stored time %q: %w", s, err)
-	}
-	return t.UTC(), nil
 }

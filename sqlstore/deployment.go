@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"database/sql"
@@ -145,7 +145,7 @@ func (t *tx) PutDeployment(d ptu.Deployment) error {
 		RETURNING id`,
 		accountID, d.Name, d.Region, d.Model.Format, d.Model.Name, d.Model.Version,
 		d.SKUName, d.Capacity, d.RAIPolicyName, d.VersionUpgradeOption, d.SpilloverDeploymentName, d.State,
-		formatTime(d.CreatedAt), formatTime(d.UpdatedAt)).Scan(&id)
+		FormatTime(d.CreatedAt), FormatTime(d.UpdatedAt)).Scan(&id)
 	if err != nil {
 		return err
 	}

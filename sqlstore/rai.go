@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"database/sql"
@@ -145,7 +145,7 @@ func (t *tx) GetRAIPolicy(sub, rg, account, name string) (ptu.RAIPolicy, error) 
 func (t *tx) PutRAIPolicy(p ptu.RAIPolicy) error {
 	return t.putRAI("rai_policies", p.SubscriptionID, p.ResourceGroup, p.AccountName, p.Name,
 		raiPolicyBody{BasePolicyName: p.BasePolicyName, Mode: p.Mode, ContentFilters: p.ContentFilters, CustomBlocklists: p.CustomBlocklists},
-		formatTime(p.CreatedAt), formatTime(p.UpdatedAt))
+		FormatTime(p.CreatedAt), FormatTime(p.UpdatedAt))
 }
 
 func (t *tx) DeleteRAIPolicy(sub, rg, account, name string) error {
@@ -181,7 +181,7 @@ func (t *tx) GetRAIBlocklist(sub, rg, account, name string) (ptu.RAIBlocklist, e
 
 func (t *tx) PutRAIBlocklist(l ptu.RAIBlocklist) error {
 	return t.putRAI("rai_blocklists", l.SubscriptionID, l.ResourceGroup, l.AccountName, l.Name,
-		raiBlocklistBody{Description: l.Description, Items: l.Items}, formatTime(l.CreatedAt), formatTime(l.UpdatedAt))
+		raiBlocklistBody{Description: l.Description, Items: l.Items}, FormatTime(l.CreatedAt), FormatTime(l.UpdatedAt))
 }
 
 func (t *tx) DeleteRAIBlocklist(sub, rg, account, name string) error {

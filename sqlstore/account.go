@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"database/sql"
@@ -22,7 +22,7 @@ func scanAccount(r interface{ Scan(...any) error }) (ptu.Account, error) {
 	}
 	if tags != "" && tags != "{}" {
 		if err := json.Unmarshal([]byte(tags), &a.Tags); err != nil {
-			return a, fmt.Errorf("sqlite: tags of account %s: %w", a.ID(), err)
+			return a, fmt.Errorf("store: tags of account %s: %w", a.ID(), err)
 		}
 	}
 	var err error
@@ -98,7 +98,7 @@ func (t *tx) PutAccount(a ptu.Account) error {
 			created_at = excluded.created_at, updated_at = excluded.updated_at`,
 		a.SubscriptionID, a.ResourceGroup, a.Name, a.Location, a.Kind, a.SKU, a.CustomSubDomain, tags,
 		a.Key1, a.Key2, a.DisableLocalAuth, a.PublicNetwork, a.State,
-		formatTime(a.CreatedAt), formatTime(a.UpdatedAt))
+		FormatTime(a.CreatedAt), FormatTime(a.UpdatedAt))
 	return err
 }
 

@@ -1,32 +1,89 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/ptu-dev/ptu"
 )
 
+// Rebind turns the queries' ? placeholders into the database's own; nil
+// keeps them (SQLite). Dollar is PostgreSQL's.
+type Rebind func(query string) string
+
+// Dollar turns ? placeholders into PostgreSQL's $1, $2, …; no query has a ?
+// anywhere else.
+func Dollar(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// NewTx returns the ptu.Tx over one database/sql transaction. The queries are
+// written in the SQL that SQLite and PostgreSQL share; rebind adapts their
+// placeholders.
+func NewTx(ctx context.Context, sqlTx *sql.Tx, rebind Rebind) ptu.Tx {
+	if rebind == nil {
+		rebind = func(q string) string { return q }
+	}
+	return &tx{ctx: ctx, tx: sqlTx, rebind: rebind}
+}
+
 // tx implements ptu.Tx over one database/sql transaction.
 type tx struct {
-	ctx context.Context
-	tx  *sql.Tx
+	ctx    context.Context
+	tx     *sql.Tx
+	rebind Rebind
 }
 
 var _ ptu.Tx = (*tx)(nil)
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.ctx, query, args...)
+	return t.tx.ExecContext(t.ctx, t.rebind(query), args...)
 }
 
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.ctx, query, args...)
+	return t.tx.QueryContext(t.ctx, t.rebind(query), args...)
 }
 
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx, query, args...)
+	return t.tx.QueryRowContext(t.ctx, t.rebind(query), args...)
+}
+
+// timeFormat is RFC 3339 with a fixed-width fraction, so stored times sort
+// lexically in time order.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// FormatTime stores t in UTC; the zero time is stored as "".
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
 }
 
 // notFound wraps ptu.ErrNotFound, naming what was looked for.
@@ -191,7 +248,7 @@ func (t *tx) PutQuotaRequest(q ptu.QuotaRequest) error {
 			state = excluded.state, review_note = excluded.review_note,
 			created_at = excluded.created_at, decided_at = excluded.decided_at`,
 		q.ID, q.SubscriptionID, q.Region, q.SKUName, q.RequestedLimit, q.Reason, q.State, q.ReviewNote,
-		formatTime(q.CreatedAt), formatTime(q.DecidedAt))
+		FormatTime(q.CreatedAt), FormatTime(q.DecidedAt))
 	return err
 }
 

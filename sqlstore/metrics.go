@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"database/sql"
@@ -18,12 +18,13 @@ func (t *tx) AddMetricPoints(points []ptu.MetricPoint) error {
 	if len(points) == 0 {
 		return nil
 	}
-	stmt, err := t.tx.PrepareContext(t.ctx, rebind(`INSERT INTO metric_points (`+metricColumns+`)
+	stmt, err := t.tx.PrepareContext(t.ctx, t.rebind(`INSERT INTO metric_points (`+metricColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (resource, grain, metric, time, deployment, model_name, model_version, region,
 		             stream_type, status_code, is_spillover, operation)
 		DO UPDATE SET count = metric_points.count + excluded.count, total = metric_points.total + excluded.total,
-		              minimum = LEAST(metric_points.minimum, excluded.minimum), maximum = GREATEST(metric_points.maximum, excluded.maximum)`))
+		              minimum = CASE WHEN excluded.minimum < metric_points.minimum THEN excluded.minimum ELSE metric_points.minimum END,
+		              maximum = CASE WHEN excluded.maximum > metric_points.maximum THEN excluded.maximum ELSE metric_points.maximum END`))
 	if err != nil {
 		return err
 	}
@@ -34,10 +35,10 @@ func (t *tx) AddMetricPoints(points []ptu.MetricPoint) error {
 			return err
 		}
 		if p.Resource == "" || p.Metric == "" {
-			return fmt.Errorf("postgres: metric point without a resource or metric: %+v", p)
+			return fmt.Errorf("store: metric point without a resource or metric: %+v", p)
 		}
 		if p.Time.Unix()%grain != 0 || p.Time.Nanosecond() != 0 {
-			return fmt.Errorf("postgres: metric point time %s is not a multiple of its grain %s", p.Time.UTC().Format(time.RFC3339Nano), p.Grain)
+			return fmt.Errorf("store: metric point time %s is not a multiple of its grain %s", p.Time.UTC().Format(time.RFC3339Nano), p.Grain)
 		}
 		d := p.Dimensions
 		if _, err := stmt.ExecContext(t.ctx, p.Resource, p.Metric, grain, p.Time.Unix(),
@@ -51,7 +52,7 @@ func (t *tx) AddMetricPoints(points []ptu.MetricPoint) error {
 
 func (t *tx) QueryMetrics(f ptu.MetricFilter) ([]ptu.MetricPoint, error) {
 	if f.Resource == "" {
-		return nil, fmt.Errorf("postgres: QueryMetrics needs a resource")
+		return nil, fmt.Errorf("store: QueryMetrics needs a resource")
 	}
 	where := []string{"resource = ?"}
 	args := []any{f.Resource}
@@ -100,7 +101,7 @@ func (t *tx) DeleteMetricsBefore(before time.Time) (int, error) {
 // grainSeconds checks a grain and returns it in whole seconds.
 func grainSeconds(g time.Duration) (int64, error) {
 	if g <= 0 || g%time.Second != 0 {
-		return 0, fmt.Errorf("postgres: metric grain %s is not a positive number of seconds", g)
+		return 0, fmt.Errorf("store: metric grain %s is not a positive number of seconds", g)
 	}
 	return int64(g / time.Second), nil
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"database/sql"
@@ -14,7 +14,7 @@ func (t *tx) AddCapacityChange(c ptu.CapacityChange) error {
 	_, err := t.exec(`INSERT INTO capacity_changes (subscription_id, resource_group, account, deployment, region,
 		model_format, model_name, model_version, sku_name, capacity, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.SubscriptionID, c.ResourceGroup, c.AccountName, c.Deployment, c.Region,
-		c.Model.Format, c.Model.Name, c.Model.Version, c.SKUName, c.Capacity, formatTime(c.At))
+		c.Model.Format, c.Model.Name, c.Model.Version, c.SKUName, c.Capacity, FormatTime(c.At))
 	return err
 }
 
@@ -38,7 +38,7 @@ func (t *tx) ListCapacityChanges(f ptu.CapacityChangeFilter) ([]ptu.CapacityChan
 		add("deployment = ?", f.Deployment)
 	}
 	if !f.Before.IsZero() {
-		add("at < ?", formatTime(f.Before))
+		add("at < ?", FormatTime(f.Before))
 	}
 	where := ""
 	if len(conds) > 0 {
@@ -98,8 +98,8 @@ func (t *tx) PutReservation(v ptu.Reservation) error {
 			start_at = excluded.start_at, end_at = excluded.end_at, cancelled_at = excluded.cancelled_at,
 			created_at = excluded.created_at, updated_at = excluded.updated_at`,
 		v.ID, v.DisplayName, v.SubscriptionID, v.ResourceGroup, v.Region, v.SKUName,
-		v.Quantity, v.Term, v.BillingPlan, v.AutoRenew, formatTime(v.Start), formatTime(v.End),
-		formatTime(v.CancelledAt), formatTime(v.CreatedAt), formatTime(v.UpdatedAt))
+		v.Quantity, v.Term, v.BillingPlan, v.AutoRenew, FormatTime(v.Start), FormatTime(v.End),
+		FormatTime(v.CancelledAt), FormatTime(v.CreatedAt), FormatTime(v.UpdatedAt))
 	return err
 }
 
@@ -131,7 +131,7 @@ func (t *tx) AddTokenUsage(rows []ptu.TokenUsage) error {
 				cached_tokens = token_usage.cached_tokens + excluded.cached_tokens,
 				completion_tokens = token_usage.completion_tokens + excluded.completion_tokens`,
 			u.SubscriptionID, u.ResourceGroup, u.AccountName, u.Deployment, u.Region,
-			u.Model.Format, u.Model.Name, u.Model.Version, u.SKUName, formatTime(u.Hour),
+			u.Model.Format, u.Model.Name, u.Model.Version, u.SKUName, FormatTime(u.Hour),
 			u.Calls, u.PromptTokens, u.CachedTokens, u.CompletionTokens); err != nil {
 			return err
 		}
@@ -156,10 +156,10 @@ func (t *tx) ListTokenUsage(f ptu.TokenUsageFilter) ([]ptu.TokenUsage, error) {
 		add("deployment = ?", f.Deployment)
 	}
 	if !f.From.IsZero() {
-		add("hour >= ?", formatTime(f.From))
+		add("hour >= ?", FormatTime(f.From))
 	}
 	if !f.To.IsZero() {
-		add("hour < ?", formatTime(f.To))
+		add("hour < ?", FormatTime(f.To))
 	}
 	return scanAll(t, func(r *sql.Rows) (ptu.TokenUsage, error) {
 		var u ptu.TokenUsage
