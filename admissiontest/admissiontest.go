@@ -60,6 +60,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"SettleExtraCharges", testSettleExtraCharges},
 		{"RefundNeverBanksCredit", testRefundNeverBanksCredit},
 		{"UtilizationMatches", testUtilizationMatches},
+		{"RecentCountsAdmittedTokens", testRecent},
 		{"CapacityChangeKeepsLevel", testCapacityChange},
 		{"KeysAreIndependent", testKeysIndependent},
 		{"InvalidArguments", testInvalidArguments},
@@ -416,5 +417,37 @@ func testConcurrent(t *testing.T, h Harness, key func(string) string) {
 	u := utilization(t, h, key("a"), capacity)
 	if u < 100-drained(h.Slack)/capacity*100 || u > (capacity+maxEstimate)/capacity*100 {
 		t.Fatalf("utilization after the race = %v%%", u)
+	}
+}
+
+// testRecent checks the use over the last minute each decision carries:
+// admitted estimates count, settlements correct them, rejected calls do not
+// count, and the level draining does not lower it.
+func testRecent(t *testing.T, h Harness, key func(string) string) {
+	d := admit(t, h, key("a"), capacity, 1500)
+	near(t, "recent after the first admission", d.Recent, 2.5, 0)
+	if d.Reported() != d.Recent {
+		t.Fatalf("reported %v, want the larger of recent %v and level %v", d.Reported(), d.Recent, d.Utilization)
+	}
+	settle(t, h, key("a"), capacity, -1000)
+	h.Advance(200 * time.Millisecond) // the level drains; the minute's use stays
+	d = admit(t, h, key("a"), capacity, 0)
+	// 500 tokens used; at a minute boundary the previous minute's count is
+	// weighted down by the share of the minute gone, at most Slack's worth.
+	near(t, "recent after a refund", d.Recent, 500.0/capacity*100, 500.0/capacity*100*float64(200*time.Millisecond+2*h.Slack)/float64(time.Minute))
+	if d.Level >= 500 {
+		t.Fatalf("level %v did not drain", d.Level)
+	}
+
+	over := drained(300*time.Millisecond + 2*h.Slack)
+	fill(t, h, key("b"), over)
+	d = admit(t, h, key("b"), capacity, 5000)
+	if d.Allowed {
+		t.Fatalf("full bucket admitted %+v", d)
+	}
+	want := (capacity + over) / capacity * 100
+	near(t, "recent of a rejection", d.Recent, want, want*float64(2*h.Slack)/float64(time.Minute)+1e-6)
+	if d.Reported() < 100 {
+		t.Fatalf("full bucket reported %v%%", d.Reported())
 	}
 }

@@ -30,7 +30,10 @@ const (
 
 // Response headers read from every answer.
 const (
-	headerUtilization  = "azure-openai-deployment-utilization"
+	headerUtilization = "azure-openai-deployment-utilization"
+	// headerBucket is ptu's admission bucket level (gateway.HeaderBucketUtilization);
+	// other servers do not send it.
+	headerBucket       = "ptu-bucket-utilization"
 	headerRetryAfterMs = "retry-after-ms"
 	headerRetryAfter   = "retry-after"
 	headerRequestID    = "apim-request-id"
@@ -60,7 +63,10 @@ type result struct {
 	Util            float64       // the last utilization header, percent
 	UtilAt          time.Time     // when it arrived
 	HasUtil         bool
-	streamed        bool // the stream ended cleanly
+	// Trend is what the sweep watches for a deployment falling behind: ptu's
+	// bucket level when the server sends it, else the utilization header.
+	Trend    float64
+	streamed bool // the stream ended cleanly
 }
 
 func (r *result) ok() bool { return r.Status == http.StatusOK && r.streamed && r.Err == "" }
@@ -103,7 +109,10 @@ func (c *caller) do(ctx context.Context, body []byte, contextTokens int) *result
 			a.Status, a.RequestID = resp.StatusCode, resp.Header.Get(headerRequestID)
 			r.Status, r.Err = resp.StatusCode, ""
 			if u, ok := parseUtilization(resp.Header.Get(headerUtilization)); ok {
-				r.Util, r.UtilAt, r.HasUtil = u, c.clock.Now(), true
+				r.Util, r.UtilAt, r.HasUtil, r.Trend = u, c.clock.Now(), true, u
+				if b, ok := parseUtilization(resp.Header.Get(headerBucket)); ok {
+					r.Trend = b
+				}
 			}
 			switch {
 			case resp.StatusCode == http.StatusOK:

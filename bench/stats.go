@@ -92,7 +92,7 @@ type runTotals struct {
 	e2e, ttft, tbt    []float64 // successful calls, seconds
 	streamTPS         []float64 // generated tokens per second of each successful call
 	util              []float64
-	utilAt            []sample // each utilization with the time it was reported
+	utilAt            []sample // each trend value (result.Trend) with the time it was reported
 	calls             []call   // successful calls, when the aggregator keeps them
 	statuses          map[int]int
 	firstStart        time.Time
@@ -146,7 +146,7 @@ func (a *aggregator) add(r *result) {
 	if r.HasUtil {
 		a.util.add(r.Start, r.Util)
 		t.util = append(t.util, r.Util)
-		t.utilAt = append(t.utilAt, sample{r.UtilAt, r.Util})
+		t.utilAt = append(t.utilAt, sample{r.UtilAt, r.Trend})
 	}
 	switch {
 	case r.ok():

@@ -20,7 +20,11 @@ type SweepConfig struct {
 	// MaxThrottle is the share of throttled calls, percent, a step may have
 	// and pass; default 1.
 	MaxThrottle float64
-	// MaxRise fails a step whose reported utilization climbed faster than
+	// MaxRise fails a step whose admission level climbed faster than
+	// this many percentage points per minute, though it did not throttle
+	// yet. The level is ptu's ptu-bucket-utilization header; against other
+	// servers the azure-openai-deployment-utilization header stands in.
+	// The rest of the reasoning:
 	// this many percentage points per minute, though it did not throttle
 	// yet: an idle deployment absorbs a minute of its capacity before it
 	// throttles, so a short step at a rate a little over capacity would
@@ -203,7 +207,7 @@ func judge(rate float64, sum Summary, util []sample, start, end time.Time, sc Sw
 		s.Pass, s.Reason = false, fmt.Sprintf("%d calls failed (%s)", sum.Failed, statusList(sum.Statuses))
 	case sc.MaxRise > 0 && s.UtilRise > sc.MaxRise && s.UtilEnd >= 2:
 		s.Pass = false
-		s.Reason = fmt.Sprintf("utilization climbing %.1f points/min (at %.1f%%): the deployment is falling behind and will throttle", s.UtilRise, s.UtilEnd)
+		s.Reason = fmt.Sprintf("bucket level climbing %.1f points/min (at %.1f%%): the deployment is falling behind and will throttle", s.UtilRise, s.UtilEnd)
 		if s.UtilEnd < 100 {
 			s.Reason += fmt.Sprintf(" in about %s", time.Duration((100-s.UtilEnd)/s.UtilRise*float64(time.Minute)).Round(time.Second))
 		}
@@ -264,7 +268,8 @@ func utilTrend(util []sample, start, end time.Time) (rise, atEnd float64) {
 	return rise, percentile(icpt, 50) + rise*span.Minutes()
 }
 
-// utilSamples returns the utilization each answer reported, by call start.
+// utilSamples returns the trend value each answer reported (ptu's bucket
+// level, else the utilization header), by call start.
 func (a *aggregator) utilSamples() []sample {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -290,7 +295,7 @@ func writeSweepStep(w io.Writer, format string, n int, s SweepStep) {
 	if !math.IsNaN(s.UtilRise) {
 		rise = fmt.Sprintf("%+.1f/min", s.UtilRise)
 	}
-	fmt.Fprintf(w, "step %d: rate %s calls/min: rpm %s, %d calls, %.1f%% throttled, %d failed, util %.1f%% at the end (%s), e2e p50 %.3f p99 %.3f s: %s\n",
+	fmt.Fprintf(w, "step %d: rate %s calls/min: rpm %s, %d calls, %.1f%% throttled, %d failed, bucket level %.1f%% at the end (%s), e2e p50 %.3f p99 %.3f s: %s\n",
 		n, num(s.Rate, -1), num(s.Summary.RPM, 1), s.Summary.Calls, s.ThrottlePct, s.Summary.Failed, s.UtilEnd, rise,
 		s.Summary.E2E.P50, s.Summary.E2E.P99, verdict)
 }

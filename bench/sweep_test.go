@@ -39,6 +39,7 @@ func TestSweep(t *testing.T) {
 			t.Errorf("rate %v (capacity %.2f): pass %v (%s)", s.Rate, callsAtFull, s.Pass, s.Reason)
 		}
 	}
+	t.Log("\n" + out.String())
 	if n := len(strings.Split(strings.TrimSpace(out.String()), "\n")); n != len(res.Steps) {
 		t.Errorf("%d lines for %d steps:\n%s", n, len(res.Steps), out.String())
 	}

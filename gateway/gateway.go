@@ -30,6 +30,14 @@ import (
 // DefaultMaxBody is the largest request body accepted (16 MiB).
 const DefaultMaxBody = 16 << 20
 
+// HeaderBucketUtilization is ptu's own response header with the admission
+// bucket's level in percent of one minute of capacity, next to Azure's
+// azure-openai-deployment-utilization (the larger of that level and the use
+// over the last minute). Calls are refused with 429 while it is at or above
+// 100 %; a load generator watches it climb to tell a deployment falling
+// behind before it throttles.
+const HeaderBucketUtilization = "ptu-bucket-utilization"
+
 // Backends gives the backend serving a capacity pool, and the backend serving a
 // pay-per-token (Standard) deployment of a model in a region.
 type Backends interface {

@@ -264,8 +264,9 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 		writeAzureError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "Admission control is unavailable; retry shortly.")
 		return true
 	}
-	rec.Utilization = dec.Utilization
-	w.Header().Set("azure-openai-deployment-utilization", fmt.Sprintf("%.1f%%", dec.Utilization))
+	rec.Utilization = dec.Reported()
+	w.Header().Set("azure-openai-deployment-utilization", fmt.Sprintf("%.1f%%", dec.Reported()))
+	w.Header().Set(HeaderBucketUtilization, fmt.Sprintf("%.1f%%", dec.Utilization))
 	if dep.rpm > 0 {
 		// Standard deployments report the tokens left, as Azure does for them.
 		w.Header().Set("x-ratelimit-remaining-tokens", itoa(int64(max(0, dep.capacity-dec.Level))))
@@ -283,7 +284,7 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 		}
 		writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
 			"Requests to the %s Operation under Azure OpenAI API version %s have exceeded the provisioned throughput of deployment '%s' (utilization %.1f%%, %d PTUs). Please retry after %d seconds.",
-			op, apiVersion, dep.d.Name, dec.Utilization, dep.d.Capacity, secs))
+			op, apiVersion, dep.d.Name, dec.Reported(), dep.d.Capacity, secs))
 		return true
 	}
 

@@ -29,7 +29,18 @@ type Decision struct {
 	Utilization float64
 	// Level is the bucket level in tokens after the decision.
 	Level float64
+	// Recent is the bucket's use over about the last minute after the
+	// decision (Bucket.Recent), in percent of one minute of capacity.
+	Recent float64
 }
+
+// Reported is the utilization a call is told of (the
+// azure-openai-deployment-utilization header): the larger of the use over
+// the last minute and the level. Below capacity the level drains back
+// towards zero between calls while the minute's use tracks the offered load
+// (a deployment taking half its capacity reads about 50 %); at capacity both
+// read about 100 %, and the level, which admission looks at, may read more.
+func (d Decision) Reported() float64 { return max(d.Recent, d.Utilization) }
 
 // RetryAfterMillis returns RetryAfter rounded up to whole milliseconds, the
 // value of the retry-after-ms header. Rounding up keeps the retry at or after
@@ -80,6 +91,87 @@ type Bucket struct {
 	// instant the bucket opens, where only the first would get in. It shapes
 	// retry-after only; admission looks at Level alone.
 	Horizon time.Time
+	// Window, Cur and Prev count the tokens admitted (estimates at
+	// admission, corrected at settlement) in the current minute of the Unix
+	// clock (Window is its index, Unix microseconds ÷ 60,000,000) and in the
+	// minute before it, for Recent. Like Horizon they only report; admission
+	// looks at Level alone.
+	Window    int64
+	Cur, Prev float64
+}
+
+const usPerMinute = 60_000_000
+
+// roll moves the minute counters to the minute holding b.Last.
+func (b *Bucket) roll() {
+	w := floorDiv(b.Last.UnixMicro(), usPerMinute)
+	switch {
+	case w <= b.Window:
+	case w == b.Window+1:
+		b.Prev, b.Cur = b.Cur, 0
+	default:
+		b.Prev, b.Cur = 0, 0
+	}
+	b.Window = max(b.Window, w)
+}
+
+// count adds x tokens to the current minute. A refund larger than the
+// current minute's count comes out of the minute before, where its
+// estimate was counted; neither goes below zero.
+func (b *Bucket) count(x float64) {
+	b.Cur += x
+	if b.Cur < 0 {
+		b.Prev += b.Cur
+		b.Cur = 0
+		if !(b.Prev > 0) {
+			b.Prev = 0
+		}
+	}
+	if !(b.Cur > 0) { // NaN
+		b.Cur = 0
+	}
+}
+
+// Recent returns the tokens admitted over about the last minute before now,
+// in percent of one minute of capacity: the current minute's count plus the
+// previous minute's, weighted by the share of the last sixty seconds it
+// still covers (a sliding window over two fixed ones). It does not change
+// the bucket; a time before Last counts as Last.
+func (b Bucket) Recent(now time.Time, capacityPerMinute float64) float64 {
+	if now.Before(b.Last) {
+		now = b.Last
+	}
+	us := now.UnixMicro()
+	w := floorDiv(us, usPerMinute)
+	cur, prev := b.Cur, b.Prev
+	switch {
+	case w <= b.Window:
+	case w == b.Window+1:
+		prev, cur = cur, 0
+	default:
+		return 0
+	}
+	return utilization(recent(cur, prev, us, max(w, b.Window)), capacityPerMinute)
+}
+
+// recent weighs the previous minute's count by the share of the last sixty
+// seconds before us it covers; w is the index of the minute holding us.
+func recent(cur, prev float64, us, w int64) float64 {
+	frac := float64(us-w*usPerMinute) / usPerMinute
+	return clampLevel(prev*(1-frac) + cur)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// recentNow is Recent at the bucket's own time, after roll.
+func (b *Bucket) recentNow(capacityPerMinute float64) float64 {
+	return utilization(recent(b.Cur, b.Prev, b.Last.UnixMicro(), b.Window), capacityPerMinute)
 }
 
 // MaxRetrySpread bounds how far behind the bucket's opening Admit schedules a
@@ -111,7 +203,7 @@ func (b Bucket) Utilization(now time.Time, capacityPerMinute float64) float64 {
 // passed by now. An idle bucket behaves like the zero Bucket, so it may be
 // forgotten.
 func (b Bucket) Idle(now time.Time, capacityPerMinute float64) bool {
-	return b.LevelAt(now, capacityPerMinute) == 0 && !b.Horizon.After(now)
+	return b.LevelAt(now, capacityPerMinute) == 0 && !b.Horizon.After(now) && b.Recent(now, capacityPerMinute) == 0
 }
 
 // RetryAfter returns how long after now a call would first be admitted: zero
@@ -190,13 +282,16 @@ func (b *Bucket) Admit(now time.Time, capacityPerMinute, estimate float64) Decis
 	if b.Level < capacityPerMinute {
 		if estimate > 0 {
 			b.Level = clampLevel(b.Level + estimate)
+			b.count(estimate)
 		}
-		return Decision{Allowed: true, Utilization: utilization(b.Level, capacityPerMinute), Level: b.Level}
+		return Decision{Allowed: true, Utilization: utilization(b.Level, capacityPerMinute), Level: b.Level,
+			Recent: b.recentNow(capacityPerMinute)}
 	}
 	return Decision{
 		RetryAfter:  b.schedule(now, capacityPerMinute, estimate),
 		Utilization: utilization(b.Level, capacityPerMinute),
 		Level:       b.Level,
+		Recent:      b.recentNow(capacityPerMinute),
 	}
 }
 
@@ -239,6 +334,7 @@ func (b *Bucket) Settle(now time.Time, capacityPerMinute, delta float64) {
 	b.advance(now, capacityPerMinute)
 	if delta == delta { // not NaN
 		b.Level = clampLevel(b.Level + delta)
+		b.count(delta)
 	}
 }
 
@@ -248,6 +344,7 @@ func (b *Bucket) advance(now time.Time, capacityPerMinute float64) {
 	if now.After(b.Last) {
 		b.Last = now
 	}
+	b.roll()
 }
 
 func clampLevel(l float64) float64 {

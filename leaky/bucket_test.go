@@ -272,3 +272,84 @@ func TestDecisionHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentTracksLoad feeds a bucket a steady half of its capacity: the
+// level drains back to almost nothing between calls, while the use over the
+// last minute, and so the reported utilization, reads the load.
+func TestRecentTracksLoad(t *testing.T) {
+	const c = 60_000.0
+	var b Bucket
+	now := simStart
+	var d Decision
+	for i := range 300 { // one 1,000-token call a second for five minutes
+		now = simStart.Add(time.Duration(i) * time.Second)
+		d = b.Admit(now, c, 1000)
+		if !d.Allowed {
+			t.Fatalf("call %d rejected at half load: %+v", i, d)
+		}
+		b.Settle(now.Add(300*time.Millisecond), c, -500) // used half the estimate
+	}
+	if d.Utilization > 2 {
+		t.Fatalf("level %v%% at half load; want it drained near empty", d.Utilization)
+	}
+	// Each call counts 1,000 at admission and 500 once settled: 500 a second,
+	// 30,000 a minute, plus the latest call's unsettled half.
+	if d.Recent < 49 || d.Recent > 52 {
+		t.Fatalf("recent use %v%%, want about 50%%", d.Recent)
+	}
+	if r := d.Reported(); r != d.Recent {
+		t.Fatalf("reported %v, want recent %v", r, d.Recent)
+	}
+	if u := b.Recent(now.Add(30*time.Second), c); u < 15 || u > 40 {
+		t.Fatalf("half a minute after the last call: recent %v%%, want it partly decayed", u)
+	}
+	if b.Idle(now.Add(45*time.Second), c) {
+		t.Fatal("bucket idle while the last minute still holds its use")
+	}
+	if u := b.Recent(now.Add(2*time.Minute+time.Second), c); u != 0 {
+		t.Fatalf("two minutes after the last call: recent %v%%, want 0", u)
+	}
+	if !b.Idle(now.Add(2*time.Minute+time.Second), c) {
+		t.Fatal("bucket not idle two minutes after its last call")
+	}
+}
+
+// TestRecentRefundAcrossMinutes settles a call in the minute after its
+// admission: the refund comes out of the minute its estimate was counted in.
+func TestRecentRefundAcrossMinutes(t *testing.T) {
+	const c = 60_000.0
+	var b Bucket
+	start := time.Unix(1_700_000_020, 0) // 20 s before a minute boundary
+	b.Admit(start, c, 6000)
+	b.Admit(start.Add(25*time.Second), c, 3000) // the next minute
+	b.Settle(start.Add(26*time.Second), c, -4000)
+	// The current minute's 3,000 absorb 3,000 of the refund; the 1,000
+	// left comes off the previous minute's 6,000.
+	if b.Cur != 0 || b.Prev != 5000 {
+		t.Fatalf("counts cur %v prev %v, want 0 and 5000", b.Cur, b.Prev)
+	}
+	b.Settle(start.Add(27*time.Second), c, -1e9)
+	if b.Cur != 0 || b.Prev != 0 {
+		t.Fatalf("counts cur %v prev %v after a refund larger than both, want 0 and 0", b.Cur, b.Prev)
+	}
+}
+
+// TestRecentOverCapacity: at twice the capacity the level holds at 100 %
+// and so does the minute's use, since only what drains is admitted.
+func TestRecentOverCapacity(t *testing.T) {
+	const c = 60_000.0
+	var b Bucket
+	var d Decision
+	for i := range 3000 { // 2,000 tokens every 10th of a second for five minutes
+		now := simStart.Add(time.Duration(i) * 100 * time.Millisecond)
+		if x := b.Admit(now, c, 2000); x.Allowed || i > 2900 {
+			d = x
+		}
+	}
+	if d.Recent < 95 || d.Recent > 106 {
+		t.Fatalf("recent %v%% at twice the capacity, want about 100", d.Recent)
+	}
+	if d.Reported() < 100 {
+		t.Fatalf("reported %v%% at twice the capacity", d.Reported())
+	}
+}

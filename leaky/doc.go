@@ -21,6 +21,24 @@
 // "Provisioned-managed Utilization" metric: a deployment receiving exactly its
 // capacity every minute settles at 100 %, one receiving 90 % never reaches it.
 //
+// # What a call is told: the last minute's use
+//
+// The level is what admission needs, but it is not what a caller means by
+// "how busy is my deployment": below capacity it drains back towards zero
+// between calls, so a deployment taking half its PTUs reads about one call's
+// estimate. So the bucket also counts the tokens it admitted (estimates at
+// admission, corrected at settlement) per minute of the Unix clock, and
+// Bucket.Recent weighs the previous minute's count by the share of the last
+// sixty seconds it still covers: a sliding minute over two fixed ones, two
+// numbers per deployment, the same arithmetic in the Redis scripts.
+// Decision.Reported, the larger of that use and the level, is what the
+// azure-openai-deployment-utilization header carries: about 50 % at half
+// load, about 100 % at or above capacity (where 429s begin), and the level
+// itself when a burst pushes it past the minute's use. The weighting assumes
+// the previous minute's calls were spread evenly; for two clock minutes
+// after a burst it reads high by up to the burst's excess. The counters
+// only report: admission looks at the level alone.
+//
 // # Why a call may overshoot
 //
 // Admission looks only at the level before the call, so a call admitted at

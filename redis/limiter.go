@@ -393,22 +393,28 @@ func (l *Limiter) recovered() {
 	}
 }
 
-// decision reads the admit script's reply {allowed, level, retry-after}.
+// decision reads the admit script's reply {allowed, level, retry-after, recent}.
 func decision(res []any, capacityPerMinute float64) (leaky.Decision, error) {
-	if len(res) != 3 {
+	if len(res) != 4 {
 		return leaky.Decision{}, fmt.Errorf("admit script replied %v", res)
 	}
 	allowed, ok1 := res[0].(int64)
 	levelS, ok2 := res[1].(string)
 	retryS, ok3 := res[2].(string)
-	if !ok1 || !ok2 || !ok3 {
+	recentS, ok4 := res[3].(string)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return leaky.Decision{}, fmt.Errorf("admit script replied %#v", res)
 	}
 	level, err := strconv.ParseFloat(levelS, 64)
 	if err != nil {
 		return leaky.Decision{}, fmt.Errorf("admit script level: %w", err)
 	}
-	d := leaky.Decision{Allowed: allowed == 1, Level: level, Utilization: percent(level, capacityPerMinute)}
+	recent, err := strconv.ParseFloat(recentS, 64)
+	if err != nil {
+		return leaky.Decision{}, fmt.Errorf("admit script recent use: %w", err)
+	}
+	d := leaky.Decision{Allowed: allowed == 1, Level: level, Utilization: percent(level, capacityPerMinute),
+		Recent: percent(recent, capacityPerMinute)}
 	if d.Allowed {
 		return d, nil
 	}

@@ -110,7 +110,7 @@ func TestMatchesBucket(t *testing.T) {
 					t.Fatalf("%s: Admit: %v", what, err)
 				}
 				if got.Allowed != want.Allowed || !sameDuration(got.RetryAfter, want.RetryAfter) ||
-					!sameFloat(got.Level, want.Level) || !sameFloat(got.Utilization, want.Utilization) {
+					!sameFloat(got.Level, want.Level) || !sameFloat(got.Utilization, want.Utilization) || !sameFloat(got.Recent, want.Recent) {
 					t.Fatalf("%s: Admit(%v, %v) = %+v, bucket %+v", what, c, est, got, want)
 				}
 				if !got.Allowed {
@@ -148,7 +148,7 @@ func TestMatchesBucket(t *testing.T) {
 // checkStored compares the hash the scripts keep with the reference bucket.
 func checkStored(t *testing.T, c *goredis.Client, key string, ref *reference, what string) {
 	t.Helper()
-	v, err := c.HMGet(context.Background(), key, "l", "t", "h").Result()
+	v, err := c.HMGet(context.Background(), key, "l", "t", "h", "w", "c", "p").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +178,15 @@ func checkStored(t *testing.T, c *goredis.Client, key string, ref *reference, wh
 		}
 	case v[2] != nil:
 		t.Fatalf("%s: stored horizon %v, bucket has none pending", what, v[2])
+	}
+	if v[3] == nil || v[4] == nil || v[5] == nil {
+		t.Fatalf("%s: no minute counters stored: %v", what, v)
+	}
+	w, _ := strconv.ParseInt(v[3].(string), 10, 64)
+	cur, _ := strconv.ParseFloat(v[4].(string), 64)
+	prev, _ := strconv.ParseFloat(v[5].(string), 64)
+	if w != b.Window || !sameFloat(cur, b.Cur) || !sameFloat(prev, b.Prev) {
+		t.Fatalf("%s: stored minute %d counts %v, %v; bucket %d counts %v, %v", what, w, cur, prev, b.Window, b.Cur, b.Prev)
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 //	l  the level in tokens, printed with 17 significant digits so it reads back bit for bit
 //	t  the time of the level, whole microseconds of Redis's clock since the Unix epoch
 //	h  the end of the last retry slot, in nanoseconds after t (absent when it is not after t)
+//	w  the minute of t (Unix microseconds ÷ 60,000,000, rounded down)
+//	c  the tokens counted in minute w, printed like l
+//	p  the tokens counted in the minute before w, printed like l
 //
 // Lua numbers are float64, like Go's, and every step below is the same
 // IEEE 754 operation leaky.Bucket performs in the same order, so a bucket
@@ -32,6 +35,7 @@ local SPREAD = %d
 local MAX_RETRY_NS = 4611686018427387904
 local EXACT_NS = 4503599627370496
 local MAX_TTL_MS = 1000000000000000
+local US_PER_MIN = 60000000
 
 local key = KEYS[1]
 local c = tonumber(ARGV[1])
@@ -53,14 +57,43 @@ local function clamp(l)
   return l
 end
 
+-- The minute counters (Bucket.Window, Cur, Prev) of the loaded bucket.
+local win, cur, prev = 0, 0, 0
+
 -- load returns level, last, horizon and whether the key and a horizon exist.
 -- A missing key is the zero bucket: empty, so its last update does not matter.
 local function load()
-  local v = redis.call('HMGET', key, 'l', 't', 'h')
+  local v = redis.call('HMGET', key, 'l', 't', 'h', 'w', 'c', 'p')
   if not v[1] then return 0, now, nil, false, false end
   local h = nil
   if v[3] then h = tonumber(v[3]) end
+  if v[4] then win, cur, prev = tonumber(v[4]), tonumber(v[5]), tonumber(v[6]) end
   return tonumber(v[1]), tonumber(v[2]), h, true, h ~= nil
+end
+
+-- roll is Bucket.roll: the counters move to the minute holding last.
+local function roll(last)
+  local w = math.floor(last / US_PER_MIN)
+  if w <= win then return end
+  if w == win + 1 then prev, cur = cur, 0 else prev, cur = 0, 0 end
+  win = w
+end
+
+-- count is Bucket.count.
+local function count(x)
+  cur = cur + x
+  if cur < 0 then
+    prev = prev + cur
+    cur = 0
+    if not (prev > 0) then prev = 0 end
+  end
+  if not (cur > 0) then cur = 0 end
+end
+
+-- recent is Bucket.recentNow: the use over the last minute, in tokens.
+local function recent(last)
+  local frac = (last - win * US_PER_MIN) / US_PER_MIN
+  return clamp(prev * (1 - frac) + cur)
 end
 
 -- advance drains the level to now and moves last forward (never back), as
@@ -72,6 +105,7 @@ local function advance(level, last, h)
     if h then h = h - elapsed end
     last = now
   end
+  roll(last)
   return level, last, h
 end
 
@@ -79,11 +113,12 @@ end
 -- drain of the level and the last retry slot, plus the idle time.
 local function store(level, last, h, had_h)
   local until_ns = level / c * NS_PER_MIN
+  local w, c_, p_ = string.format('%%d', win), fmt(cur), fmt(prev)
   if h and h > 0 then
     if h > until_ns then until_ns = h end
-    redis.call('HSET', key, 'l', fmt(level), 't', string.format('%%d', last), 'h', fmt(h))
+    redis.call('HSET', key, 'l', fmt(level), 't', string.format('%%d', last), 'h', fmt(h), 'w', w, 'c', c_, 'p', p_)
   else
-    redis.call('HSET', key, 'l', fmt(level), 't', string.format('%%d', last))
+    redis.call('HSET', key, 'l', fmt(level), 't', string.format('%%d', last), 'w', w, 'c', c_, 'p', p_)
     if had_h then redis.call('HDEL', key, 'h') end
   end
   local ms = math.ceil((until_ns + (last - now) * 1000) / 1000000) + idle_ms
@@ -93,7 +128,7 @@ end
 `
 
 // admitSource is Bucket.Admit. It replies {allowed, level, retry-after in
-// nanoseconds or "inf"}.
+// nanoseconds or "inf", the use over the last minute in tokens}.
 var admitSource = fmt.Sprintf(prelude, int64(leaky.MaxRetrySpread)) + `
 -- exact_retry is leaky's exactRetry: the smallest whole nanosecond count at
 -- which level l drains below c. Past 2^52 ns (52 days) doubles stop counting
@@ -131,15 +166,18 @@ level, last, h = advance(level, last, h)
 local now_rel = (now - last) * 1000
 
 if level < c then
-  if x > 0 then level = clamp(level + x) end
+  if x > 0 then
+    level = clamp(level + x)
+    count(x)
+  end
   store(level, last, h, had_h)
-  return {1, fmt(level), '0'}
+  return {1, fmt(level), '0', fmt(recent(last))}
 end
 
 local open = exact_retry(level)
 if not open then
   store(level, last, h, had_h)
-  return {0, fmt(level), 'inf'}
+  return {0, fmt(level), 'inf', fmt(recent(last))}
 end
 -- open is relative to last: the bucket opens open ns after its last update.
 local slot = open
@@ -155,7 +193,7 @@ if x > 0 then
 end
 h = slot + length
 store(level, last, h, had_h)
-return {0, fmt(level), fmt(slot - now_rel)}
+return {0, fmt(level), fmt(slot - now_rel), fmt(recent(last))}
 `
 
 // settleSource is Bucket.Settle. Like inmem, it creates no bucket for a
@@ -165,6 +203,7 @@ local level, last, h, found, had_h = load()
 if not found and not (x > 0) then return 0 end
 level, last, h = advance(level, last, h)
 level = clamp(level + x)
+count(x)
 store(level, last, h, had_h)
 return 0
 `
