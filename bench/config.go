@@ -41,6 +41,9 @@ const DefaultAPIVersion = "2023-05-15"
 // azure-openai-benchmark's defaults.
 type Config struct {
 	Endpoint   string `json:"endpoint"`    // the resource endpoint (azure) or the server's base URL (openai)
+	// MoreEndpoints are further endpoints of the same deployment (replicas
+	// of one ptu cluster, say); calls go to Endpoint and these in turn.
+	MoreEndpoints []string `json:"more_endpoints,omitempty"`
 	Deployment string `json:"deployment"`  // the deployment, or the model name of an OpenAI-style server
 	APIKey     string `json:"-"`           // sent as api-key (azure) or a bearer token (openai, when set)
 	APIStyle   string `json:"api_style"`   // azure (default) or openai
@@ -130,8 +133,11 @@ func (c Config) withDefaults() (Config, error) {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.Endpoint == "" {
 		bad("the endpoint is required")
-	} else if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("endpoint %q is not an http(s) URL", c.Endpoint)
+	}
+	for _, e := range c.endpoints() {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("endpoint %q is not an http(s) URL", e)
+		}
 	}
 	if c.Deployment == "" {
 		bad("the deployment is required")
@@ -224,24 +230,43 @@ func resolveModel(c Config) (modelInfo, error) {
 	return modelInfo{encoding: enc}, nil
 }
 
-// target is where a run's calls go, and how.
-func (c Config) target() (string, http.Header) {
+// endpoints lists Endpoint and MoreEndpoints, skipping empty ones.
+func (c Config) endpoints() []string {
+	var es []string
+	for _, e := range append([]string{c.Endpoint}, c.MoreEndpoints...) {
+		if e != "" {
+			es = append(es, e)
+		}
+	}
+	return es
+}
+
+// target is where a run's calls go, one URL per endpoint, and how.
+func (c Config) target() ([]string, http.Header) {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "ptu-bench")
-	base := strings.TrimRight(c.Endpoint, "/")
 	if c.APIStyle == StyleOpenAI {
 		if c.APIKey != "" {
 			h.Set("Authorization", "Bearer "+c.APIKey)
 		}
-		if !strings.HasSuffix(base, "/v1") {
-			base += "/v1"
-		}
-		return base + "/chat/completions", h
+	} else {
+		h.Set("api-key", c.APIKey)
+		h.Set("x-ms-useragent", "ptu-bench")
 	}
-	h.Set("api-key", c.APIKey)
-	h.Set("x-ms-useragent", "ptu-bench")
-	return base + "/openai/deployments/" + url.PathEscape(c.Deployment) + "/chat/completions?api-version=" + url.QueryEscape(c.APIVersion), h
+	var urls []string
+	for _, e := range c.endpoints() {
+		base := strings.TrimRight(e, "/")
+		if c.APIStyle == StyleOpenAI {
+			if !strings.HasSuffix(base, "/v1") {
+				base += "/v1"
+			}
+			urls = append(urls, base+"/chat/completions")
+			continue
+		}
+		urls = append(urls, base+"/openai/deployments/"+url.PathEscape(c.Deployment)+"/chat/completions?api-version="+url.QueryEscape(c.APIVersion))
+	}
+	return urls, h
 }
 
 // includeUsage reports whether calls ask for the usage chunk.

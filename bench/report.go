@@ -18,7 +18,7 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 	var sum bytes.Buffer
 	rep.Summary.Write(&sum, rep.Config.Retry)
 	data := reportData{
-		Title:    fmt.Sprintf("ptu bench: %s at %s", rep.Config.Deployment, rep.Config.Endpoint),
+		Title:    fmt.Sprintf("ptu bench: %s at %s", rep.Config.Deployment, strings.Join(rep.Config.endpoints(), ", ")),
 		Started:  rep.Start.Local().Format("2006-01-02 15:04:05 MST"),
 		Settings: rep.settings(),
 		Summary:  strings.TrimLeft(sum.String(), "\n"),
@@ -89,7 +89,7 @@ func (rep *Report) ratePerMinute(window time.Duration, count func(Stats) int) []
 func (rep *Report) settings() [][2]string {
 	c := rep.Config
 	rows := [][2]string{
-		{"endpoint", c.Endpoint},
+		{"endpoint", strings.Join(c.endpoints(), ", ")},
 		{"deployment", c.Deployment},
 		{"api style", c.APIStyle},
 	}

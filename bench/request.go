@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,9 +72,10 @@ type result struct {
 
 func (r *result) ok() bool { return r.Status == http.StatusOK && r.streamed && r.Err == "" }
 
-// caller sends calls to one endpoint.
+// caller sends calls to the run's endpoints, in turn.
 type caller struct {
-	url          string
+	urls         []string
+	next         atomic.Uint64
 	header       http.Header
 	http         *http.Client
 	clock        Clock
@@ -156,7 +158,11 @@ func (c *caller) do(ctx context.Context, body []byte, contextTokens int) *result
 }
 
 func (c *caller) send(ctx context.Context, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	u := c.urls[0]
+	if len(c.urls) > 1 {
+		u = c.urls[(c.next.Add(1)-1)%uint64(len(c.urls))]
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -97,7 +97,7 @@ func testCaller(t *testing.T, retry string, answers ...func(w http.ResponseWrite
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	clk := &fakeClock{now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
-	return &caller{url: srv.URL, header: http.Header{}, http: srv.Client(), clock: clk, retry: retry,
+	return &caller{urls: []string{srv.URL}, header: http.Header{}, http: srv.Client(), clock: clk, retry: retry,
 		rng: rand.New(rand.NewPCG(1, 2))}, clk, s
 }
 
@@ -172,7 +172,7 @@ func TestBackoffOnConnectionErrors(t *testing.T) {
 	url := srv.URL
 	srv.Close() // nothing listens there now
 	clk := &fakeClock{now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
-	c := &caller{url: url, header: http.Header{}, http: http.DefaultClient, clock: clk, retry: RetryExponential, rng: rand.New(rand.NewPCG(3, 4))}
+	c := &caller{urls: []string{url}, header: http.Header{}, http: http.DefaultClient, clock: clk, retry: RetryExponential, rng: rand.New(rand.NewPCG(3, 4))}
 	r := c.do(context.Background(), []byte(`{}`), 500)
 	if r.Status != 0 || r.Err == "" || len(clk.slept) < 3 {
 		t.Fatalf("status %d, error %q, waits %v", r.Status, r.Err, clk.slept)
@@ -236,5 +236,45 @@ func TestCarriesText(t *testing.T) {
 		if got := carriesText([]byte(tt.event)); got != tt.want {
 			t.Errorf("carriesText(%s) = %v, want %v", tt.event, got, tt.want)
 		}
+	}
+}
+
+// TestEndpointsInTurn: a run with several endpoints (replicas of one
+// deployment) sends its calls to each in turn, and a 429 retried goes to the
+// next one.
+func TestEndpointsInTurn(t *testing.T) {
+	var scripts []*script
+	cfg := Config{Endpoint: "", Deployment: "gpt-4o", APIKey: "k", APIVersion: "2024-10-21"}
+	for i := range 3 {
+		s := &script{answers: []func(http.ResponseWriter){stream(azureStream(3, true))}}
+		srv := httptest.NewServer(s)
+		t.Cleanup(srv.Close)
+		scripts = append(scripts, s)
+		if i == 0 {
+			cfg.Endpoint = srv.URL + "/"
+		} else {
+			cfg.MoreEndpoints = append(cfg.MoreEndpoints, srv.URL)
+		}
+	}
+	urls, _ := cfg.target()
+	if len(urls) != 3 || !strings.HasSuffix(urls[2], "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21") {
+		t.Fatalf("target URLs %v", urls)
+	}
+	c := &caller{urls: urls, header: http.Header{}, http: http.DefaultClient,
+		clock: &fakeClock{now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}, retry: RetryNone, rng: rand.New(rand.NewPCG(1, 2))}
+	for range 9 {
+		if r := c.do(context.Background(), []byte(`{}`), 10); r == nil || !r.ok() {
+			t.Fatalf("call failed: %+v", r)
+		}
+	}
+	for i, s := range scripts {
+		if s.calls != 3 {
+			t.Errorf("endpoint %d took %d of 9 calls, want 3", i, s.calls)
+		}
+	}
+	bad := cfg
+	bad.MoreEndpoints = []string{"ftp://x"}
+	if _, err := bad.withDefaults(); err == nil || !strings.Contains(err.Error(), `endpoint "ftp://x"`) {
+		t.Errorf("a bad second endpoint: %v", err)
 	}
 }

@@ -71,7 +71,7 @@ func newRunner(cfg Config) (*runner, error) {
 	if hc == nil {
 		hc = newHTTPClient(cfg.Clients)
 	}
-	url, header := cfg.target()
+	urls, header := cfg.target()
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
@@ -80,7 +80,7 @@ func newRunner(cfg Config) (*runner, error) {
 		cfg:    cfg,
 		model:  mi,
 		prompt: p,
-		caller: &caller{url: url, header: header, http: hc, clock: cfg.Clock, retry: cfg.Retry,
+		caller: &caller{urls: urls, header: header, http: hc, clock: cfg.Clock, retry: cfg.Retry,
 			includeUsage: cfg.includeUsage(), rng: rand.New(rand.NewPCG(seed, 7))},
 	}, nil
 }

@@ -2,13 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/testenv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/ptu-dev/ptu"
@@ -16,66 +14,12 @@ import (
 	"github.com/ptu-dev/ptu/storetest"
 )
 
-// serverURL is the PostgreSQL the tests use (PTU_TEST_POSTGRES). Without one
-// they skip, except under CI=true, where they fail.
-func serverURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("PTU_TEST_POSTGRES")
-	if u == "" {
-		u = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		msg := "no PostgreSQL at " + u + " (start one: pg_ctlcluster 15 main start, or docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres; or set PTU_TEST_POSTGRES): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	conn.Close(ctx)
-	return u
-}
+// serverURL is the test PostgreSQL (internal/testenv).
+func serverURL(t *testing.T) string { return testenv.Postgres(t) }
 
 // schemaURL creates a fresh schema, dropped when the test ends, and returns
 // a URL whose search_path selects it.
-func schemaURL(t *testing.T) string {
-	t.Helper()
-	base := serverURL(t)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "ptu_test_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func schemaURL(t *testing.T) string { return testenv.PostgresSchema(t) }
 
 func open(t *testing.T, url string) *postgres.DB {
 	t.Helper()

@@ -2,78 +2,28 @@ package server_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/ptu-dev/ptu/internal/testenv"
+
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/server"
 )
 
 // postgresSchemaURL is a fresh schema, dropped when the test ends, of the
-// PostgreSQL the cluster tests use (PTU_TEST_POSTGRES). Without a server they
-// skip, except under CI=true, where they fail.
-func postgresSchemaURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PTU_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		msg := "no PostgreSQL at " + base + " (start one: pg_ctlcluster 15 main start, or docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres; or set PTU_TEST_POSTGRES): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	defer conn.Close(context.Background())
-	schema := "ptu_test_" + randomHex(6)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// test PostgreSQL (internal/testenv).
+func postgresSchemaURL(t *testing.T) string { return testenv.PostgresSchema(t) }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func randomHex(n int) string { return testenv.RandomHex(n) }
 
 // cluster is three replicas sharing one PostgreSQL schema and one Redis.
 type cluster struct {

@@ -6,38 +6,20 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/ptu-dev/ptu/internal/testenv"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/server"
 )
 
-// redisURL is the Redis the shared-limiter tests use (PTU_TEST_REDIS, default
-// 127.0.0.1:6379). Without one they skip, except under CI=true, where they fail.
-func redisURL(t *testing.T) string {
-	addr := os.Getenv("PTU_TEST_REDIS")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	addr = strings.TrimPrefix(addr, "redis://")
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		msg := "no Redis at " + addr + " (start one: redis-server --daemonize yes --port 6379 --save '' --appendonly no; or set PTU_TEST_REDIS): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	c.Close()
-	return "redis://" + addr + "/0"
-}
+// redisURL is the test Redis (internal/testenv).
+func redisURL(t *testing.T) string { return testenv.Redis(t) }
 
 // Two replicas with their own databases but the same deployment share one
 // bucket through Redis: what one admits, the other sees.

@@ -2,18 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/ptu-dev/ptu/internal/testenv"
 
 	domain "github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
@@ -21,48 +16,8 @@ import (
 	"github.com/ptu-dev/ptu/server"
 )
 
-// migrateTarget is a fresh schema of the test PostgreSQL (PTU_TEST_POSTGRES),
-// dropped at the end. Without a server the test skips, except under CI=true.
-func migrateTarget(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PTU_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		msg := "no PostgreSQL at " + base + " (start one: pg_ctlcluster 15 main start, or set PTU_TEST_POSTGRES): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "ptu_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// migrateTarget is a fresh schema of the test PostgreSQL, dropped at the end.
+func migrateTarget(t *testing.T) string { return testenv.PostgresSchema(t) }
 
 func TestAdminMigrate(t *testing.T) {
 	to := migrateTarget(t)

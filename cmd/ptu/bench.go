@@ -117,7 +117,7 @@ func newBenchLoad() *cobra.Command {
 		sweepCooldown, sweepRefine  int
 	)
 	cmd := &cobra.Command{
-		Use:   "load ENDPOINT --deployment NAME [flags]",
+		Use:   "load ENDPOINT [ENDPOINT...] --deployment NAME [flags]",
 		Short: "Drive load at a deployment and report throughput, latency, throttling and utilization",
 		Long: `Drive load at a deployment as azure-openai-benchmark's load command does, with its flags,
 its per-second output (--output-format human or jsonl, the same keys and types) and
@@ -129,7 +129,8 @@ the share of the deployment it used). See docs/sizing.md.
 ENDPOINT is the resource endpoint (https://<account>.openai.azure.com, or a ptu
 account's endpoint such as http://127.0.0.1:8080/accounts/demo-aoai/), or with
 --api-style openai the base URL of an OpenAI-compatible server
-(http://127.0.0.1:8000/v1 for vLLM or ptu sim). The key is read from the variable
+(http://127.0.0.1:8000/v1 for vLLM or ptu sim). Several endpoints of one deployment
+(the replicas of a ptu cluster) take the calls in turn. The key is read from the variable
 --api-key-env names (OPENAI_API_KEY).
 
 Every call streams; prompts are random words of exactly --context-tokens tokens
@@ -143,13 +144,15 @@ each step for --duration; --report writes a self-contained HTML report with char
   ptu bench load http://127.0.0.1:8080/accounts/demo-aoai/ -e gpt-4o --shape-profile custom --context-tokens 200 --max-tokens 20 \
     --rate 1000 --duration 600 --ptu 115 --output-format jsonl --log-save-dir logs --report run.html
   ptu bench load http://127.0.0.1:8000/v1 --api-style openai -e gpt-4o --clients 100 --requests 2000
-  ptu bench load http://127.0.0.1:8080/accounts/demo-aoai/ -e gpt-4o --rate 30 --duration 300 --sweep`,
-		Args: cobra.ExactArgs(1),
+  ptu bench load http://127.0.0.1:8080/accounts/demo-aoai/ -e gpt-4o --rate 30 --duration 300 --sweep
+  ptu bench load http://10.0.0.1:8080/accounts/demo-aoai/ http://10.0.0.2:8080/accounts/demo-aoai/ -e gpt-4o --rate 3000`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := t.config(args[0])
 			if err != nil {
 				return invalidArgs(err)
 			}
+			cfg.MoreEndpoints = args[1:]
 			if cfg.Shape, err = s.shape(cmd); err != nil {
 				return invalidArgs(err)
 			}
