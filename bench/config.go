@@ -41,13 +41,13 @@ const DefaultAPIVersion = "2023-05-15"
 // azure-openai-benchmark's defaults.
 type Config struct {
 	Endpoint   string `json:"endpoint"`    // the resource endpoint (azure) or the server's base URL (openai)
-	// MoreEndpoints are further endpoints of the same deployment (replicas
-	// of one ptu cluster, say); calls go to Endpoint and these in turn.
-	MoreEndpoints []string `json:"more_endpoints,omitempty"`
 	Deployment string `json:"deployment"`  // the deployment, or the model name of an OpenAI-style server
 	APIKey     string `json:"-"`           // sent as api-key (azure) or a bearer token (openai, when set)
 	APIStyle   string `json:"api_style"`   // azure (default) or openai
 	APIVersion string `json:"api_version"` // azure only; default 2023-05-15
+	// MoreEndpoints are further endpoints of the same deployment (replicas
+	// of one ptu cluster, say); calls go to Endpoint and these in turn.
+	MoreEndpoints []string `json:"more_endpoints,omitempty"`
 
 	Clients  int           `json:"clients"`     // concurrent calls at most; default 20
 	Requests int           `json:"requests"`    // calls to make; 0 until Duration ends or the run is cancelled

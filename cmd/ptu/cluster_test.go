@@ -147,7 +147,9 @@ func (c *processCluster) arm(i int, method, path, body string, out any) {
 func (c *processCluster) deploy(ptus int) (endpoints []string, key string) {
 	c.t.Helper()
 	if c.sub == "" {
-		var subs struct{ Value []struct{ SubscriptionID string } }
+		var subs struct {
+			Value []struct{ SubscriptionID string }
+		}
 		c.arm(0, "GET", "/subscriptions", "", &subs)
 		c.sub = subs.Value[0].SubscriptionID
 	}
