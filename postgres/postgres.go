@@ -2,8 +2,9 @@
 // several ptu replicas share. It behaves as package sqlite does; what differs
 // is how writers are kept apart: every Update takes one transaction-scoped
 // advisory lock first, so control-plane writes are serialized across every
-// process using the same schema, and each commit notifies the channel
-// ptu_changes so the other replicas drop what they cached.
+// process using the same schema, and each commit that changed control-plane
+// state notifies the channel ptu_changes so the other replicas drop what
+// they cached.
 package postgres
 
 import (
@@ -25,7 +26,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// Channel is the notification channel every committed Update signals.
+// Channel is the notification channel committed control-plane changes signal.
 const Channel = "ptu_changes"
 
 // lockSQL takes the advisory lock of the schema in use: replicas sharing a
@@ -64,7 +65,7 @@ func (db *DB) Close() error { return db.db.Close() }
 
 // Update runs fn in a transaction serialized against every other Update on
 // the same schema, by any process. An error from fn, or a panic, rolls it
-// back; a commit notifies Channel.
+// back; a commit that changed control-plane state notifies Channel.
 func (db *DB) Update(ctx context.Context, fn func(ptu.Tx) error) error {
 	sqlTx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -76,12 +77,17 @@ func (db *DB) Update(ctx context.Context, fn func(ptu.Tx) error) error {
 	if _, err := sqlTx.ExecContext(ctx, lockSQL); err != nil {
 		return fmt.Errorf("postgres: lock: %w", err)
 	}
-	if err := fn(sqlstore.NewTx(ctx, sqlTx, sqlstore.Dollar)); err != nil {
+	tx := sqlstore.NewTx(ctx, sqlTx, sqlstore.Dollar)
+	if err := fn(tx); err != nil {
 		return err
 	}
-	// Delivered at commit, and only if it commits.
-	if _, err := sqlTx.ExecContext(ctx, `SELECT pg_notify($1, current_schema())`, Channel); err != nil {
-		return fmt.Errorf("postgres: notify: %w", err)
+	// Delivered at commit, and only if it commits. Metric points and token
+	// counts, which every replica flushes every few seconds, are not cached
+	// anywhere and would only make every replica drop its caches.
+	if sqlstore.Changed(tx) {
+		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_notify($1, current_schema())`, Channel); err != nil {
+			return fmt.Errorf("postgres: notify: %w", err)
+		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)

@@ -201,6 +201,28 @@ func TestListenSeesOtherWriters(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 
+	// Measurements flushed by every replica every few seconds are cached
+	// nowhere: they notify no one.
+	if err := writer.Update(t.Context(), func(tx ptu.Tx) error {
+		if err := tx.AddMetricPoints([]ptu.MetricPoint{{Resource: "/subscriptions/s/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/a",
+			Metric: "AzureOpenAIRequests", Grain: time.Minute, Time: time.Now().UTC().Truncate(time.Minute), Count: 1, Total: 1}}); err != nil {
+			return err
+		}
+		if err := tx.AddTokenUsage([]ptu.TokenUsage{{SubscriptionID: "s", ResourceGroup: "rg", AccountName: "a", Deployment: "d",
+			Region: "eastus", Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: "Standard", Hour: time.Now().UTC().Truncate(time.Hour), Calls: 1, PromptTokens: 10}}); err != nil {
+			return err
+		}
+		_, err := tx.DeleteMetricsBefore(time.Now().Add(-24 * time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+		t.Error("writing metric points and token counts notified")
+	case <-time.After(300 * time.Millisecond):
+	}
+
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Errorf("Listen returned %v, want context.Canceled", err)

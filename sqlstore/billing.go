@@ -123,7 +123,7 @@ func (t *tx) ListReservations(subscriptionID string) ([]ptu.Reservation, error) 
 
 func (t *tx) AddTokenUsage(rows []ptu.TokenUsage) error {
 	for _, u := range rows {
-		if _, err := t.exec(`INSERT INTO token_usage (subscription_id, resource_group, account, deployment, region,
+		if _, err := t.execData(`INSERT INTO token_usage (subscription_id, resource_group, account, deployment, region,
 			model_format, model_name, model_version, sku_name, hour, calls, prompt_tokens, cached_tokens, completion_tokens)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (subscription_id, hour, resource_group, account, deployment, sku_name, model_name, model_version, region)

@@ -90,7 +90,7 @@ func (t *tx) QueryMetrics(f ptu.MetricFilter) ([]ptu.MetricPoint, error) {
 }
 
 func (t *tx) DeleteMetricsBefore(before time.Time) (int, error) {
-	res, err := t.exec(`DELETE FROM metric_points WHERE time < ?`, ceilUnix(before))
+	res, err := t.execData(`DELETE FROM metric_points WHERE time < ?`, ceilUnix(before))
 	if err != nil {
 		return 0, err
 	}

@@ -47,12 +47,30 @@ type tx struct {
 	ctx    context.Context
 	tx     *sql.Tx
 	rebind Rebind
+	// changed is set by every write of control-plane state, the state
+	// replicas cache; metric points and token counts do not set it.
+	changed bool
 }
 
 var _ ptu.Tx = (*tx)(nil)
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	t.changed = true
 	return t.tx.ExecContext(t.ctx, t.rebind(query), args...)
+}
+
+// execData runs a write of measurements (metric points, token counts),
+// which no replica caches, so it does not count as a change.
+func (t *tx) execData(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, t.rebind(query), args...)
+}
+
+// Changed reports whether a transaction NewTx returned has written
+// control-plane state (anything but metric points and token counts): what
+// a shared store must tell other replicas of when it commits.
+func Changed(t ptu.Tx) bool {
+	x, ok := t.(*tx)
+	return !ok || x.changed
 }
 
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
