@@ -33,6 +33,8 @@ type Service struct {
 	cat   *catalog.Catalog
 	opt   Options
 	gen   atomic.Uint64 // bumped after every committed write
+
+	callers callerCache // authenticated principals (access.go)
 }
 
 // New returns a Service over store and cat.
