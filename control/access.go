@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -415,3 +416,29 @@ func (s *Service) ListActivity(ctx context.Context, f ptu.ActivityFilter) ([]ptu
 
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
+
+// ParseLifetime reads a token lifetime: days ("90d"), a Go duration
+// ("720h", "30m"), or "" / "0" for a token that never expires.
+func ParseLifetime(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("lifetime '%s' is not a number of days such as 90d, nor a duration such as 720h", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("lifetime '%s' is not a number of days such as 90d, nor a duration such as 720h", s)
+		}
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("lifetime '%s' is negative", s)
+	}
+	return d, nil
+}
