@@ -187,3 +187,19 @@ func TestAllowed(t *testing.T) {
 		t.Error("a data action was granted as a control-plane action")
 	}
 }
+
+// BenchmarkAllowed is one uncached decision: an OpenAI User's inference call
+// checked against a Reader and an OpenAI User assignment.
+func BenchmarkAllowed(b *testing.B) {
+	as := []Assignment{
+		{RoleDefinitionID: ReaderID, Scope: "/subscriptions/s"},
+		{RoleDefinitionID: CognitiveServicesOpenAIUserID, Scope: "/subscriptions/s/resourceGroups/rg"},
+	}
+	acct := "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a"
+	b.ReportAllocs()
+	for b.Loop() {
+		if !Allowed(as, DataChatCompletions, acct, true) {
+			b.Fatal("denied")
+		}
+	}
+}

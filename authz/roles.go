@@ -162,9 +162,9 @@ func Lookup(ref string) (Role, bool) {
 	if i := strings.LastIndex(ref, "/"); i >= 0 {
 		ref = ref[i+1:]
 	}
-	for _, r := range BuiltIn {
-		if strings.EqualFold(r.ID, ref) || strings.EqualFold(r.Name, ref) {
-			return r, true
+	for i := range BuiltIn {
+		if r := &BuiltIn[i]; r.ID == ref || strings.EqualFold(r.ID, ref) || strings.EqualFold(r.Name, ref) {
+			return *r, true
 		}
 	}
 	return Role{}, false
@@ -194,7 +194,7 @@ func matchAny(patterns []string, action string) bool {
 // characters, slashes included ("*/read" matches every read,
 // "Microsoft.CognitiveServices/*" everything of the provider).
 func Match(pattern, action string) bool {
-	p, a := strings.ToLower(pattern), strings.ToLower(action)
+	p, a := pattern, action
 	// Greedy glob with backtracking to the last star: linear in practice.
 	pi, ai, star, mark := 0, 0, -1, 0
 	for ai < len(a) {
@@ -202,7 +202,7 @@ func Match(pattern, action string) bool {
 		case pi < len(p) && p[pi] == '*':
 			star, mark = pi, ai
 			pi++
-		case pi < len(p) && p[pi] == a[ai]:
+		case pi < len(p) && lower(p[pi]) == lower(a[ai]):
 			pi++
 			ai++
 		case star >= 0:
@@ -219,21 +219,50 @@ func Match(pattern, action string) bool {
 	return pi == len(p)
 }
 
+// lower folds ASCII letters; action names and scopes are ASCII.
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
 // ScopeContains reports whether resource lies at or below scope: scope's
 // segments are a prefix of resource's, compared case-insensitively. "/"
 // contains everything.
 func ScopeContains(scope, resource string) bool {
-	s := Segments(scope)
-	r := Segments(resource)
-	if len(s) > len(r) {
-		return false
-	}
-	for i := range s {
-		if !strings.EqualFold(s[i], r[i]) {
+	// Walk both segment by segment without allocating: the gateway asks
+	// this on every call made with a token.
+	si, ri := 0, 0
+	for {
+		var s, r string
+		s, si = nextSegment(scope, si)
+		if s == "" {
+			return true
+		}
+		r, ri = nextSegment(resource, ri)
+		if len(s) != len(r) {
 			return false
 		}
+		for i := 0; i < len(s); i++ {
+			if lower(s[i]) != lower(r[i]) {
+				return false
+			}
+		}
 	}
-	return true
+}
+
+// nextSegment returns the next non-empty segment of path from i, and where
+// the one after it starts; "" at the end.
+func nextSegment(path string, i int) (string, int) {
+	for i < len(path) && path[i] == '/' {
+		i++
+	}
+	j := i
+	for j < len(path) && path[j] != '/' {
+		j++
+	}
+	return path[i:j], j
 }
 
 // Segments splits a scope into its non-empty path segments.
@@ -267,8 +296,8 @@ func Allowed(as []Assignment, action, resource string, data bool) bool {
 		if !ScopeContains(a.Scope, resource) {
 			continue
 		}
-		r, ok := Lookup(a.RoleDefinitionID)
-		if !ok {
+		r := roleOf(a.RoleDefinitionID)
+		if r == nil {
 			continue
 		}
 		if data && r.AllowsData(action) || !data && r.Allows(action) {
@@ -276,4 +305,14 @@ func Allowed(as []Assignment, action, resource string, data bool) bool {
 		}
 	}
 	return false
+}
+
+// roleOf finds a built-in role by GUID without copying it.
+func roleOf(id string) *Role {
+	for i := range BuiltIn {
+		if BuiltIn[i].ID == id || strings.EqualFold(BuiltIn[i].ID, id) {
+			return &BuiltIn[i]
+		}
+	}
+	return nil
 }

@@ -30,10 +30,43 @@ const AdminName = "admin"
 const TokenPrefix = "ptu_"
 
 // Caller is an authenticated principal and the role assignments it holds.
+// Its decisions are remembered: a Caller lives as long as the control-plane
+// generation it was read in, during which its assignments cannot change.
 type Caller struct {
 	ID, Name    string
 	Expires     time.Time // zero: never
 	Assignments []authz.Assignment
+
+	mu        sync.Mutex
+	decisions map[decision]bool
+}
+
+type decision struct {
+	action, resource string
+	data             bool
+}
+
+// maxDecisions bounds the decisions a Caller remembers.
+const maxDecisions = 1024
+
+func (c *Caller) allowed(action, resource string, data bool) bool {
+	k := decision{action, resource, data}
+	c.mu.Lock()
+	ok, seen := c.decisions[k]
+	c.mu.Unlock()
+	if seen {
+		return ok
+	}
+	ok = authz.Allowed(c.Assignments, action, resource, data)
+	c.mu.Lock()
+	if c.decisions == nil {
+		c.decisions = map[decision]bool{}
+	}
+	if len(c.decisions) < maxDecisions {
+		c.decisions[k] = ok
+	}
+	c.mu.Unlock()
+	return ok
 }
 
 // Admin returns the caller of the admin token.
@@ -43,12 +76,12 @@ func Admin() *Caller {
 
 // Can reports whether the caller may perform the control-plane action on resource.
 func (c *Caller) Can(action, resource string) bool {
-	return authz.Allowed(c.Assignments, action, resource, false)
+	return c.allowed(action, resource, false)
 }
 
 // CanData reports whether the caller may perform the data action on resource.
 func (c *Caller) CanData(action, resource string) bool {
-	return authz.Allowed(c.Assignments, action, resource, true)
+	return c.allowed(action, resource, true)
 }
 
 // Reaches reports whether any of the caller's assignments applies at or
