@@ -129,6 +129,9 @@ type Tx interface {
 	AddActivityEvent(ActivityEvent) error
 	// ListActivityEvents returns the events f selects, newest first.
 	ListActivityEvents(f ActivityFilter) ([]ActivityEvent, error)
+	// DeleteActivityEventsBefore deletes the events older than t and
+	// returns how many it deleted.
+	DeleteActivityEventsBefore(t time.Time) (int, error)
 }
 
 // DeploymentFilter selects deployments; empty fields match everything.

@@ -424,7 +424,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Caller, erro
 	return cc.caller, nil
 }
 
-// RecordActivity appends an event to the activity log. It does not change
+// ActivityRetention is how long activity events are kept, as in Azure.
+const ActivityRetention = 90 * 24 * time.Hour
+
+// RecordActivity appends an event to the activity log, and at most once an
+// hour deletes the events older than ActivityRetention. It does not change
 // the control-plane generation: caches stay valid.
 func (s *Service) RecordActivity(ctx context.Context, e ptu.ActivityEvent) error {
 	if e.ID == "" {
@@ -433,7 +437,19 @@ func (s *Service) RecordActivity(ctx context.Context, e ptu.ActivityEvent) error
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	return s.store.Update(ctx, func(tx ptu.Tx) error { return tx.AddActivityEvent(e) })
+	now := s.now()
+	prune := false
+	if last := s.pruned.Load(); last == 0 || now.Sub(time.Unix(0, last)) >= time.Hour {
+		prune = s.pruned.CompareAndSwap(last, now.UnixNano())
+	}
+	return s.store.Update(ctx, func(tx ptu.Tx) error {
+		if prune {
+			if _, err := tx.DeleteActivityEventsBefore(now.Add(-ActivityRetention)); err != nil {
+				return err
+			}
+		}
+		return tx.AddActivityEvent(e)
+	})
 }
 
 // ListActivity returns the activity events f selects, newest first.

@@ -152,3 +152,38 @@ func BenchmarkAuthorizeCached(b *testing.B) {
 		}
 	}
 }
+
+// TestActivityRetention: events older than 90 days are deleted as new ones
+// are recorded.
+func TestActivityRetention(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ptu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	svc := control.New(db, catalog.Default(), control.Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	record := func(op string) {
+		t.Helper()
+		if err := svc.RecordActivity(ctx, ptu.ActivityEvent{Operation: op, Scope: "/subscriptions/" + sub, SubscriptionID: sub, Status: ptu.ActivitySucceeded}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record("old")
+	now = now.Add(30 * time.Minute)
+	record("recent")
+	now = now.Add(control.ActivityRetention)
+	record("new")
+	list, err := svc.ListActivity(ctx, ptu.ActivityFilter{SubscriptionID: sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, e := range list {
+		ops = append(ops, e.Operation)
+	}
+	if len(ops) != 2 || ops[0] != "new" || ops[1] != "recent" {
+		t.Fatalf("kept %v, want [new recent]", ops)
+	}
+}

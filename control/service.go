@@ -34,7 +34,8 @@ type Service struct {
 	opt   Options
 	gen   atomic.Uint64 // bumped after every committed write
 
-	callers callerCache // authenticated principals (access.go)
+	callers callerCache  // authenticated principals (access.go)
+	pruned  atomic.Int64 // when old activity events were last deleted (UnixNano)
 }
 
 // New returns a Service over store and cat.

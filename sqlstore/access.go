@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/ptu-dev/ptu"
 )
@@ -180,4 +181,13 @@ func (t *tx) ListActivityEvents(f ptu.ActivityFilter) ([]ptu.ActivityEvent, erro
 		e.Time, err = parseTime(at)
 		return e, err
 	}, q, args...)
+}
+
+func (t *tx) DeleteActivityEventsBefore(before time.Time) (int, error) {
+	res, err := t.exec(`DELETE FROM activity_log WHERE event_time < ?`, FormatTime(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

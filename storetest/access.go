@@ -179,4 +179,19 @@ func testActivityLog(t *testing.T, s ptu.Store) {
 		}
 		return nil
 	})
+	update(t, s, func(tx ptu.Tx) error {
+		n, err := tx.DeleteActivityEventsBefore(e3.Time)
+		if n != 2 {
+			t.Errorf("deleted %d events before e3, want 2", n)
+		}
+		return err
+	})
+	view(t, s, func(tx ptu.Tx) error {
+		got, err := tx.ListActivityEvents(ptu.ActivityFilter{})
+		must(t, err)
+		if !reflect.DeepEqual(got, []ptu.ActivityEvent{e5, e4, e3}) {
+			t.Errorf("after the deletion: %+v", got)
+		}
+		return nil
+	})
 }
