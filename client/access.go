@@ -25,6 +25,11 @@ const ActivityLogAPIVersion = "2015-04-01"
 
 const authzPath = "/providers/Microsoft.Authorization"
 
+// IsPrincipalToken reports whether token is a principal's (they start with
+// "ptu_"), rather than the admin token. Data-plane calls send a principal's
+// token as a bearer token when no account key is set.
+func IsPrincipalToken(token string) bool { return strings.HasPrefix(token, "ptu_") }
+
 // Principal is an identity that calls with a bearer token.
 type Principal struct {
 	ID         string              `json:"id"`
