@@ -30,6 +30,12 @@ const (
 	CodeAuthenticationFailed        = "AuthenticationFailed"       // 401
 	CodeInvalidAuthenticationToken  = "InvalidAuthenticationToken" // 401
 	CodeAuthorizationFailed         = "AuthorizationFailed"        // 403
+	CodeExpiredAuthenticationToken  = "ExpiredAuthenticationToken" // 401 a principal's token past its expiry
+	CodePrincipalNotFound           = "PrincipalNotFound"          // 400 a role assignment names no principal
+	CodeRoleDefinitionDoesNotExist  = "RoleDefinitionDoesNotExist" // 404
+	CodeRoleAssignmentExists        = "RoleAssignmentExists"       // 409 the same principal, role and scope
+	CodeRoleAssignmentNotFound      = "RoleAssignmentNotFound"     // 404
+	CodeInvalidRoleAssignmentID     = "InvalidRoleAssignmentId"    // 400 the name is not a GUID
 	CodeNotFound                    = "NotFound"                   // 404 route
 	CodeMethodNotAllowed            = "MethodNotAllowed"           // 405
 	CodeInternal                    = "InternalServerError"        // 500
@@ -71,13 +77,15 @@ func ErrorStatus(err error) int {
 	switch ErrorCode(err) {
 	case CodeInvalidRequestContent, CodeInvalidResourceName, CodeInvalidResourceProperties,
 		CodeMissingAPIVersion, CodeInvalidAPIVersion, CodeInvalidCapacity, CodeInsufficientQuota,
-		CodeDeploymentModelNotSupported, CodeInvalidSKU, CodeLocationNotAvailable, CodeBadRequest:
+		CodeDeploymentModelNotSupported, CodeInvalidSKU, CodeLocationNotAvailable, CodeBadRequest,
+		CodePrincipalNotFound, CodeInvalidRoleAssignmentID:
 		return http.StatusBadRequest
-	case CodeSubscriptionNotFound, CodeResourceNotFound, CodeDeploymentNotFound, CodeNotFound:
+	case CodeSubscriptionNotFound, CodeResourceNotFound, CodeDeploymentNotFound, CodeNotFound,
+		CodeRoleDefinitionDoesNotExist, CodeRoleAssignmentNotFound:
 		return http.StatusNotFound
-	case CodeCustomDomainInUse, CodeConflict, CodeInsufficientCapacity:
+	case CodeCustomDomainInUse, CodeConflict, CodeInsufficientCapacity, CodeRoleAssignmentExists:
 		return http.StatusConflict
-	case CodeAuthenticationFailed, CodeInvalidAuthenticationToken:
+	case CodeAuthenticationFailed, CodeInvalidAuthenticationToken, CodeExpiredAuthenticationToken:
 		return http.StatusUnauthorized
 	case CodeAuthorizationFailed:
 		return http.StatusForbidden

@@ -103,6 +103,35 @@ type Tx interface {
 	// PutRAIBlocklist creates or replaces a blocklist with its items; the account must exist.
 	PutRAIBlocklist(RAIBlocklist) error
 	DeleteRAIBlocklist(subscriptionID, resourceGroup, account, name string) error
+
+	// ListPrincipals lists principals by name.
+	ListPrincipals() ([]Principal, error)
+	// GetPrincipal finds a principal by id.
+	GetPrincipal(id string) (Principal, error)
+	// GetPrincipalByName finds a principal by name (case-insensitive).
+	GetPrincipalByName(name string) (Principal, error)
+	// GetPrincipalByTokenHash finds the principal whose token hashes to hash.
+	GetPrincipalByTokenHash(hash string) (Principal, error)
+	// PutPrincipal creates or replaces a principal; names and token hashes are unique.
+	PutPrincipal(Principal) error
+	// DeletePrincipal removes a principal and its role assignments.
+	DeletePrincipal(id string) error
+
+	// ListRoleAssignments lists every role assignment by scope, then id;
+	// principalID "" means every principal's.
+	ListRoleAssignments(principalID string) ([]RoleAssignment, error)
+	GetRoleAssignment(id string) (RoleAssignment, error)
+	// PutRoleAssignment creates or replaces an assignment; its principal must exist.
+	PutRoleAssignment(RoleAssignment) error
+	DeleteRoleAssignment(id string) error
+
+	// AddActivityEvent appends an event to the activity log.
+	AddActivityEvent(ActivityEvent) error
+	// ListActivityEvents returns the events f selects, newest first.
+	ListActivityEvents(f ActivityFilter) ([]ActivityEvent, error)
+	// DeleteActivityEventsBefore deletes the events older than t and
+	// returns how many it deleted.
+	DeleteActivityEventsBefore(t time.Time) (int, error)
 }
 
 // DeploymentFilter selects deployments; empty fields match everything.

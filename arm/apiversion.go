@@ -21,7 +21,19 @@ const (
 	subscriptionVersions
 	// monitorVersions: the Azure Monitor (Microsoft.Insights) metrics routes.
 	monitorVersions
+	// authorizationVersions: Microsoft.Authorization role assignments,
+	// role definitions, and ptu's principals.
+	authorizationVersions
+	// activityLogVersions: the Azure Monitor activity log (eventtypes/management/values).
+	activityLogVersions
 )
+
+// Microsoft.Authorization versions (armauthorization v2 and az role send 2022-04-01).
+var authorizationStable = []string{"2015-07-01", "2018-01-01-preview", "2018-09-01-preview", "2020-04-01-preview",
+	"2020-10-01-preview", "2022-04-01", "2022-05-01-preview"}
+
+// Activity log versions (armmonitor's ActivityLogsClient sends 2015-04-01).
+var activityLogStable = []string{"2015-04-01", "2017-03-01-preview"}
 
 // Stable Microsoft.CognitiveServices versions. Preview versions are accepted
 // when dated within previewFrom..previewTo.
@@ -49,13 +61,21 @@ var supportedList = map[versionSet]string{
 		"2024-10-01, 2024-06-01-preview, 2024-04-01-preview, 2023-10-01-preview, 2023-05-01 " +
 		"(and any YYYY-MM-DD-preview from 2023-05-01 to 2026-12-31)",
 	monitorVersions: "2024-02-01, 2023-10-01, 2021-05-01, 2019-07-01, 2018-01-01, 2017-05-01-preview, 2016-06-01",
+	authorizationVersions: "2022-05-01-preview, 2022-04-01, 2020-10-01-preview, 2020-04-01-preview, 2018-09-01-preview, " +
+		"2018-01-01-preview, 2015-07-01",
+	activityLogVersions: "2017-03-01-preview, 2015-04-01",
 	subscriptionVersions: "2022-12-01, 2021-01-01, 2020-01-01, 2019-11-01, 2019-06-01, 2018-06-01, 2016-06-01, " +
 		"2015-01-01, 2014-04-01, and the Microsoft.CognitiveServices versions",
 }
 
 func (vs versionSet) accepts(v string) bool {
-	if vs == monitorVersions {
+	switch vs {
+	case monitorVersions:
 		return slices.Contains(monitorStable, v)
+	case authorizationVersions:
+		return slices.Contains(authorizationStable, v)
+	case activityLogVersions:
+		return slices.Contains(activityLogStable, v)
 	}
 	if slices.Contains(cognitiveStable, v) {
 		return true

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/authz"
 	"github.com/ptu-dev/ptu/billing"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/metrics"
@@ -24,8 +25,10 @@ import (
 
 // Options configure the ARM handler.
 type Options struct {
-	// AdminToken is the bearer token every request must carry. When empty no
-	// token is accepted.
+	// AdminToken is the admin's bearer token: a principal holding Owner at
+	// "/". Principals' tokens (control.Service.CreatePrincipal) are accepted
+	// too, for what their role assignments allow. When empty only principals'
+	// tokens are accepted.
 	AdminToken string
 	// Logger receives internal errors and panics; nothing is logged when nil.
 	Logger *slog.Logger
@@ -68,19 +71,44 @@ type params map[string]string
 type route struct {
 	segs     []string // literal segments match case-insensitively; "{x}" captures
 	versions versionSet
-	methods  map[string]endpointFunc
+	methods  map[string]*endpoint
 }
 
-// handle registers fn for method and pattern.
+// endpoint is one method of a route: its handler and what a caller needs
+// to be allowed to call it.
+type endpoint struct {
+	fn     endpointFunc
+	action string // the ARM action the caller must hold (authz.Action of the pattern unless overridden)
+	access access
+}
+
+// handle registers fn for method and pattern. The action it requires is
+// derived from the pattern (authz.Action); access rules in register adjust
+// the exceptions.
 func (h *handler) handle(method, pattern string, vs versionSet, fn endpointFunc) {
 	segs := strings.Split(strings.Trim(pattern, "/"), "/")
+	ep := &endpoint{fn: fn, action: authz.Action(method, segs)}
 	for _, rt := range h.routes {
 		if slices.Equal(rt.segs, segs) {
-			rt.methods[method] = fn
+			rt.methods[method] = ep
 			return
 		}
 	}
-	h.routes = append(h.routes, &route{segs: segs, versions: vs, methods: map[string]endpointFunc{method: fn}})
+	h.routes = append(h.routes, &route{segs: segs, versions: vs, methods: map[string]*endpoint{method: ep}})
+}
+
+// endpointOf returns the registered endpoint of method and pattern; it
+// panics when there is none, which only a mistake in register can cause.
+func (h *handler) endpointOf(method, pattern string) *endpoint {
+	segs := strings.Split(strings.Trim(pattern, "/"), "/")
+	for _, rt := range h.routes {
+		if slices.Equal(rt.segs, segs) {
+			if ep, ok := rt.methods[method]; ok {
+				return ep
+			}
+		}
+	}
+	panic("arm: no route " + method + " " + pattern)
 }
 
 func (rt *route) match(segs []string) (params, bool) {
@@ -145,7 +173,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if err := h.authenticate(r); err != nil {
+	caller, err := h.authenticate(r)
+	if err != nil {
 		if ptu.ErrorCode(err) == ptu.CodeAuthenticationFailed {
 			hdr.Set("WWW-Authenticate", `Bearer`)
 		} else {
@@ -155,7 +184,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	fn, p, vs, err := h.lookup(r)
+	ep, p, vs, err := h.lookup(r)
 	if err != nil {
 		if e, ok := err.(*methodError); ok {
 			hdr.Set("Allow", e.allow)
@@ -168,8 +197,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, rc, err)
 		return
 	}
+	if isWrite(r.Method) {
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer h.recordActivity(r, caller, ep, corr, sw)
+	}
+	if err := authorize(r, caller, ep, p); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	r = r.WithContext(withCaller(r.Context(), caller))
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	status, body, err := fn(r, p)
+	status, body, err := ep.fn(r, p)
 	if err != nil {
 		h.writeError(w, r, rc, err)
 		return
@@ -181,7 +220,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // lookup finds the endpoint for r. It fails with NotFound when no route has
 // r's path and with a *methodError when routes have the path but not the method.
-func (h *handler) lookup(r *http.Request) (endpointFunc, params, versionSet, error) {
+func (h *handler) lookup(r *http.Request) (*endpoint, params, versionSet, error) {
 	segs, ok := splitPath(r.URL)
 	if !ok {
 		return nil, nil, 0, ptu.Errorf(ptu.CodeNotFound, "The request path '%s' is not valid.", r.URL.EscapedPath())
@@ -192,8 +231,8 @@ func (h *handler) lookup(r *http.Request) (endpointFunc, params, versionSet, err
 		if !ok {
 			continue
 		}
-		if fn, ok := rt.methods[r.Method]; ok {
-			return fn, p, rt.versions, nil
+		if ep, ok := rt.methods[r.Method]; ok {
+			return ep, p, rt.versions, nil
 		}
 		for m := range rt.methods {
 			allowed = append(allowed, m)
@@ -217,22 +256,26 @@ type methodError struct {
 
 func (e *methodError) Error() string { return e.err.Error() }
 
-// authenticate checks the bearer token. It is the one place requests are
-// authorized, so roles can be added here.
-func (h *handler) authenticate(r *http.Request) error {
+// authenticate finds the caller of the bearer token: the admin (Owner at
+// "/") or a principal. Whether the caller may do what it asks is decided
+// after routing (authorize).
+func (h *handler) authenticate(r *http.Request) (*control.Caller, error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		return ptu.Errorf(ptu.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing.")
+		return nil, ptu.Errorf(ptu.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing.")
 	}
 	scheme, token, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return ptu.Errorf(ptu.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format.")
+		return nil, ptu.Errorf(ptu.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format.")
 	}
 	token = strings.TrimSpace(token)
-	if h.opt.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.opt.AdminToken)) != 1 {
-		return ptu.Errorf(ptu.CodeInvalidAuthenticationToken, "The access token is invalid.")
+	if h.opt.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(h.opt.AdminToken)) == 1 {
+		return control.Admin(), nil
 	}
-	return nil
+	if !strings.HasPrefix(token, control.TokenPrefix) {
+		return nil, ptu.Errorf(ptu.CodeInvalidAuthenticationToken, "The access token is invalid.")
+	}
+	return h.svc.Authenticate(r.Context(), token)
 }
 
 // reqContext is what the error writer needs to know about a request.

@@ -37,6 +37,9 @@ type additionalInfo struct {
 // as that id, never with their text.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqContext, err error) {
 	status := ptu.ErrorStatus(err)
+	if sw, ok := w.(*statusWriter); ok {
+		sw.code = ptu.ErrorCode(err)
+	}
 	var body errorResponse
 	if status >= http.StatusInternalServerError {
 		h.log.Error("arm request failed",

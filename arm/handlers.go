@@ -15,9 +15,13 @@ func (h *handler) listSubscriptions(r *http.Request, _ params) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
+	caller := callerOf(r)
 	out := make([]subscriptionJSON, 0, len(subs))
 	for _, s := range subs {
-		out = append(out, subscriptionWire(s))
+		// Each caller sees the subscriptions it has access to something in.
+		if caller.Reaches("/subscriptions/" + s.ID) {
+			out = append(out, subscriptionWire(s))
+		}
 	}
 	return http.StatusOK, listOf(out), nil
 }

@@ -137,6 +137,12 @@ func TestMetricsShapes(t *testing.T) {
 // client factory pointed at it.
 func monitorClients(t *testing.T, h http.Handler) *armmonitor.ClientFactory {
 	t.Helper()
+	return monitorClientsWith(t, h, adminToken)
+}
+
+// monitorClientsWith is monitorClients presenting token.
+func monitorClientsWith(t *testing.T, h http.Handler, token string) *armmonitor.ClientFactory {
+	t.Helper()
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	opts := &azarm.ClientOptions{ClientOptions: policy.ClientOptions{
@@ -148,7 +154,7 @@ func monitorClients(t *testing.T, h http.Handler) *armmonitor.ClientFactory {
 		},
 		Transport: srv.Client(),
 	}}
-	f, err := armmonitor.NewClientFactory(subID, staticToken(adminToken), opts)
+	f, err := armmonitor.NewClientFactory(subID, staticToken(token), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package arm
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/ptu-dev/ptu/authz"
+)
 
 // Path prefixes. Literal segments match case-insensitively, as in ARM.
 const (
@@ -65,4 +69,36 @@ func (h *handler) register() {
 
 	// Content filter policies and custom blocklists (arm/rai.go).
 	h.registerRAI()
+
+	// Role assignments, role definitions, principals, activity log (arm/access.go).
+	h.registerAccess()
+
+	h.accessRules()
+}
+
+// accessRules adjusts what the routes whose action authz.Action does not
+// name as Azure does, or whose scope is not their path, require.
+func (h *handler) accessRules() {
+	get, post, patch := http.MethodGet, http.MethodPost, http.MethodPatch
+	// Everyone sees their own subscriptions; a subscription and its
+	// locations are readable by anyone with access to something in it.
+	h.rule(get, "/subscriptions", "", accessAny)
+	h.rule(get, pSub, "", accessReach)
+	h.rule(get, pSub+"/locations", "", accessReach)
+	// Public price lists.
+	h.rule(get, pCS+"/pricing", "", accessAny)
+	h.rule(get, pCS+"/pricing/quote", "", accessAny)
+	// Filing a quota request is a write; deciding one is the operators'.
+	h.rule(post, pSub+pCS+"/quotaRequests", "Microsoft.CognitiveServices/quotaRequests/write", accessAction)
+	h.rule(post, pSub+pCS+"/quotaRequests/{id}/approve", "", accessRoot)
+	h.rule(post, pSub+pCS+"/quotaRequests/{id}/reject", "", accessRoot)
+	// Capacity pools: one resource type addressed by three segments.
+	h.rule(get, pCS+"/capacityPools/{region}/{model}/{version}", "Microsoft.CognitiveServices/capacityPools/read", accessAction)
+	h.rule(patch, pCS+"/capacityPools/{region}/{model}/{version}", "Microsoft.CognitiveServices/capacityPools/write", accessAction)
+	// Reservations are Microsoft.Capacity's in Azure.
+	h.rule(post, pSub+pCS+"/reservations", authz.ActionReservationPurchase, accessAction)
+	h.rule(get, pSub+pCS+"/reservations", authz.ActionReservationRead, accessAction)
+	h.rule(get, pSub+pCS+"/reservations/{id}", authz.ActionReservationRead, accessAction)
+	h.rule(patch, pSub+pCS+"/reservations/{id}", "Microsoft.Capacity/reservationOrders/reservations/write", accessAction)
+	h.rule(post, pSub+pCS+"/reservations/{id}/cancel", "Microsoft.Capacity/reservationOrders/return/action", accessAction)
 }

@@ -138,11 +138,18 @@ func (c *Client) ListAccountModels(ctx context.Context, resourceGroup, name stri
 }
 
 // ForAccount returns a client whose inference calls go to the account's
-// endpoint with its first key (both read from the control plane).
+// endpoint with its first key (both read from the control plane). With a
+// principal's token (IsPrincipalToken) the calls carry the token instead,
+// and the keys are not read.
 func (c *Client) ForAccount(ctx context.Context, resourceGroup, name string, opts ...Option) (*Client, error) {
 	a, err := c.GetAccount(ctx, resourceGroup, name, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if s := c.s.with(opts); IsPrincipalToken(s.token) {
+		// A principal calls with its token (it needs a data role such as
+		// Cognitive Services OpenAI User on the account), not the keys.
+		return c.WithOptions(append(opts, WithAzureEndpoint(a.Properties.Endpoint))...), nil
 	}
 	k, err := c.ListKeys(ctx, resourceGroup, name, opts...)
 	if err != nil {

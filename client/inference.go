@@ -161,8 +161,12 @@ func (c *Client) infer(ctx context.Context, deployment, op string, stream bool, 
 			}
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Accept", accept)
-			if t.APIKey != "" {
+			switch {
+			case t.APIKey != "":
 				req.Header.Set("api-key", t.APIKey)
+			case IsPrincipalToken(s.token):
+				// A principal with a data role calls with its own token.
+				req.Header.Set("Authorization", "Bearer "+s.token)
 			}
 			return req, nil
 		},

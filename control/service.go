@@ -33,6 +33,9 @@ type Service struct {
 	cat   *catalog.Catalog
 	opt   Options
 	gen   atomic.Uint64 // bumped after every committed write
+
+	callers callerCache  // authenticated principals (access.go)
+	pruned  atomic.Int64 // when old activity events were last deleted (UnixNano)
 }
 
 // New returns a Service over store and cat.

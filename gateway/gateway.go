@@ -322,14 +322,30 @@ func (g *Gateway) prepare(d ptu.Deployment, pools map[string]ptu.Pool, region pt
 	return dep, nil
 }
 
-// authorize checks the api-key header or a bearer key against the account's two keys.
-func authorize(r *http.Request, a ptu.Account) bool {
-	key := r.Header.Get("api-key")
-	if key == "" {
-		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			key = strings.TrimSpace(v)
-		}
+// credential is what a call presents: an account key (api-key header, or a
+// bearer value that is not a principal token) or a principal's token.
+type credential struct {
+	key, token string
+}
+
+func credentialOf(r *http.Request) credential {
+	if key := r.Header.Get("api-key"); key != "" {
+		return credential{key: key}
 	}
+	v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return credential{}
+	}
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, control.TokenPrefix) {
+		return credential{token: v}
+	}
+	return credential{key: v}
+}
+
+// keyMatches compares key with the account's two keys in constant time. Keys
+// are refused on accounts with local authentication disabled.
+func keyMatches(key string, a ptu.Account) bool {
 	if key == "" || a.DisableLocalAuth {
 		return false
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/authz"
 	"github.com/ptu-dev/ptu/oai"
 )
 
@@ -38,6 +39,22 @@ const (
 	opChat operation = iota
 	opCompletions
 )
+
+// dataAction is the data action a principal needs for the operation.
+func (op operation) dataAction() string {
+	if op == opChat {
+		return authz.DataChatCompletions
+	}
+	return authz.DataCompletions
+}
+
+// path is the operation's path under a deployment (or /openai/v1).
+func (op operation) path() string {
+	if op == opChat {
+		return "chat/completions"
+	}
+	return "completions"
+}
 
 func (op operation) String() string {
 	if op == opChat {
@@ -75,7 +92,7 @@ func (g *Gateway) classic(op operation) http.HandlerFunc {
 			writeAzureError(w, http.StatusNotFound, "404", msg)
 			return
 		}
-		a, ok := g.authenticate(w, r)
+		a, ok := g.authenticate(w, r, op.dataAction(), "POST /openai/deployments/{deployment-id}/"+op.path())
 		if !ok {
 			return
 		}
@@ -87,7 +104,7 @@ func (g *Gateway) classic(op operation) http.HandlerFunc {
 func (g *Gateway) v1(op operation) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := setRequestID(w)
-		a, ok := g.authenticate(w, r)
+		a, ok := g.authenticate(w, r, op.dataAction(), "POST /openai/v1/"+op.path())
 		if !ok {
 			return
 		}
@@ -112,7 +129,7 @@ func (g *Gateway) v1(op operation) http.HandlerFunc {
 
 func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
 	setRequestID(w)
-	a, ok := g.authenticate(w, r)
+	a, ok := g.authenticate(w, r, authz.DataModelsRead, "GET /openai/v1/models")
 	if !ok {
 		return
 	}
@@ -123,7 +140,11 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (*account, bool) {
+// authenticate resolves the account of the call and checks its credential:
+// one of the account's keys, or the token of a principal holding the data
+// action on the account. operation names the call in a refusal
+// ("POST /openai/deployments/{deployment-id}/chat/completions").
+func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, action, operation string) (*account, bool) {
 	a, err := g.resolve(r.Context(), r.PathValue("sd"))
 	if err != nil {
 		if ptu.ErrorCode(err) == ptu.CodeResourceNotFound {
@@ -133,8 +154,29 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (*account
 		}
 		return nil, false
 	}
-	if !authorize(r, a.acct) {
-		writeAzureError(w, http.StatusUnauthorized, "401", msgUnauthorized)
+	cred := credentialOf(r)
+	if cred.token == "" {
+		if !keyMatches(cred.key, a.acct) {
+			writeAzureError(w, http.StatusUnauthorized, "401", msgUnauthorized)
+			return nil, false
+		}
+		return a, true
+	}
+	caller, err := g.opt.Control.Authenticate(r.Context(), cred.token)
+	switch ptu.ErrorCode(err) {
+	case "":
+	case ptu.CodeInvalidAuthenticationToken, ptu.CodeExpiredAuthenticationToken:
+		writeAzureError(w, http.StatusUnauthorized, "401", msgBadToken)
+		return nil, false
+	default:
+		if err != nil {
+			g.internal(w, err)
+			return nil, false
+		}
+	}
+	if !caller.CanData(action, a.acct.ID()) {
+		writeAzureError(w, http.StatusUnauthorized, "PermissionDenied",
+			"The principal `"+caller.ID+"` lacks the required data action `"+action+"` to perform `"+operation+"` operation.")
 		return nil, false
 	}
 	return a, true

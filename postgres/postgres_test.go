@@ -36,8 +36,9 @@ func newStore(t *testing.T) ptu.Store {
 	return db
 }
 
-func TestStore(t *testing.T)    { storetest.Run(t, newStore) }
-func TestStoreRAI(t *testing.T) { storetest.RunRAI(t, newStore) }
+func TestStore(t *testing.T)       { storetest.Run(t, newStore) }
+func TestStoreRAI(t *testing.T)    { storetest.RunRAI(t, newStore) }
+func TestStoreAccess(t *testing.T) { storetest.RunAccess(t, newStore) }
 
 func TestOpenRejectsBadURL(t *testing.T) {
 	if db, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:5432/postgres?sslmode=bogus"); err == nil {

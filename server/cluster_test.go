@@ -87,7 +87,11 @@ func (c *cluster) call(i int, a ptu.Account, deployment, key string) int {
 	u := c.replicas[i].URL + "/accounts/" + strings.ToLower(a.CustomSubDomain) + "/openai/deployments/" + deployment +
 		"/chat/completions?api-version=2024-10-21"
 	req, _ := http.NewRequest("POST", u, strings.NewReader(`{"messages":[{"role":"user","content":"hi"}],"max_tokens":5}`))
-	req.Header.Set("api-key", key)
+	if strings.HasPrefix(key, control.TokenPrefix) {
+		req.Header.Set("Authorization", "Bearer "+key) // a principal's token
+	} else {
+		req.Header.Set("api-key", key)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -232,4 +236,36 @@ func TestClusterReplicasStayInStep(t *testing.T) {
 		}
 	}
 	t.Logf("old key refused everywhere %s after the regeneration", time.Since(regenerated))
+
+	// A principal created through one replica calls through every replica;
+	// deleted through another, its token is refused everywhere within a second.
+	p, token, err := c.replicas[0].Control.CreatePrincipal(ctx, "app-"+randomHex(4), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.replicas[0].Control.PutRoleAssignment(ctx, control.NewUUID(), control.RoleAssignmentInput{
+		Scope: a.ID(), RoleDefinitionID: "Cognitive Services OpenAI User", PrincipalID: p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := range c.replicas {
+		for c.call(i, a, "gpt-4o", token) != http.StatusOK {
+			if time.Since(start) > time.Second {
+				t.Fatalf("replica %d refuses a principal assigned on replica 0", i)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if _, err := c.replicas[1].Control.DeletePrincipal(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	deleted := time.Now()
+	for i := range c.replicas {
+		for c.call(i, a, "gpt-4o", token) != http.StatusUnauthorized {
+			if time.Since(deleted) > time.Second {
+				t.Fatalf("replica %d still accepts a deleted principal's token", i)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }

@@ -32,8 +32,10 @@ The question is the arguments, or standard input when there are none.
 
 The account holding the deployment is --name/-n and --resource-group/-g, or,
 without them, the one account of the subscription that has a deployment of that
-name; its endpoint and key come from the control plane. --azure-endpoint and
---api-key call an inference endpoint directly instead.
+name; its endpoint and key come from the control plane. With a principal's token
+(ptu principal create) the call carries the token instead of a key, and needs a data
+role such as Cognitive Services OpenAI User. --azure-endpoint and --api-key call an
+inference endpoint directly instead.
 
 A 429 is retried after the wait the service gives (retry-after-ms), up to
 --max-retries times; --failover names other deployments of the same account to

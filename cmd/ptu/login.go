@@ -31,7 +31,7 @@ func addConnectionFlags(cmd *cobra.Command) *connection {
 	c := &connection{}
 	f := cmd.PersistentFlags()
 	f.StringVar(&c.endpoint, "endpoint", "", "ptu server URL [PTU_ENDPOINT] (default "+client.DefaultEndpoint+")")
-	f.StringVar(&c.token, "token", "", "admin bearer token [PTU_TOKEN] (default: the local server's <data-dir>/admin-token)")
+	f.StringVar(&c.token, "token", "", "bearer token: the admin's or a principal's [PTU_TOKEN] (default: the local server's <data-dir>/admin-token)")
 	f.StringVar(&c.subscription, "subscription", "", "subscription id [PTU_SUBSCRIPTION] (default: the first the server lists)")
 	return c
 }
@@ -197,12 +197,17 @@ func newLogin() *cobra.Command {
 		Long: `Check that the server answers with the given token, choose a subscription, and write
 the profile ($PTU_PROFILE, or profile.json in the user configuration directory, e.g.
 ~/.config/ptu/profile.json) that later commands read when no flag or environment
-variable says otherwise. Prints the server's subscriptions, the chosen one as default.`,
+variable says otherwise. Prints the server's subscriptions, the chosen one as default.
+The token is the admin's or a principal's (ptu principal create); a principal sees
+the subscriptions its role assignments reach.`,
 		Example: `  # the local server with its defaults
   ptu login
 
   # a remote server
-  ptu login --endpoint https://ptu.example.com --token-file ./admin-token --subscription 3f9c2a7e-5b14-4d8e-9a61-0c7e2b4d8f15`,
+  ptu login --endpoint https://ptu.example.com --token-file ./admin-token --subscription 3f9c2a7e-5b14-4d8e-9a61-0c7e2b4d8f15
+
+  # as a principal, with the token ptu principal create printed
+  ptu login --endpoint https://ptu.example.com --token-file ./ci-token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
@@ -228,7 +233,7 @@ variable says otherwise. Prints the server's subscriptions, the chosen one as de
 				return cliError(err)
 			}
 			if len(subs) == 0 {
-				return errors.New("the server lists no subscription")
+				return errors.New("the server lists no subscription this token has access to (a principal needs a role assignment: ptu role assignment create)")
 			}
 			if r.subscription == "" {
 				r.subscription = subs[0].SubscriptionID
@@ -260,7 +265,7 @@ variable says otherwise. Prints the server's subscriptions, the chosen one as de
 	}
 	f := cmd.Flags()
 	f.StringVar(&conn.endpoint, "endpoint", "", "ptu server URL [PTU_ENDPOINT] (default "+client.DefaultEndpoint+")")
-	f.StringVar(&conn.token, "token", "", "admin bearer token [PTU_TOKEN] (default: the local server's <data-dir>/admin-token)")
+	f.StringVar(&conn.token, "token", "", "bearer token: the admin's or a principal's [PTU_TOKEN] (default: the local server's <data-dir>/admin-token)")
 	f.StringVar(&tokenFile, "token-file", "", "read the token from this file")
 	f.StringVar(&conn.subscription, "subscription", "", "default subscription id [PTU_SUBSCRIPTION] (default: the first the server lists)")
 	f.StringVarP(&out.format, "output", "o", "json", "output format: "+strings.Join(outputFormats, ", "))

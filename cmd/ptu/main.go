@@ -35,6 +35,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newPricing(), newReservation(), newBilling())
 	root.AddCommand(newAdmin())
 	root.AddCommand(newMonitor())
+	root.AddCommand(newRole(), newPrincipal())
 	return root
 }
 

@@ -23,14 +23,16 @@ func newMonitor() *cobra.Command {
 		`  ptu monitor metrics list -g demo --resource demo-aoai --metric AzureOpenAIProvisionedManagedUtilizationV2 \
     --interval PT1M --filter "ModelDeploymentName eq '*'" -o chart`,
 		newMetricsList(g), newMetricsListDefinitions(g))
-	cmd := group("monitor", "Read per-deployment metrics, as `az monitor` does",
+	cmd := group("monitor", "Read per-deployment metrics and the activity log, as `az monitor` does",
 		`  ptu monitor metrics list --resource /subscriptions/{sub}/resourceGroups/demo/providers/Microsoft.CognitiveServices/accounts/demo-aoai \
     --metric AzureOpenAIProvisionedManagedUtilizationV2 --aggregation Average Maximum --dimension ModelDeploymentName -o table
-  ptu monitor metrics list-definitions -g demo --resource demo-aoai -o table`,
-		metrics)
+  ptu monitor metrics list-definitions -g demo --resource demo-aoai -o table
+  ptu monitor activity-log list --offset 1d -o table`,
+		metrics, newActivityLog(g))
 	cmd.Long = `Read an account's per-minute metrics (docs/monitoring.md) with the commands and flags
 of az monitor metrics. Output is JSON (az's default), --output table|tsv, filtered
-by a JMESPath --query, or a terminal chart of each series (--output chart).`
+by a JMESPath --query, or a terminal chart of each series (--output chart).
+activity-log lists the control-plane writes (docs/access-control.md).`
 	g.conn = addConnectionFlags(cmd)
 	g.out = addOutputFlags(cmd)
 	return cmd
