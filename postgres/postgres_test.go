@@ -213,14 +213,18 @@ func TestListenSeesOtherWriters(t *testing.T) {
 			Region: "eastus", Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: "Standard", Hour: time.Now().UTC().Truncate(time.Hour), Calls: 1, PromptTokens: 10}}); err != nil {
 			return err
 		}
-		_, err := tx.DeleteMetricsBefore(time.Now().Add(-24 * time.Hour))
-		return err
+		if _, err := tx.DeleteMetricsBefore(time.Now().Add(-24 * time.Hour)); err != nil {
+			return err
+		}
+		return tx.AddActivityEvent(ptu.ActivityEvent{ID: "e1", Time: time.Now().UTC(), CallerID: "admin", Caller: "admin",
+			Operation: "Microsoft.CognitiveServices/accounts/write", Scope: "/subscriptions/s", SubscriptionID: "s",
+			Method: "PUT", URI: "/subscriptions/s", Status: "Failed", HTTPStatus: 403})
 	}); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-changed:
-		t.Error("writing metric points and token counts notified")
+		t.Error("writing metric points, token counts and activity notified")
 	case <-time.After(300 * time.Millisecond):
 	}
 

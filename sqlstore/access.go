@@ -140,7 +140,7 @@ const activityColumns = `id, event_time, caller_id, caller, operation, scope, su
 	method, uri, status, http_status, error_code, correlation_id, client_request`
 
 func (t *tx) AddActivityEvent(e ptu.ActivityEvent) error {
-	_, err := t.exec(`INSERT INTO activity_log (`+activityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.execData(`INSERT INTO activity_log (`+activityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, FormatTime(e.Time), e.CallerID, e.Caller, e.Operation, e.Scope, e.SubscriptionID, e.ResourceGroup,
 		e.Method, e.URI, e.Status, e.HTTPStatus, e.ErrorCode, e.CorrelationID, e.ClientRequest)
 	return err
@@ -184,7 +184,7 @@ func (t *tx) ListActivityEvents(f ptu.ActivityFilter) ([]ptu.ActivityEvent, erro
 }
 
 func (t *tx) DeleteActivityEventsBefore(before time.Time) (int, error) {
-	res, err := t.exec(`DELETE FROM activity_log WHERE event_time < ?`, FormatTime(before))
+	res, err := t.execData(`DELETE FROM activity_log WHERE event_time < ?`, FormatTime(before))
 	if err != nil {
 		return 0, err
 	}

@@ -48,7 +48,8 @@ type tx struct {
 	tx     *sql.Tx
 	rebind Rebind
 	// changed is set by every write of control-plane state, the state
-	// replicas cache; metric points and token counts do not set it.
+	// replicas cache; metric points, token counts and activity-log entries
+	// do not set it.
 	changed bool
 }
 
@@ -59,14 +60,15 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, t.rebind(query), args...)
 }
 
-// execData runs a write of measurements (metric points, token counts),
-// which no replica caches, so it does not count as a change.
+// execData runs a write of records no replica caches (metric points, token
+// counts, activity-log entries), so it does not count as a change.
 func (t *tx) execData(query string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, t.rebind(query), args...)
 }
 
 // Changed reports whether a transaction NewTx returned has written
-// control-plane state (anything but metric points and token counts): what
+// control-plane state (anything but metric points, token counts and
+// activity-log entries): what
 // a shared store must tell other replicas of when it commits.
 func Changed(t ptu.Tx) bool {
 	x, ok := t.(*tx)
