@@ -250,7 +250,8 @@ func (p *Portal) requestQuota(w http.ResponseWriter, r *http.Request) {
 
 type deploymentRow struct {
 	deployment
-	Utilization *float64 // peak per-minute utilization V2 in the window
+	Utilization float64 // peak per-minute utilization V2 in the window
+	HasUtil     bool    // a provisioned deployment the metrics answered for
 }
 
 type accountRow struct {
@@ -312,7 +313,7 @@ func (p *Portal) loadDeployments(s *session) (*deploymentsData, error) {
 		for _, dep := range ds.Value {
 			dr := deploymentRow{deployment: dep}
 			if v, ok := util[strings.ToLower(dep.Name)]; ok && isProvisioned(dep.SKU.Name) {
-				dr.Utilization = &v
+				dr.Utilization, dr.HasUtil = v, true
 			}
 			row.Deployments = append(row.Deployments, dr)
 		}
