@@ -413,7 +413,7 @@ type chartSeries struct {
 	Values []*float64 `json:"values"`
 	Points int        `json:"-"` // values present
 	Max    float64    `json:"-"`
-	Last   *float64   `json:"-"`
+	Last   string     `json:"-"` // the latest value present, formatted
 }
 
 type chart struct {
@@ -545,7 +545,7 @@ func toChart(id, title string, m metricsAnswer, total bool) chart {
 				}
 				ser.Points++
 				ser.Max = max(ser.Max, *x)
-				ser.Last = x
+				ser.Last = fmt.Sprintf("%.4g", *x)
 			}
 			ser.Values = vals
 			c.Series = append(c.Series, ser)

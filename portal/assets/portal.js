@@ -63,6 +63,7 @@
       box.textContent = "";
       if (!c.times || c.times.length === 0 || !c.series || c.series.length === 0) {
         box.innerHTML = '<p class="muted">No data in this time range.</p>';
+        box.setAttribute("data-drawn", "0");
         return;
       }
       var data = [c.times].concat(c.series.map(function (s) { return s.values; }));
@@ -90,5 +91,8 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () { openOnLoad(); drawCharts(); });
-  document.addEventListener("htmx:afterSettle", function (e) { openOnLoad(e.target); });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    openOnLoad(e.target);
+    if (document.querySelector("[data-chart]:not([data-drawn])")) drawCharts();
+  });
 })();

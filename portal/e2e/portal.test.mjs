@@ -250,7 +250,7 @@ try {
   await page.getByLabel("Resource").selectOption({ label: "demo-aoai (eastus)" });
   await page.getByLabel("Time range").selectOption("30m");
   await page.getByRole("button", { name: "Show" }).click();
-  await page.locator('[data-chart="utilization"][data-drawn]').waitFor();
+  await page.locator('[data-chart="utilization"][data-drawn]:not([data-drawn="0"])').waitFor();
   await assertLabels();
   const utilSummary = await page.locator('[data-summary="utilization"]').textContent();
   assert.match(utilSummary, /Highest value [0-9.]+ % \(chat\)/, utilSummary);
