@@ -165,6 +165,9 @@ func (p *Portal) loadQuota(s *session, d *quotaData) error {
 	for _, m := range ms.Value {
 		if hasProvisioned(m.Model) {
 			d.Models = append(d.Models, m.Model)
+			if d.Calc.Model == "" && m.Model.IsDefaultVersion && m.Model.Name == "gpt-4o" {
+				d.Calc.Model = m.Model.Name + " " + m.Model.Version
+			}
 		}
 	}
 	return nil
