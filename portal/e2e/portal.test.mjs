@@ -135,6 +135,7 @@ try {
   assert.match(priceText, /\$200\.00 per hour/);
   assert.match(priceText, /\$146,000\.00 per month/);
   await shot("03-pricing");
+  await page.locator("#pricing-dialog").screenshot({ path: join(shots, "03-pricing-dialog.png") });
   await pricing.getByRole("button", { name: "Confirm price and create" }).click();
 
   log("capacity short: deployable PTUs shown, see other regions, switch resource");
@@ -155,6 +156,7 @@ try {
   assert.match(await east.textContent(), /fits/);
   assert.match(await page.locator('#regions-dialog tr[data-region="westus3"]').textContent(), /50/);
   await shot("04-capacity-short");
+  await page.locator("#regions-dialog").screenshot({ path: join(shots, "04-regions-dialog.png") });
   await east.getByRole("button", { name: /Switch resource to demo-aoai/ }).click();
   await page.getByRole("heading", { level: 1, name: "Deploy model" }).waitFor();
   assert.equal(await page.locator("#w-region").textContent(), "East US");
