@@ -108,4 +108,3 @@ func TestBrowserWalkthrough(t *testing.T) {
 	}
 	t.Logf("screenshots: %s", shots)
 }
-

@@ -259,7 +259,7 @@ var skuLabels = map[string]string{
 }
 
 var funcs = template.FuncMap{
-	"usd": func(micros int64) string { return usd(float64(micros) / 1e6) },
+	"usd":  func(micros int64) string { return usd(float64(micros) / 1e6) },
 	"usdf": usd,
 	"skuLabel": func(s string) string {
 		if l, ok := skuLabels[s]; ok {

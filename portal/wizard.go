@@ -18,7 +18,7 @@ import (
 
 type wizardForm struct {
 	Account, Model, Version, Name, Policy, SKU, PTUs, Upgrade, Spillover string
-	Confirmed                                                           string // the key of the price the user saw
+	Confirmed                                                            string // the key of the price the user saw
 }
 
 // key identifies what the price was quoted for.
