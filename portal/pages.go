@@ -434,6 +434,7 @@ type metricsData struct {
 	Range    string
 	Ranges   []timeRange
 	Charts   []chart
+	Refresh  string // the page's own URL, for the periodic refresh
 }
 
 type timeRange struct{ Value, Label, Span, Interval string }
@@ -467,6 +468,7 @@ func (p *Portal) metricsPage(w http.ResponseWriter, r *http.Request) {
 	d.Range = tr.Value
 	d.Account = chooseAccount(accts, r.URL.Query().Get("account"), s.v.Region)
 	if d.Account != nil {
+		d.Refresh = Prefix + "metrics?" + url.Values{"account": {d.Account.ID}, "range": {d.Range}}.Encode()
 		specs := []struct {
 			id, title, names, agg, filter string
 			total                         bool
@@ -560,7 +562,7 @@ func toChart(id, title string, m metricsAnswer, total bool) chart {
 	case peak == 0:
 		c.Summary = "All values are zero in this time range."
 	default:
-		c.Summary = fmt.Sprintf("Highest value %.4g %s (%s).", peak, unitWord(c.Unit), peakLabel)
+		c.Summary = strings.Replace(fmt.Sprintf("Highest value %.4g %s (%s).", peak, unitWord(c.Unit), peakLabel), "  ", " ", 1)
 	}
 	return c
 }

@@ -116,6 +116,28 @@ func TestSignIn(t *testing.T) {
 	}
 }
 
+// A quota request goes to the API; one it refuses (a limit below the
+// current one) is shown with its code and creates nothing.
+func TestRequestQuota(t *testing.T) {
+	s, c := start(t)
+	signIn(t, s, c)
+	res, body := post(t, c, s.URL+"/portal/quota/request", url.Values{"location": {"eastus"}, "sku": {"GlobalProvisionedManaged"},
+		"limit": {"100"}, "reason": {"less"}}, "")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `role="alert"`) {
+		t.Fatalf("limit below the current one: %d, want 400 with an alert", res.StatusCode)
+	}
+	res, _ = post(t, c, s.URL+"/portal/quota/request", url.Values{"location": {"eastus"}, "sku": {"GlobalProvisionedManaged"},
+		"limit": {"800"}, "reason": {"launch"}}, "")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("request: %d", res.StatusCode)
+	}
+	_, body = get(t, c, s.URL+res.Header.Get("Location"))
+	if !strings.Contains(body, "Quota request for 800 PTUs of GlobalProvisionedManaged in eastus sent: Pending") ||
+		!strings.Contains(body, `<span class="state state-Pending">Pending</span>`) {
+		t.Fatalf("the request is not listed as pending\n%s", body)
+	}
+}
+
 func TestCrossSitePostRefused(t *testing.T) {
 	s, c := start(t)
 	signIn(t, s, c)

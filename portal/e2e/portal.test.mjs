@@ -260,7 +260,7 @@ try {
   assert.ok(canvases >= 1, "the utilization chart is drawn");
   const legend = await page.locator('#fig-utilization .u-legend').textContent();
   assert.match(legend, /chat/);
-  assert.match(await page.locator('[data-summary="requests"]').textContent(), /Highest value [0-9.]+ +\(200\)/);
+  assert.match(await page.locator('[data-summary="requests"]').textContent(), /Highest value [0-9.]+ \(200\)/);
   await page.locator("#fig-utilization summary").click();
   const row = page.locator('#fig-utilization tr[data-series="chat"]');
   const points = Number((await row.locator("td").first().textContent()).trim());
