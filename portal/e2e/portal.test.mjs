@@ -175,6 +175,16 @@ try {
   await page.getByLabel("Model", { exact: true }).selectOption("gpt-4o");
   await page.getByLabel("Deployment type").selectOption("GlobalProvisionedManaged");
   await page.waitForFunction(() => document.querySelector("#w-ptus").min === "15");
+  // Arrow keys on a picker update the other choices in place; the focus stays on the picker.
+  await page.getByLabel("Model version").focus();
+  for (const key of ["ArrowUp", "ArrowDown"]) {
+    const refreshed = page.waitForResponse((r) => r.url().includes("/portal/deployments/new?") && r.request().method() === "GET");
+    await page.keyboard.press(key);
+    await refreshed;
+    await page.waitForFunction(() => !document.querySelector(".htmx-request, .htmx-settling, .htmx-swapping"));
+    assert.equal(await page.evaluate(() => document.activeElement.id), "w-version", `focus after ${key}`);
+  }
+  assert.equal(await page.getByLabel("Model version").inputValue(), "2024-11-20");
   await page.getByLabel("Deployment name").focus();
   await page.keyboard.type("chat");
   await page.keyboard.press("Tab"); // content filter
