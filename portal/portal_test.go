@@ -209,6 +209,18 @@ func TestWizard(t *testing.T) {
 		t.Fatal("the other regions do not offer East US with the user's resource there")
 	}
 
+	// "Deploy 50 PTUs here instead" prices the size that fits.
+	here := url.Values{}
+	for k, v := range form {
+		here[k] = v
+	}
+	here.Del("step")
+	here.Set("use_ptus", "50")
+	res, body = post(t, c, s.URL+"/portal/deployments/new", here, "")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "50 PTUs of Regional Provisioned Managed") || !strings.Contains(body, "$100.00 per hour") {
+		t.Fatalf("deploy what fits: %d, want the price of 50 PTUs\n%s", res.StatusCode, body)
+	}
+
 	form.Set("account", east)
 	form.Del("confirmed")
 	form.Set("step", "review")
