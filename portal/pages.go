@@ -315,8 +315,9 @@ func (p *Portal) loadDeployments(s *session) (*deploymentsData, error) {
 		}
 		for _, dep := range ds.Value {
 			dr := deploymentRow{deployment: dep}
-			if v, ok := util[strings.ToLower(dep.Name)]; ok && isProvisioned(dep.SKU.Name) {
-				dr.Utilization, dr.HasUtil = v, true
+			// An idle provisioned deployment has no series: 0 %.
+			if util != nil && isProvisioned(dep.SKU.Name) {
+				dr.Utilization, dr.HasUtil = util[strings.ToLower(dep.Name)], true
 			}
 			row.Deployments = append(row.Deployments, dr)
 		}
