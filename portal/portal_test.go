@@ -239,6 +239,23 @@ func TestWizard(t *testing.T) {
 	if err != nil || d.Capacity != 100 || d.SKUName != "ProvisionedManaged" {
 		t.Fatalf("created %+v, %v", d, err)
 	}
+	// Past quota (100 of 500 used): refused with the API's code and a way to ask for more.
+	over := url.Values{}
+	for k, v := range form {
+		over[k] = v
+	}
+	over.Set("name", "huge")
+	over.Set("ptus", "450")
+	over.Set("step", "review")
+	_, body = post(t, c, s.URL+"/portal/deployments/new", over, "")
+	key = regexp.MustCompile(`name="confirmed" value="([^"]+)"`).FindStringSubmatch(body)
+	over.Set("step", "create")
+	over.Set("confirmed", key[1])
+	res, body = post(t, c, s.URL+"/portal/deployments/new", over, "")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<code>InsufficientQuota</code>") || !strings.Contains(body, "Request more quota") {
+		t.Fatalf("over quota: %d, want 400 InsufficientQuota\n%s", res.StatusCode, body)
+	}
+
 	// Creating again under the same name is refused, not a silent replace.
 	form.Set("ptus", "50")
 	_, body = post(t, c, s.URL+"/portal/deployments/new", form, "")
