@@ -116,15 +116,18 @@ type modelCapacity struct {
 }
 
 type quote struct {
-	Model                 modelRef `json:"model"`
-	SKUName               string   `json:"skuName"`
-	PricePerPTUHourMicros int64    `json:"pricePerPTUHourMicros"`
-	Capacity              int      `json:"capacity"`
-	Currency              string   `json:"currency"`
-	HoursPerMonth         int      `json:"hoursPerMonth"`
-	HourlyMicros          int64    `json:"hourlyMicros"`
-	MonthlyMicros         int64    `json:"monthlyMicros"`
-	Reservations          []struct {
+	Model                  modelRef `json:"model"`
+	SKUName                string   `json:"skuName"`
+	PricePerPTUHourMicros  int64    `json:"pricePerPTUHourMicros"`
+	Capacity               int      `json:"capacity"`
+	Currency               string   `json:"currency"`
+	HoursPerMonth          int      `json:"hoursPerMonth"`
+	HourlyMicros           int64    `json:"hourlyMicros"`
+	MonthlyMicros          int64    `json:"monthlyMicros"`
+	InputPer1MMicros       int64    `json:"inputPer1MMicros"`
+	CachedInputPer1MMicros int64    `json:"cachedInputPer1MMicros"`
+	OutputPer1MMicros      int64    `json:"outputPer1MMicros"`
+	Reservations           []struct {
 		Term                 string  `json:"term"`
 		TermMicros           int64   `json:"termMicros"`
 		MonthlyPaymentMicros int64   `json:"monthlyPaymentMicros"`
@@ -240,8 +243,12 @@ type metricsAnswer struct {
 	} `json:"value"`
 }
 
-// provisioned are the deployment types the wizard offers, in the portal's order.
+// provisioned are the provisioned deployment types, in the portal's order.
 var provisioned = []string{"GlobalProvisionedManaged", "DataZoneProvisionedManaged", "ProvisionedManaged"}
+
+// standard are the pay-per-token types the wizard offers after them (a
+// provisioned deployment's spillover target is one).
+var standard = []string{"GlobalStandard", "DataZoneStandard", "Standard"}
 
 func isProvisioned(s string) bool {
 	for _, p := range provisioned {
@@ -256,6 +263,9 @@ var skuLabels = map[string]string{
 	"GlobalProvisionedManaged":   "Global Provisioned Managed",
 	"DataZoneProvisionedManaged": "Data Zone Provisioned Managed",
 	"ProvisionedManaged":         "Regional Provisioned Managed",
+	"GlobalStandard":             "Global Standard (pay per token)",
+	"DataZoneStandard":           "Data Zone Standard (pay per token)",
+	"Standard":                   "Regional Standard (pay per token)",
 }
 
 var funcs = template.FuncMap{
@@ -282,8 +292,10 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"eq2":  strings.EqualFold,
-	"list": func(s ...string) []string { return s },
+	"eq2":         strings.EqualFold,
+	"provisioned": isProvisioned,
+	"capacity":    capacityText,
+	"list":        func(s ...string) []string { return s },
 }
 
 func usd(d float64) string {

@@ -165,7 +165,7 @@ func (p *Portal) wizardChoices(s *session, d *wizardData) error {
 		if m.Version != f.Version {
 			continue
 		}
-		for _, typ := range provisioned {
+		for _, typ := range append(provisioned[:len(provisioned):len(provisioned)], standard...) {
 			for _, sk := range m.SKUs {
 				if sk.Name == typ {
 					d.SKUs = append(d.SKUs, skuOption{Name: sk.Name, Capacity: sk.Capacity})
@@ -228,7 +228,7 @@ func (p *Portal) wizardStep(s *session, d *wizardData, step string) int {
 	}
 	ptus, err := strconv.Atoi(f.PTUs)
 	if err != nil || ptus <= 0 {
-		d.Error = &apiError{Status: 400, Code: "InvalidCapacity", Target: "sku.capacity", Message: "Enter the number of PTUs as a whole number."}
+		d.Error = &apiError{Status: 400, Code: "InvalidCapacity", Target: "sku.capacity", Message: "Enter the capacity as a whole number."}
 		return http.StatusBadRequest
 	}
 	if step == "create" && f.Confirmed == f.key() {
@@ -274,7 +274,7 @@ func (p *Portal) create(s *session, d *wizardData, ptus int) int {
 		err = s.call(http.MethodPut, path, nil, body, &dep)
 		if err == nil {
 			redirect(s.w, s.r, Prefix+"deployments", url.Values{"region": {d.Account.Location}},
-				"Deployment "+dep.Name+" created: "+strconv.Itoa(dep.SKU.Capacity)+" PTUs of "+dep.SKU.Name+" ("+
+				"Deployment "+dep.Name+" created: "+capacityText(dep.SKU)+" of "+dep.SKU.Name+" ("+
 					dep.Properties.Model.Name+" "+dep.Properties.Model.Version+") in "+d.Account.Name+".")
 			return 0
 		}
@@ -353,4 +353,13 @@ func parseTime(s string) (int64, error) {
 		return 0, err
 	}
 	return t.Unix(), nil
+}
+
+// capacityText is a deployment's size: PTUs, or thousands of tokens per
+// minute for a Standard type.
+func capacityText(s sku) string {
+	if isProvisioned(s.Name) {
+		return strconv.Itoa(s.Capacity) + " PTUs"
+	}
+	return strconv.Itoa(s.Capacity) + "K TPM"
 }

@@ -40,9 +40,10 @@ let step = "start";
 async function shot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
+const t0 = Date.now();
 function log(s) {
   step = s;
-  console.log(`- ${s}`);
+  console.log(`- [${((Date.now() - t0) / 1000).toFixed(1)}s] ${s}`);
 }
 
 // Every visible form field has a label (a <label for>, a wrapping label or aria-label).
@@ -53,6 +54,18 @@ async function assertLabels() {
   assert.deepEqual(unlabeled, [], `fields without a label on ${page.url()}`);
   const fakeButtons = await page.$$eval("[onclick], a[role=button], div[role=button], span[role=button]", (els) => els.length);
   assert.equal(fakeButtons, 0, "buttons are <button>s");
+}
+
+// choose picks an option of a wizard picker that updates the form in place
+// (resource, model, version, type), and waits for the update to settle.
+async function choose(label, value, exact = false) {
+  const field = page.getByLabel(label, { exact });
+  if ((await field.inputValue()) === value) return;
+  const refreshed = page.waitForResponse((r) => r.url().includes("/portal/deployments/new?") && r.request().method() === "GET");
+  await field.selectOption(value);
+  await refreshed;
+  await page.waitForFunction(() => !document.querySelector(".htmx-request, .htmx-settling, .htmx-swapping, .htmx-added"));
+  assert.equal(await page.getByLabel(label, { exact }).inputValue(), value, `${label} after the update`);
 }
 
 async function focusInside(selector) {
@@ -114,11 +127,10 @@ try {
   await page.getByRole("button", { name: "Deploy model in demo-west" }).click();
   await page.getByRole("heading", { level: 1, name: "Deploy model" }).waitFor();
   assert.equal(await page.locator("#w-region").textContent(), "West US 3");
-  await page.getByLabel("Model", { exact: true }).selectOption("gpt-4o");
-  await page.getByLabel("Model version").selectOption("2024-11-20");
-  await page.waitForFunction(() => document.querySelector("#w-version").value === "2024-11-20");
-  await page.getByLabel("Deployment type").selectOption("ProvisionedManaged");
-  await page.waitForFunction(() => document.querySelector("#w-ptus").min === "50");
+  await choose("Model", "gpt-4o", true);
+  await choose("Model version", "2024-11-20");
+  await choose("Deployment type", "ProvisionedManaged");
+  assert.equal(await page.locator("#w-ptus").getAttribute("min"), "50");
   await page.getByLabel("Deployment name").fill("gpt-4o");
   await page.getByLabel("Content filter").selectOption("Microsoft.DefaultV2");
   await page.getByLabel("Provisioned throughput units (PTUs)").fill("100");
@@ -170,11 +182,26 @@ try {
   await page.getByRole("status").filter({ hasText: "Deployment gpt-4o created: 100 PTUs of ProvisionedManaged" }).waitFor();
   await page.locator('[data-account="demo-aoai"] tr[data-deployment="gpt-4o"]').waitFor();
 
-  log("keyboard only: a 15-PTU Global deployment (Enter submits, the pricing dialog takes the focus)");
+  log("a Standard (pay-per-token) deployment: the confirmation gives the token prices");
   await page.getByRole("button", { name: "Deploy model in demo-aoai" }).click();
-  await page.getByLabel("Model", { exact: true }).selectOption("gpt-4o");
-  await page.getByLabel("Deployment type").selectOption("GlobalProvisionedManaged");
-  await page.waitForFunction(() => document.querySelector("#w-ptus").min === "15");
+  await choose("Model", "gpt-4o", true);
+  await choose("Deployment type", "GlobalStandard");
+  await page.getByLabel("Rate limit (thousands of tokens per minute)").fill("10");
+  await page.getByLabel("Deployment name").fill("chat-std");
+  await page.getByRole("button", { name: "Review price and create" }).click();
+  await pricing.waitFor();
+  assert.match(await pricing.textContent(), /no hourly charge/);
+  assert.match(await pricing.textContent(), /input \$[0-9.]+, cached input \$[0-9.]+, output \$[0-9.]+/);
+  await pricing.getByRole("button", { name: "Confirm price and create" }).click();
+  await page.getByRole("status").filter({ hasText: "Deployment chat-std created: 10K TPM of GlobalStandard" }).waitFor();
+
+  log("keyboard only: a 15-PTU Global deployment spilling over to chat-std (Enter submits, the pricing dialog takes the focus)");
+  await page.getByRole("button", { name: "Deploy model in demo-aoai" }).click();
+  await choose("Model", "gpt-4o", true);
+  await page.getByText("Advanced options").click();
+  await page.getByLabel("Spillover to a Standard deployment").selectOption("chat-std");
+  await choose("Deployment type", "GlobalProvisionedManaged");
+  assert.equal(await page.locator("#w-ptus").getAttribute("min"), "15");
   // Arrow keys on a picker update the other choices in place; the focus stays on the picker.
   await page.getByLabel("Model version").focus();
   for (const key of ["ArrowUp", "ArrowDown"]) {
@@ -199,6 +226,7 @@ try {
   assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), "Confirm price and create");
   await page.keyboard.press("Enter");
   await page.getByRole("status").filter({ hasText: "Deployment chat created: 15 PTUs of GlobalProvisionedManaged" }).waitFor();
+  assert.match(await page.locator('[data-account="demo-aoai"] tr[data-deployment="chat"]').textContent(), /spills over to chat-std/);
   await shot("05-deployments");
 
   log("the quota bars moved");
