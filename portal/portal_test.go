@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -276,4 +278,60 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// Reservations: a purchase larger than what is deployed is refused with the
+// API's code; one that fits is bought, listed, and cancelled with its
+// refund. The billing page shows the deployment's line.
+func TestReservationsAndBilling(t *testing.T) {
+	s, c := start(t)
+	signIn(t, s, c)
+	ctx := context.Background()
+	sub := s.Config.Subscriptions[0].ID
+	if _, _, err := s.Control.PutAccount(ctx, sub, "demo", "acct", control.AccountInput{Location: "eastus"}); err != nil {
+		t.Fatal(err)
+	}
+	ptus := 50
+	if _, _, err := s.Control.PutDeployment(ctx, sub, "demo", "acct", "dep", control.DeploymentInput{
+		Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: "ProvisionedManaged", Capacity: &ptus}); err != nil {
+		t.Fatal(err)
+	}
+	buy := url.Values{"name": {"east"}, "sku": {"ProvisionedManaged"}, "quantity": {"80"}, "term": {"P1M"}, "plan": {"Monthly"}, "scope": {"Subscription"}}
+	res, body := post(t, c, s.URL+"/portal/reservations?region=eastus", buy, "")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<code>InvalidResourceProperties</code>") {
+		t.Fatalf("80 PTUs over 50 deployed: %d, want 400 InvalidResourceProperties\n%s", res.StatusCode, body)
+	}
+	if !strings.Contains(body, `value="80"`) {
+		t.Fatal("the refused form lost its values")
+	}
+	buy.Set("quantity", "50")
+	res, _ = post(t, c, s.URL+"/portal/reservations?region=eastus", buy, "")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("purchase: %d", res.StatusCode)
+	}
+	_, body = get(t, c, s.URL+res.Header.Get("Location"))
+	if !strings.Contains(body, "Reservation of 50 PTUs (ProvisionedManaged, eastus) bought") || !strings.Contains(body, "state-Active") {
+		t.Fatalf("the reservation is not listed as active\n%s", body)
+	}
+	id := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(body)
+	if id == nil {
+		t.Fatal("no cancel button")
+	}
+	res, _ = post(t, c, s.URL+"/portal/reservations/cancel", url.Values{"id": {id[1]}}, "")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", res.StatusCode)
+	}
+	_, body = get(t, c, s.URL+res.Header.Get("Location"))
+	if !regexp.MustCompile(`Reservation east cancelled\. Refund: \$[0-9,]+\.[0-9]{2}\.`).MatchString(body) || !strings.Contains(body, "state-Cancelled") {
+		t.Fatalf("the cancellation is not shown\n%s", body)
+	}
+
+	res, body = get(t, c, s.URL+"/portal/billing?granularity=None&groupBy=Deployment")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "acct/dep") || !strings.Contains(body, "<tfoot>") {
+		t.Fatalf("billing: %d\n%s", res.StatusCode, body)
+	}
+	res, body = get(t, c, s.URL+"/portal/billing?from=yesterday")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `role="alert"`) {
+		t.Fatalf("billing with a bad date: %d, want 400 with the API's message", res.StatusCode)
+	}
 }
