@@ -300,7 +300,7 @@ func (p *Portal) begin(w http.ResponseWriter, r *http.Request, nav, title string
 		p.fail(s, &apiError{Status: 404, Code: "SubscriptionNotFound", Message: "The token sees no subscription."})
 		return nil
 	}
-	s.v.Sub = pick(r, w, p, "sub", subCookie, func(v string) bool {
+	s.v.Sub = p.pick(w, r, "sub", subCookie, func(v string) bool {
 		for _, x := range subs.Value {
 			if strings.EqualFold(x.SubscriptionID, v) {
 				return true
@@ -318,7 +318,7 @@ func (p *Portal) begin(w http.ResponseWriter, r *http.Request, nav, title string
 	if len(locs.Value) > 0 {
 		def = locs.Value[0].Name
 	}
-	s.v.Region = pick(r, w, p, "region", regionCookie, func(v string) bool {
+	s.v.Region = p.pick(w, r, "region", regionCookie, func(v string) bool {
 		for _, x := range locs.Value {
 			if strings.EqualFold(x.Name, v) {
 				return true
@@ -331,7 +331,7 @@ func (p *Portal) begin(w http.ResponseWriter, r *http.Request, nav, title string
 
 // pick resolves a picker: the query parameter (remembered in a cookie), else
 // the cookie, else def.
-func pick(r *http.Request, w http.ResponseWriter, p *Portal, param, cookie string, valid func(string) bool, def string) string {
+func (p *Portal) pick(w http.ResponseWriter, r *http.Request, param, cookie string, valid func(string) bool, def string) string {
 	if v := r.URL.Query().Get(param); v != "" && valid(v) {
 		p.setCookie(w, cookie, v, 0)
 		return v
