@@ -26,7 +26,7 @@ const context = await chromium.launchPersistentContext(profile, {
   viewport: { width: 1280, height: 900 },
 });
 const page = context.pages()[0] || await context.newPage();
-page.setDefaultTimeout(15000);
+page.setDefaultTimeout(30000); // generous: a loaded 2-core machine under -race
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 // HTTP error statuses the walk-through expects (401, 409, 400) are logged by
@@ -60,6 +60,8 @@ async function assertLabels() {
 // (resource, model, version, type), and waits for the update to settle.
 async function choose(label, value, exact = false) {
   const field = page.getByLabel(label, { exact });
+  // A page just navigated to may not have run its deferred scripts yet.
+  await page.waitForFunction(() => document.readyState === "complete" && window.htmx);
   if ((await field.inputValue()) === value) return;
   const refreshed = page.waitForResponse((r) => r.url().includes("/portal/deployments/new?") && r.request().method() === "GET");
   await field.selectOption(value);
