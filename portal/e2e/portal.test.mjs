@@ -60,14 +60,18 @@ async function assertLabels() {
 // (resource, model, version, type), and waits for the update to settle.
 async function choose(label, value, exact = false) {
   const field = page.getByLabel(label, { exact });
-  // A page just navigated to may not have run its deferred scripts yet.
-  await page.waitForFunction(() => document.readyState === "complete" && window.htmx);
+  await ready(); // a page just navigated to may not have run its deferred scripts yet
   if ((await field.inputValue()) === value) return;
   const refreshed = page.waitForResponse((r) => r.url().includes("/portal/deployments/new?") && r.request().method() === "GET");
   await field.selectOption(value);
   await refreshed;
   await page.waitForFunction(() => !document.querySelector(".htmx-request, .htmx-settling, .htmx-swapping, .htmx-added"));
   assert.equal(await page.getByLabel(label, { exact }).inputValue(), value, `${label} after the update`);
+}
+
+// ready waits until the page's deferred scripts have run (dialogs, charts, htmx).
+async function ready() {
+  await page.waitForFunction(() => document.readyState === "complete" && window.htmx);
 }
 
 async function focusInside(selector) {
@@ -109,6 +113,7 @@ try {
   log("create two resources: East US and West US 3 (dialog: focus moves in, Escape closes)");
   await page.getByRole("link", { name: "Deployments" }).click();
   const create = page.getByRole("button", { name: "Create resource" });
+  await ready();
   await create.focus();
   await page.keyboard.press("Enter");
   assert.ok(await focusInside("#account-dialog"), "focus moves into the dialog");
@@ -116,6 +121,7 @@ try {
   assert.equal(await page.locator("#account-dialog").evaluate((d) => d.open), false, "Escape closes the dialog");
   assert.ok(await create.evaluate((b) => b === document.activeElement), "focus goes back to the button");
   for (const [name, region] of [["demo-aoai", "eastus"], ["demo-west", "westus3"]]) {
+    await ready();
     await create.click();
     await page.getByLabel("Resource name").fill(name);
     await page.getByLabel("Resource group").fill("demo");
@@ -157,6 +163,7 @@ try {
   await short.waitFor();
   assert.match(await short.textContent(), /Deployable here now: 50 PTUs/);
   const see = page.getByRole("button", { name: "See other regions" });
+  await ready();
   await see.click();
   const regions = page.getByRole("dialog", { name: /Other regions for gpt-4o 2024-11-20/ });
   await regions.waitFor();
@@ -254,6 +261,7 @@ try {
   assert.match(await page.locator("#calc-result").textContent(), /112\.00 PTUs/);
 
   log("request quota");
+  await ready();
   await page.getByRole("button", { name: "Request quota: Global Provisioned Managed, East US", exact: true }).click();
   assert.ok(await focusInside("#quota-dialog"));
   assert.equal(await page.getByLabel("New limit (PTUs)").inputValue(), "500");
