@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 //go:embed assets templates
@@ -45,8 +44,6 @@ type Options struct {
 	Logger *slog.Logger
 	// SecureCookies marks the session cookie Secure (set when serving TLS).
 	SecureCookies bool
-	// Now is the clock of default time ranges; time.Now when nil.
-	Now func() time.Time
 }
 
 // Portal is the portal's HTTP handler.
@@ -62,9 +59,6 @@ type Portal struct {
 func New(opt Options) (*Portal, error) {
 	if opt.API == nil {
 		return nil, errors.New("portal: Options.API is required")
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
 	}
 	p := &Portal{opt: opt, log: opt.Logger, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	if p.log == nil {

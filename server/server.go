@@ -271,7 +271,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/accounts/", s.Gateway.Handler())
 	api := arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing})
 	mux.Handle("/", api)
-	mux.Handle(portal.Prefix, portal.Must(portal.Options{API: api, Logger: s.Logger, SecureCookies: s.TLSCert != "", Now: s.Now}))
+	mux.Handle(portal.Prefix, portal.Must(portal.Options{API: api, Logger: s.Logger, SecureCookies: s.TLSCert != ""}))
 	return mux
 }
 
