@@ -29,6 +29,7 @@ import (
 	"github.com/ptu-dev/ptu/inmem"
 	"github.com/ptu-dev/ptu/leaky"
 	"github.com/ptu-dev/ptu/metrics"
+	"github.com/ptu-dev/ptu/portal"
 	"github.com/ptu-dev/ptu/postgres"
 	ptuRedis "github.com/ptu-dev/ptu/redis"
 	"github.com/ptu-dev/ptu/sqlite"
@@ -258,7 +259,8 @@ func loadOrCreateToken(path string) (string, error) {
 }
 
 // Handler is the whole HTTP surface: health, Prometheus metrics, the data
-// plane under each account's endpoint, and the ARM API at the root.
+// plane under each account's endpoint, the web portal at /portal/, and the
+// ARM API at the root.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -267,7 +269,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/accounts/", s.Gateway.Handler())
-	mux.Handle("/", arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing}))
+	api := arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing})
+	mux.Handle("/", api)
+	mux.Handle(portal.Prefix, portal.Must(portal.Options{API: api, Logger: s.Logger, SecureCookies: s.TLSCert != ""}))
 	return mux
 }
 

@@ -84,6 +84,7 @@ func printWelcome(w io.Writer, s *server.Server) {
   subscription:   %s
   admin token:    %s
   health:         %s/healthz
+  portal:         %s/portal/ (sign in with the admin token)
 
 Try next (ARM API, api-version 2024-10-01; the official Azure SDKs work against it too):
   export PTU_TOKEN=%s
@@ -96,7 +97,7 @@ Try next (ARM API, api-version 2024-10-01; the official Azure SDKs work against 
   %s -X PUT -H "Authorization: Bearer $PTU_TOKEN" -H "Content-Type: application/json" \
     "%s/subscriptions/%s/resourceGroups/demo/providers/Microsoft.CognitiveServices/accounts/demo-aoai/deployments/gpt-4o?api-version=2024-10-01" \
     -d '{"sku":{"name":"GlobalProvisionedManaged","capacity":15},"properties":{"model":{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}}}'
-`, s.URL, db, sub, token, s.URL, tokenExpr,
+`, s.URL, db, sub, token, s.URL, s.URL, tokenExpr,
 		curl, s.URL, sub,
 		curl, s.URL, sub,
 		curl, s.URL, sub)
