@@ -32,6 +32,7 @@ const (
 	CodeAuthorizationFailed         = "AuthorizationFailed"        // 403
 	CodeNotFound                    = "NotFound"                   // 404 route
 	CodeMethodNotAllowed            = "MethodNotAllowed"           // 405
+	CodeRequestEntityTooLarge       = "RequestEntityTooLarge"      // 413 a body over the size limit
 	CodeInternal                    = "InternalServerError"        // 500
 )
 
@@ -83,6 +84,8 @@ func ErrorStatus(err error) int {
 		return http.StatusForbidden
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case CodeRequestEntityTooLarge:
+		return http.StatusRequestEntityTooLarge
 	default:
 		return http.StatusInternalServerError
 	}

@@ -15,14 +15,15 @@ import (
 
 // decodeBody decodes the request body into v. Unknown fields are ignored, as
 // ARM ignores them; wrong types, malformed JSON, trailing data and bodies over
-// maxBody are InvalidRequestContent errors naming the field and the problem.
+// the body limit are InvalidRequestContent errors naming the field and the
+// problem, or RequestEntityTooLarge.
 // An empty body is an error unless optional is set, when v is left as it is.
 func decodeBody(r *http.Request, v any, optional bool) error {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return invalidContent("", "The request content is larger than the limit of %d bytes.", tooLarge.Limit)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(mbe.Limit)
 		}
 		return invalidContent("", "The request content could not be read: %v.", err)
 	}
@@ -40,6 +41,11 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 		return invalidContent("", "The request content was invalid and could not be deserialized: unexpected data after the JSON object at offset %d.", dec.InputOffset())
 	}
 	return nil
+}
+
+// tooLarge is the error for a body over the limit of limit bytes.
+func tooLarge(limit int64) error {
+	return ptu.Errorf(ptu.CodeRequestEntityTooLarge, "The request content is larger than the limit of %d bytes.", limit)
 }
 
 func invalidContent(target, format string, args ...any) error {
