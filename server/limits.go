@@ -9,14 +9,14 @@ import (
 // Defaults of the limits `ptu serve` applies; docs/hardening.md lists them
 // with their flags.
 const (
-	DefaultMaxHeaderBytes   = 64 << 10 // request line and headers
-	DefaultMaxARMBody       = 1 << 20  // ARM request bodies
+	DefaultMaxHeaderBytes    = 64 << 10 // request line and headers
+	DefaultMaxARMBody        = 1 << 20  // ARM request bodies
 	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultReadTimeout      = 30 * time.Second // a request body, from the end of its headers
-	DefaultWriteTimeout     = 60 * time.Second // each write of a response; streams renew it per chunk
-	DefaultIdleTimeout      = 2 * time.Minute
-	DefaultMaxStreams       = 1000 // concurrent streamed calls per deployment
-	DefaultDrainTimeout     = 30 * time.Second
+	DefaultReadTimeout       = 30 * time.Second // a request body, from the end of its headers
+	DefaultWriteTimeout      = 60 * time.Second // each write of a response; streams renew it per chunk
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxStreams        = 1000 // concurrent streamed calls per deployment
+	DefaultDrainTimeout      = 30 * time.Second
 )
 
 // withDeadlines bounds how long a client may take to send a request body

@@ -67,8 +67,8 @@ type Options struct {
 	// context ends; calls still running then are cut off and settled.
 	DrainTimeout time.Duration
 
-	Logger       *slog.Logger
-	Now          func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is a configured, listening ptu server.
