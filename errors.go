@@ -33,6 +33,7 @@ const (
 	CodeNotFound                    = "NotFound"                   // 404 route
 	CodeMethodNotAllowed            = "MethodNotAllowed"           // 405
 	CodeRequestEntityTooLarge       = "RequestEntityTooLarge"      // 413 a body over the size limit
+	CodeUnsupportedMediaType        = "UnsupportedMediaType"       // 415 a body that is not JSON
 	CodeInternal                    = "InternalServerError"        // 500
 )
 
@@ -86,6 +87,8 @@ func ErrorStatus(err error) int {
 		return http.StatusMethodNotAllowed
 	case CodeRequestEntityTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case CodeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}

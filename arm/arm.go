@@ -174,6 +174,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, rc, err)
 		return
 	}
+	if err := checkMediaType(r); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
 	if r.ContentLength > h.opt.MaxBody {
 		h.writeError(w, r, rc, tooLarge(h.opt.MaxBody))
 		return

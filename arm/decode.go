@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -41,6 +42,20 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 		return invalidContent("", "The request content was invalid and could not be deserialized: unexpected data after the JSON object at offset %d.", dec.InputOffset())
 	}
 	return nil
+}
+
+// checkMediaType refuses a body declared as something other than JSON, as
+// ARM does; a body without a Content-Type is read as JSON.
+func checkMediaType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return ptu.Errorf(ptu.CodeUnsupportedMediaType, "The content media type '%s' is not supported. Only 'application/json' is supported.", ct)
 }
 
 // tooLarge is the error for a body over the limit of limit bytes.
