@@ -34,6 +34,9 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 		}
 		return invalidContent("", "The request content is empty; a JSON object is required.")
 	}
+	if string(bytes.TrimSpace(data)) == "null" && !optional {
+		return invalidContent("", "The request content was invalid and could not be deserialized: the request content must be an object, not null.")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return describeJSONError(err, data)
