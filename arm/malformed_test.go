@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/arm"
+	"github.com/ptu-dev/ptu/billing"
+	"github.com/ptu-dev/ptu/metrics"
 )
 
 // malformed is one request that must be refused.
@@ -342,4 +348,76 @@ func setUp(e *env) {
 	e.must(http.StatusCreated, "PUT", q(acctPath("rg1", "acct1", "")), `{"location":"eastus","kind":"OpenAI","sku":{"name":"S0"}}`)
 	e.must(http.StatusCreated, "PUT", q(acctPath("rg1", "acct1", "/deployments/gpt-4o-ptu")),
 		`{"sku":{"name":"GlobalProvisionedManaged","capacity":15},"properties":{"model":{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}}}`)
+}
+
+// FuzzARMRequest sends fuzzed bodies and query strings to the routes that
+// read them: every answer is below 500, every refusal is an Azure error with
+// a known code that leaves the state as it was, and the admin token never
+// appears in an answer.
+func FuzzARMRequest(f *testing.F) {
+	e := newEnv(f)
+	e.h = arm.New(e.svc, arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+		Billing: billing.New(e.store, e.svc.Catalog(), billing.Options{Now: e.clock.Now}),
+		Metrics: metrics.NewReader(e.store, metrics.ReaderOptions{Now: e.clock.Now})})
+	setUp(e)
+	acct := acctPath("rg1", "acct1", "")
+	routes := []struct{ method, path string }{}
+	for _, b := range armBases() {
+		routes = append(routes, struct{ method, path string }{b.method, b.path})
+	}
+	for _, p := range []string{acct + "/providers/Microsoft.Insights/metrics", acct + "/providers/Microsoft.Insights/metricDefinitions",
+		pCS + "/pricing", pCS + "/pricing/quote", subPath(pCS + "/billing/usage"), subPath(pCS + "/billing/reservations"),
+		subPath(pCS + "/locations/eastus/modelCapacities"), subPath(pCS + "/reservations")} {
+		routes = append(routes, struct{ method, path string }{"GET", p})
+	}
+	routes = append(routes, struct{ method, path string }{"POST", subPath(pCS + "/reservations")},
+		struct{ method, path string }{"PUT", acct + "/raiBlocklists/list1/raiBlocklistItems/item1"},
+		struct{ method, path string }{"POST", acct + "/raiBlocklists/list1/addRaiBlocklistItems"})
+	for i, b := range armBases() {
+		f.Add(uint8(i), "", b.body)
+	}
+	for i := len(armBases()); i < len(routes); i++ {
+		f.Add(uint8(i), "metricnames=AzureOpenAIRequests&timespan=PT1H&interval=PT5M&$filter=ModelDeploymentName eq '*'&modelName=gpt-4o&skuName=GlobalProvisionedManaged&capacity=15&from=2026-01-01&to=2026-01-02&granularity=Daily", "")
+		f.Add(uint8(i), "capacity=1e99&from=x&interval=PT7M&top=-1", `{"properties":{"pattern":"a(","isRegex":true}}`)
+	}
+	snapshot := func() []byte {
+		var b bytes.Buffer
+		for _, p := range []string{acctPath("rg1", "acct1", "/deployments"), subPath(pCS + "/locations/eastus/usages"), pCS + "/capacityPools",
+			subPath(pCS + "/accounts"), subPath(pCS + "/quotaRequests"), acctPath("rg1", "acct1", "/raiPolicies"), subPath(pCS + "/reservations")} {
+			b.Write(e.must(http.StatusOK, "GET", q(p), ""))
+		}
+		return b.Bytes()
+	}
+	before := snapshot()
+	f.Fuzz(func(t *testing.T, which uint8, query, body string) {
+		e.t = t // the environment's helpers report to the running input
+		rt := routes[int(which)%len(routes)]
+		u, err := url.ParseRequestURI(rt.path + "?api-version=" + apiVersion + "&" + query)
+		if err != nil {
+			return
+		}
+		req := httptest.NewRequest(rt.method, "/", strings.NewReader(body))
+		req.URL, req.RequestURI = u, u.RequestURI()
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s %q: %d %s\n%s", rt.method, u, body, rec.Code, rec.Body.String(), e.logs.String())
+		}
+		if strings.Contains(rec.Body.String(), adminToken) {
+			t.Fatalf("the admin token is in the answer: %s", rec.Body.String())
+		}
+		if rec.Code < 400 {
+			before = snapshot() // a request that succeeded may change the state
+			return
+		}
+		var got armError
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got.Error.Message == "" || !knownCodes[got.Error.Code] {
+			t.Fatalf("%s %s %q: %d is not an Azure error with a known code: %s", rt.method, u, body, rec.Code, rec.Body.String())
+		}
+		if after := snapshot(); !bytes.Equal(before, after) {
+			t.Fatalf("%s %s %q: refused with %d but the state changed", rt.method, u, body, rec.Code)
+		}
+	})
 }
