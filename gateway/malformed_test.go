@@ -50,7 +50,7 @@ func dpMalformed(t *testing.T, endpoint, dep, key string) []dpCase {
 		out = append(out, dpCase{name: name, url: url, body: body, hdr: append([]string{"api-key", key}, hdr...)})
 	}
 	base := map[string]json.RawMessage{
-		"messages": json.RawMessage(`[{"role":"system","content":"be brief"},{"role":"user","content":"hello"}]`),
+		"messages":   json.RawMessage(`[{"role":"system","content":"be brief"},{"role":"user","content":"hello"}]`),
 		"max_tokens": json.RawMessage(`5`), "temperature": json.RawMessage(`0.5`), "top_p": json.RawMessage(`0.9`),
 		"n": json.RawMessage(`1`), "stop": json.RawMessage(`["zz"]`), "seed": json.RawMessage(`7`),
 		"presence_penalty": json.RawMessage(`0`), "frequency_penalty": json.RawMessage(`0`), "user": json.RawMessage(`"u1"`),

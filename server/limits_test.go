@@ -220,7 +220,9 @@ func TestSizeLimits(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		if resp.StatusCode != http.StatusRequestEntityTooLarge || json.Unmarshal(b, &e) != nil || e.Error.Code != "RequestEntityTooLarge" || !strings.Contains(e.Error.Message, "1024 bytes") {
 			t.Fatalf("oversized ARM body (chunked %v): %d %s", chunked, resp.StatusCode, b)
 		}
