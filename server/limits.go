@@ -39,7 +39,13 @@ func withDeadlines(h http.Handler, read, write time.Duration) http.Handler {
 			}
 		}
 		if write > 0 {
-			w = &deadlineWriter{ResponseWriter: w, rc: rc, d: write}
+			dw := &deadlineWriter{ResponseWriter: w, rc: rc, d: write}
+			// A deadline left on a keep-alive connection by an earlier request
+			// must not fail this one; and once the handler returns, the server
+			// still flushes what it buffered.
+			dw.renew()
+			defer dw.renew()
+			w = dw
 		}
 		h.ServeHTTP(w, r)
 	})
