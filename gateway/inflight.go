@@ -109,11 +109,3 @@ func (s *streamSlots) release(key string) {
 		delete(s.n, key)
 	}
 }
-
-// Streams is the number of streamed calls of the deployment with limiter key
-// key in flight.
-func (g *Gateway) streamsInFlight(key string) int {
-	g.streams.mu.Lock()
-	defer g.streams.mu.Unlock()
-	return g.streams.n[key]
-}
