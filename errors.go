@@ -38,6 +38,8 @@ const (
 	CodeInvalidRoleAssignmentID     = "InvalidRoleAssignmentId"    // 400 the name is not a GUID
 	CodeNotFound                    = "NotFound"                   // 404 route
 	CodeMethodNotAllowed            = "MethodNotAllowed"           // 405
+	CodeRequestEntityTooLarge       = "RequestEntityTooLarge"      // 413 a body over the size limit
+	CodeUnsupportedMediaType        = "UnsupportedMediaType"       // 415 a body that is not JSON
 	CodeInternal                    = "InternalServerError"        // 500
 )
 
@@ -91,6 +93,10 @@ func ErrorStatus(err error) int {
 		return http.StatusForbidden
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case CodeRequestEntityTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}

@@ -106,10 +106,11 @@ func checkAPIVersion(q url.Values, vs versionSet) error {
 	if !ok || len(v) == 0 || v[0] == "" {
 		return ptu.Errorf(ptu.CodeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
 	}
-	if !vs.accepts(v[0]) {
+	if len(v) > 1 || !vs.accepts(v[0]) {
+		// A repeated api-version reads as the list ARM makes of it, which is no version.
 		return &ptu.Error{
 			Code:    ptu.CodeInvalidAPIVersion,
-			Message: "The api-version '" + v[0] + "' is invalid. The supported versions are '" + supportedList[vs] + "'.",
+			Message: "The api-version '" + strings.Join(v, ",") + "' is invalid. The supported versions are '" + supportedList[vs] + "'.",
 			Target:  "api-version",
 		}
 	}

@@ -38,14 +38,20 @@ type Options struct {
 	// Billing answers the pricing, reservation and billing routes; they
 	// answer 404 when nil.
 	Billing *billing.Service
+	// MaxBody is the largest request body accepted (DefaultMaxBody when 0);
+	// larger ones are refused with 413 RequestEntityTooLarge.
+	MaxBody int64
 }
 
-// maxBody is the largest request body accepted.
-const maxBody = 1 << 20
+// DefaultMaxBody is the largest request body accepted by default (1 MiB).
+const DefaultMaxBody = 1 << 20
 
 // New returns the ARM API handler over svc. Routes live at the root:
 // /subscriptions/... and /providers/Microsoft.CognitiveServices/... (admin).
 func New(svc *control.Service, opt Options) http.Handler {
+	if opt.MaxBody <= 0 {
+		opt.MaxBody = DefaultMaxBody
+	}
 	h := &handler{svc: svc, opt: opt, log: opt.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -206,8 +212,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, rc, err)
 		return
 	}
+	if err := checkMediaType(r); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	if r.ContentLength > h.opt.MaxBody {
+		h.writeError(w, r, rc, tooLarge(h.opt.MaxBody))
+		return
+	}
 	r = r.WithContext(withCaller(r.Context(), caller))
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	r.Body = http.MaxBytesReader(w, r.Body, h.opt.MaxBody)
 	status, body, err := ep.fn(r, p)
 	if err != nil {
 		h.writeError(w, r, rc, err)

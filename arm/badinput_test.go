@@ -59,7 +59,7 @@ func TestBadInput(t *testing.T) {
 		{name: "empty body", method: "PUT", path: q(newDep), body: "",
 			wantStatus: 400, wantCode: "InvalidRequestContent", wantInMsg: "empty"},
 		{name: "body too large", method: "PUT", path: q(newDep), body: `{"tags":{"x":"` + strings.Repeat("a", 1<<20) + `"}}`,
-			wantStatus: 400, wantCode: "InvalidRequestContent", wantInMsg: "larger than"},
+			wantStatus: 413, wantCode: "RequestEntityTooLarge", wantInMsg: "larger than"},
 		{name: "zero capacity", method: "PUT", path: q(newDep), body: withCapacity("0"),
 			wantStatus: 400, wantCode: "InvalidCapacity"},
 		{name: "negative capacity", method: "PUT", path: q(newDep), body: withCapacity("-15"),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -15,14 +16,15 @@ import (
 
 // decodeBody decodes the request body into v. Unknown fields are ignored, as
 // ARM ignores them; wrong types, malformed JSON, trailing data and bodies over
-// maxBody are InvalidRequestContent errors naming the field and the problem.
+// the body limit are InvalidRequestContent errors naming the field and the
+// problem, or RequestEntityTooLarge.
 // An empty body is an error unless optional is set, when v is left as it is.
 func decodeBody(r *http.Request, v any, optional bool) error {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return invalidContent("", "The request content is larger than the limit of %d bytes.", tooLarge.Limit)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(mbe.Limit)
 		}
 		return invalidContent("", "The request content could not be read: %v.", err)
 	}
@@ -32,6 +34,9 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 		}
 		return invalidContent("", "The request content is empty; a JSON object is required.")
 	}
+	if string(bytes.TrimSpace(data)) == "null" && !optional {
+		return invalidContent("", "The request content was invalid and could not be deserialized: the request content must be an object, not null.")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return describeJSONError(err, data)
@@ -40,6 +45,25 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 		return invalidContent("", "The request content was invalid and could not be deserialized: unexpected data after the JSON object at offset %d.", dec.InputOffset())
 	}
 	return nil
+}
+
+// checkMediaType refuses a body declared as something other than JSON, as
+// ARM does; a body without a Content-Type is read as JSON.
+func checkMediaType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return ptu.Errorf(ptu.CodeUnsupportedMediaType, "The content media type '%s' is not supported. Only 'application/json' is supported.", ct)
+}
+
+// tooLarge is the error for a body over the limit of limit bytes.
+func tooLarge(limit int64) error {
+	return ptu.Errorf(ptu.CodeRequestEntityTooLarge, "The request content is larger than the limit of %d bytes.", limit)
 }
 
 func invalidContent(target, format string, args ...any) error {

@@ -55,17 +55,28 @@ func FuzzDecodeBody(f *testing.F) {
 	for _, s := range []string{
 		`{"sku":{"name":"GlobalProvisionedManaged","capacity":15},"properties":{"model":{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}}}`,
 		`{"sku":{"capacity":"15"}}`, `{"properties":{"scaleSettings":{"capacity":1e99}}}`, `[]`, `{`, `null`, `{} {}`, "",
+		`{"location":"eastus","kind":"OpenAI","sku":{"name":"S0"},"properties":{"customSubDomainName":"x"},"tags":{"a":"b"}}`,
+		`{"location":"eastus","skuName":"GlobalProvisionedManaged","limit":900,"reason":"launch"}`,
+		`{"properties":{"ptu":100}}`, `{"approved":true,"reason":"ok"}`,
+		`{"model":{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"},"sku":{"name":"GlobalProvisionedManaged"},"workload":{"requestPerMinute":60,"tokensToGeneratePerMinute":5000,"promptTokens":1000,"completionTokens":300}}`,
+		`{"properties":{"mode":"Blocking","contentFilters":[{"name":"Hate","severityThreshold":"Medium","blocking":true,"enabled":true,"source":"Prompt"}],"customBlocklists":[{"blocklistName":"b","blocking":true,"source":"Completion"}]}}`,
+		`[{"name":"i1","properties":{"pattern":"bad.*word","isRegex":true}}]`, `["i1","i2"]`,
+		`{"properties":{"deploymentType":"GlobalProvisionedManaged","location":"eastus","model":"gpt-4o","capacity":100,"term":"P1Y"}}`,
+		`{"sku":{"capacity":9223372036854775808}}`, `{"sku":{"capacity":-0}}`, `{"a":1,"a":2}`, "{\"tags\":{\"\xff\":\"\u0000\"}}",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, v := range []any{&deploymentBody{}, &accountBody{}, &quotaRequestBody{}, &poolBody{}} {
-			err := decodeBody(httptest.NewRequest("PUT", "/", strings.NewReader(body)), v, false)
-			if err == nil {
-				continue
-			}
-			if e, ok := err.(*ptu.Error); !ok || e.Code != ptu.CodeInvalidRequestContent || e.Message == "" {
-				t.Fatalf("%q: err = %#v", body, err)
+		for _, v := range []any{&deploymentBody{}, &accountBody{}, &quotaRequestBody{}, &poolBody{}, &decisionBody{},
+			&calcBody{}, &raiPolicyBody{}, &[]raiItemBody{}, &raiItemBody{}, &[]string{}, &reservationBody{}, &reservationPatchBody{}} {
+			for _, optional := range []bool{false, true} {
+				err := decodeBody(httptest.NewRequest("PUT", "/", strings.NewReader(body)), v, optional)
+				if err == nil {
+					continue
+				}
+				if e, ok := err.(*ptu.Error); !ok || e.Code != ptu.CodeInvalidRequestContent || e.Message == "" || ptu.ErrorStatus(e) != 400 {
+					t.Fatalf("%q: err = %#v", body, err)
+				}
 			}
 		}
 	})

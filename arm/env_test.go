@@ -58,7 +58,7 @@ var testQuota = map[string]int{
 // env is a handler over a real SQLite store with a clock that moves only
 // when a test sets it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store *sqlite.DB
 	svc   *control.Service
 	h     http.Handler
@@ -86,7 +86,7 @@ func (c *clock) Set(t time.Time) {
 
 // testCatalog is a small fixed catalog, so golden files do not follow
 // changes to the default one.
-func testCatalog(t *testing.T) *catalog.Catalog {
+func testCatalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	data, err := os.ReadFile("testdata/catalog.yaml")
 	if err != nil {
@@ -102,12 +102,12 @@ func testCatalog(t *testing.T) *catalog.Catalog {
 	return c
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, testCatalog(t))
 }
 
-func newEnvWith(t *testing.T, cat *catalog.Catalog) *env {
+func newEnvWith(t testing.TB, cat *catalog.Catalog) *env {
 	t.Helper()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ptu.db"))
 	if err != nil {
@@ -126,7 +126,7 @@ func newEnvWith(t *testing.T, cat *catalog.Catalog) *env {
 	return &env{t: t, store: db, svc: svc, h: h, logs: logs, clock: clk}
 }
 
-func seed(t *testing.T, st ptu.Store) {
+func seed(t testing.TB, st ptu.Store) {
 	t.Helper()
 	err := st.Update(context.Background(), func(tx ptu.Tx) error {
 		for _, s := range []ptu.Subscription{

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -408,4 +409,36 @@ backends:
 	if len(ve.Problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%v", len(ve.Problems), len(want), err)
 	}
+}
+
+// FuzzBackendKeySecret: whatever surrounds a backend's inline apiKey, no
+// parse or validation error repeats the key.
+func FuzzBackendKeySecret(f *testing.F) {
+	f.Add("abc123", "http://10.0.0.5:8000/v1", "vllm", "openai")
+	f.Add("k", "ftp://x", "sim", "bedrock")
+	f.Add("key with spaces\tand: colons", "", "", "azure")
+	cat := catalog.Default()
+	f.Fuzz(func(t *testing.T, key, url, name, kind string) {
+		secret := "SECRET-" + key
+		for _, s := range []string{url, name, kind} {
+			if strings.Contains(s, "SECRET-") {
+				return
+			}
+		}
+		q := func(s string) string { b, _ := json.Marshal(s); return string(b) } // a YAML double-quoted scalar
+		doc := "regions: [{name: eastus}]\n" +
+			"pools:\n  - {region: eastus, model: gpt-4o, version: \"2024-08-06\", ptu: 100, backend: " + q(name) + "}\n" +
+			"backends:\n  - name: " + q(name) + "\n    kind: " + q(kind) + "\n" +
+			"    endpoints: [{url: " + q(url) + ", apiKey: " + q(secret) + ", apiKeyEnv: " + q(name) + "}]\n"
+		c, err := Parse([]byte(doc))
+		if err != nil {
+			if strings.Contains(err.Error(), "SECRET-") {
+				t.Fatalf("parse error repeats the key: %v", err)
+			}
+			return
+		}
+		if err := c.Validate(cat); err != nil && strings.Contains(err.Error(), "SECRET-") {
+			t.Fatalf("validation error repeats the key: %v", err)
+		}
+	})
 }

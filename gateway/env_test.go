@@ -104,6 +104,9 @@ type env struct {
 	acct     ptu.Account
 	endpoint string // the account's inference endpoint, ending in "/"
 	logs     *syncBuffer
+	// stop ends Serve's context and waits for it to return (the drain
+	// included), returning its error; the cleanup calls it too.
+	stop func() error
 }
 
 // newEnv starts a server on a loopback port with a temporary data directory
@@ -130,15 +133,23 @@ func newEnv(t testing.TB, opt server.Options) *env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
+	var once sync.Once
+	var serveErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			serveErr = <-done
+		})
+		return serveErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		<-done
+		stop()
 		s.Close()
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	e := &env{t: t, s: s, sub: s.Config.Subscriptions[0].ID, logs: logs}
+	e := &env{t: t, s: s, sub: s.Config.Subscriptions[0].ID, logs: logs, stop: stop}
 	e.acct = e.account("acct-gw", "eastus")
 	e.endpoint = s.Control.Endpoint(e.acct)
 	return e

@@ -88,12 +88,19 @@ type Options struct {
 	// Classifier evaluates the category filters (hate, sexual, …) of content
 	// filter policies; nil leaves them unevaluated (and unreported).
 	Classifier contentfilter.Classifier
+	// MaxStreams is how many streamed calls a deployment serves at once;
+	// more are answered 429 with retry-after. 0 is no limit.
+	MaxStreams int
 }
 
 // Gateway serves the data plane.
 type Gateway struct {
 	opt     Options
 	windows requestWindows // Standard deployments' request counts
+	streams streamSlots    // streamed calls in flight per deployment
+	calls   inflight       // calls being served
+	aborted context.Context
+	abort   context.CancelFunc
 
 	mu       sync.RWMutex
 	gen      uint64
@@ -116,7 +123,9 @@ func New(opt Options) *Gateway {
 	if opt.Cache == nil {
 		opt.Cache = tokens.NewPrefixCache(tokens.DefaultPrefixCacheEntries, tokens.DefaultPrefixCacheTTL, opt.Now)
 	}
-	return &Gateway{opt: opt}
+	g := &Gateway{opt: opt}
+	g.aborted, g.abort = context.WithCancel(context.Background())
+	return g
 }
 
 // account is the data plane's cached view of an account and its deployments.

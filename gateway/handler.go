@@ -21,10 +21,10 @@ import (
 // Handler returns the data-plane routes, mounted under /accounts/{subdomain}/.
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /accounts/{sd}/openai/deployments/{dep}/chat/completions", g.classic(opChat))
-	mux.HandleFunc("POST /accounts/{sd}/openai/deployments/{dep}/completions", g.classic(opCompletions))
-	mux.HandleFunc("POST /accounts/{sd}/openai/v1/chat/completions", g.v1(opChat))
-	mux.HandleFunc("POST /accounts/{sd}/openai/v1/completions", g.v1(opCompletions))
+	mux.Handle("POST /accounts/{sd}/openai/deployments/{dep}/chat/completions", g.track(g.classic(opChat)))
+	mux.Handle("POST /accounts/{sd}/openai/deployments/{dep}/completions", g.track(g.classic(opCompletions)))
+	mux.Handle("POST /accounts/{sd}/openai/v1/chat/completions", g.track(g.v1(opChat)))
+	mux.Handle("POST /accounts/{sd}/openai/v1/completions", g.track(g.v1(opCompletions)))
 	mux.HandleFunc("GET /accounts/{sd}/openai/v1/models", g.models)
 	mux.HandleFunc("/accounts/{sd}/", func(w http.ResponseWriter, r *http.Request) {
 		setRequestID(w)
@@ -250,6 +250,22 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 	if oerr != nil {
 		writeOpenAIError(w, oerr)
 		return oerr.Code != nil && *oerr.Code == "context_length_exceeded"
+	}
+	if req.stream && g.opt.MaxStreams > 0 {
+		if !g.streams.acquire(dep.key, g.opt.MaxStreams) {
+			rec := Record{Time: start, RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(), Stream: true,
+				PromptTokens: req.promptTokens, Status: http.StatusTooManyRequests, Throttled: true, IsSpillover: isSpill}
+			if g.opt.Recorder != nil {
+				g.opt.Recorder.Record(rec)
+			}
+			w.Header().Set("retry-after", "1")
+			w.Header().Set("retry-after-ms", "1000")
+			writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
+				"Requests to the %s Operation under Azure OpenAI API version %s have exceeded the limit of %d concurrent streams of deployment '%s'. Please retry after 1 second.",
+				op, apiVersion, g.opt.MaxStreams, dep.d.Name))
+			return true
+		}
+		defer g.streams.release(dep.key) // when the stream ends or its client goes
 	}
 	req.cached = g.opt.Cache.Lookup(dep.key, req.promptIDs)
 	estimate := req.estimate(dep)

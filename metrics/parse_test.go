@@ -217,3 +217,35 @@ func FuzzParseTimespan(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseQuery: any combination of the metrics API's query parameters is
+// a BadRequest or a query within the API's bounds.
+func FuzzParseQuery(f *testing.F) {
+	f.Add("AzureOpenAIRequests,AzureOpenAIProvisionedManagedUtilizationV2", "PT1H", "PT5M", "Total,Average", "ModelDeploymentName eq '*'", "5", "Total desc", "Data", "", "", "false")
+	f.Add("AzureOpenAIRequests", "2026-01-02T01:00:00Z/2026-01-02T02:00:00Z", "FULL", "", "", "", "", "Metadata", "Microsoft.CognitiveServices/accounts", "ModelDeploymentName", "true")
+	f.Add("x", "/", "PT7M", "Median", "(", "-1", "Total sideways", "Nope", "other", ",", "maybe")
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, names, span, interval, aggs, filter, top, orderby, resultType, ns, rollup, auto string) {
+		q, err := metrics.ParseQuery(metrics.Params{Metricnames: names, Timespan: span, Interval: interval, Aggregation: aggs,
+			Filter: filter, Top: top, Orderby: orderby, ResultType: resultType, Metricnamespace: ns, Rollupby: rollup,
+			AutoAdjustTimegrain: auto}, now)
+		if err != nil {
+			if ptu.ErrorCode(err) != ptu.CodeBadRequest || err.Error() == "" {
+				t.Fatalf("error without the BadRequest code: %v", err)
+			}
+			return
+		}
+		if len(q.Metrics) == 0 || len(q.Metrics) > 20 || !q.Start.Before(q.End) || q.Top < 0 {
+			t.Fatalf("query out of bounds: %+v", q)
+		}
+		if q.Interval != 0 {
+			ok := false
+			for _, g := range metrics.Intervals {
+				ok = ok || g == q.Interval
+			}
+			if !ok {
+				t.Fatalf("interval %v is not a supported grain", q.Interval)
+			}
+		}
+	})
+}

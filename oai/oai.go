@@ -134,13 +134,31 @@ type PromptItem struct {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (p *Prompt) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		*p = nil // as if not given
+		return nil
+	}
 	var one string
 	if json.Unmarshal(b, &one) == nil {
 		*p = Prompt{{Text: one}}
 		return nil
 	}
+	if bytes.Contains(b, []byte("null")) {
+		var raw []json.RawMessage
+		if json.Unmarshal(b, &raw) == nil {
+			for _, it := range raw {
+				if string(bytes.TrimSpace(it)) == "null" {
+					return errors.New("prompt must be a string, an array of strings, or an array of token arrays; null is none of them")
+				}
+			}
+		}
+	}
 	var ids []int
 	if json.Unmarshal(b, &ids) == nil {
+		if len(ids) == 0 {
+			*p = Prompt{} // an empty array holds no prompt
+			return nil
+		}
 		*p = Prompt{{Tokens: ids}}
 		return nil
 	}
@@ -151,7 +169,7 @@ func (p *Prompt) UnmarshalJSON(b []byte) error {
 	out := make(Prompt, 0, len(items))
 	for _, it := range items {
 		var s string
-		if json.Unmarshal(it, &s) == nil {
+		if string(bytes.TrimSpace(it)) != "null" && json.Unmarshal(it, &s) == nil {
 			out = append(out, PromptItem{Text: s})
 			continue
 		}

@@ -53,8 +53,23 @@ type Options struct {
 	TLSSelfSigned    bool
 	// SimTimeScale speeds up the simulated engine (10 = ten times real time); 1 when 0.
 	SimTimeScale float64
-	Logger       *slog.Logger
-	Now          func() time.Time
+
+	// Limits against oversized and slow clients; the Default* constants when
+	// 0 (a negative duration or count turns a limit off). docs/hardening.md.
+	MaxHeaderBytes    int           // request line and headers
+	MaxARMBody        int64         // ARM request bodies (413 RequestEntityTooLarge beyond)
+	MaxInferenceBody  int64         // data-plane request bodies (413 beyond); gateway.DefaultMaxBody when 0
+	ReadHeaderTimeout time.Duration // to send the request line and headers
+	ReadTimeout       time.Duration // to send a request body, once the headers are in
+	WriteTimeout      time.Duration // for each write of a response to be taken; renewed per stream chunk
+	IdleTimeout       time.Duration // a keep-alive connection waiting for its next request
+	MaxStreams        int           // concurrent streamed calls per deployment (429 beyond)
+	// DrainTimeout is how long Serve lets calls in flight finish after its
+	// context ends; calls still running then are cut off and settled.
+	DrainTimeout time.Duration
+
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is a configured, listening ptu server.
@@ -147,7 +162,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("TLS: %w", err)
 		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+		// ServeTLS offers HTTP/2 (h2) and HTTP/1.1 by ALPN on top of this.
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
 	if s.Store, err = openStore(ctx, opt); err != nil {
@@ -158,10 +174,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		s.Store.Close()
 		return nil, err
 	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
-	}
-	s.listener = ln
+	s.listener = ln // Serve speaks TLS over it (ServeTLS) when tlsConfig is set
 	s.URL = cfg.PublicURL
 	if s.URL == "" {
 		scheme := "http"
@@ -196,14 +209,29 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, err
 	}
 	s.Gateway = gateway.New(gateway.Options{Control: s.Control, Limiter: s.Limiter,
-		Backends: backends, Classifier: classifier(cfg.ContentFilter), Recorder: s.BillingRecorder, Logger: opt.Logger, Now: opt.Now})
+		Backends: backends, Classifier: classifier(cfg.ContentFilter), Recorder: s.BillingRecorder, Logger: opt.Logger, Now: opt.Now,
+		MaxBody: orDefault(opt.MaxInferenceBody, gateway.DefaultMaxBody), MaxStreams: orDefault(opt.MaxStreams, DefaultMaxStreams)})
 	s.http = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		Handler: withDeadlines(s.Handler(), orDefault(opt.ReadTimeout, DefaultReadTimeout),
+			orDefault(opt.WriteTimeout, DefaultWriteTimeout)),
+		MaxHeaderBytes:    int(orDefault(opt.MaxHeaderBytes, DefaultMaxHeaderBytes)),
+		ReadHeaderTimeout: orDefault(opt.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:       orDefault(opt.IdleTimeout, DefaultIdleTimeout),
 		ErrorLog:          slog.NewLogLogger(opt.Logger.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 	return s, nil
+}
+
+// orDefault is v, or def when v is 0; a negative v turns the limit off (0).
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // openLimiter returns the shared Redis limiter when --redis is set, else the
@@ -269,7 +297,8 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/accounts/", s.Gateway.Handler())
-	api := arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing})
+	api := arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing,
+		MaxBody: orDefault(s.MaxARMBody, DefaultMaxARMBody)})
 	mux.Handle("/", api)
 	mux.Handle(portal.Prefix, portal.Must(portal.Options{API: api, Logger: s.Logger, SecureCookies: s.TLSCert != ""}))
 	return mux
@@ -314,16 +343,43 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.listener) }()
+	go func() {
+		if s.http.TLSConfig != nil {
+			errc <- s.http.ServeTLS(s.listener, "", "")
+			return
+		}
+		errc <- s.http.Serve(s.listener)
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return s.drain(errc)
+}
+
+// drain stops accepting connections and lets the calls in flight finish for
+// up to DrainTimeout. Calls still running then are cut off: their generation
+// stops, the connections close, and each settles its bucket with what it
+// produced before drain returns, so no reservation outlives the server.
+func (s *Server) drain(errc <-chan error) error {
+	timeout := orDefault(s.DrainTimeout, DefaultDrainTimeout)
+	shutdown, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err := s.http.Shutdown(shutdown)
+	if err != nil {
+		s.Logger.Warn("drain timeout reached; cutting off the calls still running", "drain_timeout", timeout, "in_flight", s.Gateway.InFlight())
+		s.Gateway.Abort()
+		s.http.Close()
+		err = nil
+	}
 	<-errc
+	// Handlers may still be settling after Close; wait for every admitted call.
+	settled, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if werr := s.Gateway.Wait(settled); werr != nil {
+		err = fmt.Errorf("calls still unsettled after the drain: %w", werr)
+	}
 	return err
 }
 

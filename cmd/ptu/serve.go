@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -21,7 +24,11 @@ func newServe() *cobra.Command {
 bootstraps a default subscription, regions and capacity pools from the embedded
 configuration, and serves on 127.0.0.1:8080.
 
-Every flag can also be set by the environment variable shown in brackets.`,
+Every flag can also be set by the environment variable shown in brackets.
+A limit set to a negative value is turned off. On SIGTERM or Ctrl-C the server
+stops accepting connections, lets calls in flight finish for --drain-timeout,
+then cuts off the rest; every call settles its bucket. docs/hardening.md
+describes TLS, HTTP/2, the limits and the shutdown.`,
 		Example: `  ptu serve
   ptu serve --addr 0.0.0.0:8443 --tls-self-signed
   PTU_DATA_DIR=/var/lib/ptu ptu serve --config /etc/ptu/ptu.yaml`,
@@ -49,8 +56,24 @@ Every flag can also be set by the environment variable shown in brackets.`,
 	f.StringVar(&opt.TLSKey, "tls-key", envOr("PTU_TLS_KEY", ""), "TLS key file [PTU_TLS_KEY]")
 	f.BoolVar(&opt.TLSSelfSigned, "tls-self-signed", envBool("PTU_TLS_SELF_SIGNED"), "serve HTTPS with a self-signed certificate kept in the data directory [PTU_TLS_SELF_SIGNED]")
 	f.Float64Var(&opt.SimTimeScale, "sim-time-scale", envFloat("PTU_SIM_TIME_SCALE", 1), "run the simulated engine this many times faster than real time [PTU_SIM_TIME_SCALE]")
+	f.IntVar(&opt.MaxHeaderBytes, "max-header-bytes", envInt("PTU_MAX_HEADER_BYTES", server.DefaultMaxHeaderBytes), "largest request line and headers, in bytes (431 beyond) [PTU_MAX_HEADER_BYTES]")
+	f.Int64Var(&opt.MaxARMBody, "max-arm-body", int64(envInt("PTU_MAX_ARM_BODY", server.DefaultMaxARMBody)), "largest ARM request body, in bytes (413 RequestEntityTooLarge beyond) [PTU_MAX_ARM_BODY]")
+	f.Int64Var(&opt.MaxInferenceBody, "max-inference-body", int64(envInt("PTU_MAX_INFERENCE_BODY", gateway.DefaultMaxBody)), "largest inference request body, in bytes (413 beyond) [PTU_MAX_INFERENCE_BODY]")
+	f.DurationVar(&opt.ReadHeaderTimeout, "read-header-timeout", envDuration("PTU_READ_HEADER_TIMEOUT", server.DefaultReadHeaderTimeout), "time a client has to send the request line and headers [PTU_READ_HEADER_TIMEOUT]")
+	f.DurationVar(&opt.ReadTimeout, "read-timeout", envDuration("PTU_READ_TIMEOUT", server.DefaultReadTimeout), "time a client has to send a request body, once its headers are in [PTU_READ_TIMEOUT]")
+	f.DurationVar(&opt.WriteTimeout, "write-timeout", envDuration("PTU_WRITE_TIMEOUT", server.DefaultWriteTimeout), "time a client has to take each write of a response; renewed per stream chunk, so streams may run longer [PTU_WRITE_TIMEOUT]")
+	f.DurationVar(&opt.IdleTimeout, "idle-timeout", envDuration("PTU_IDLE_TIMEOUT", server.DefaultIdleTimeout), "how long a keep-alive connection may wait for its next request [PTU_IDLE_TIMEOUT]")
+	f.IntVar(&opt.MaxStreams, "max-streams", envInt("PTU_MAX_STREAMS", server.DefaultMaxStreams), "concurrent streamed calls per deployment; more get 429 with retry-after [PTU_MAX_STREAMS]")
+	f.DurationVar(&opt.DrainTimeout, "drain-timeout", envDuration("PTU_DRAIN_TIMEOUT", server.DefaultDrainTimeout), "on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut off and settled [PTU_DRAIN_TIMEOUT]")
 	f.StringVar(&logFormat, "log-format", envOr("PTU_LOG_FORMAT", "text"), "log format: text or json [PTU_LOG_FORMAT]")
 	return cmd
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger {
