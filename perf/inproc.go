@@ -41,7 +41,7 @@ func StartServer(ctx context.Context, dir, configYAML, redisURL string, logw io.
 // Deploy makes an account with one gpt-4o-mini deployment of ptus PTUs on
 // the bench subscription and returns the deployment's chat URL and key.
 func (s *Server) Deploy(ctx context.Context, account, name string, ptus int) (chatURL, key string, err error) {
-	endpoint, key, err := deploy(ctx, s.URL, account, name, ptus)
+	endpoint, key, err := deploy(ctx, s.URL, account, []deployment{{name, benchModel, benchVersion, ptus}})
 	if err != nil {
 		return "", "", err
 	}

@@ -163,7 +163,7 @@ func StartBench(ctx context.Context, opt Options) (*Bench, error) {
 		// A new account name each run: the Redis buckets of an earlier run's
 		// deployment (keyed by its ARM id) must not carry over.
 		acct := fmt.Sprintf("bench%d", time.Now().UnixNano()%1_000_000_000)
-		endpoint, key, err := deploy(ctx, "http://"+saddr, acct, "bench", benchPTU)
+		endpoint, key, err := deploy(ctx, "http://"+saddr, acct, []deployment{{"bench", benchModel, benchVersion, benchPTU}})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -182,9 +182,15 @@ func StartBench(ctx context.Context, opt Options) (*Bench, error) {
 	return b, nil
 }
 
-// deploy makes an account and a deployment of benchPTU PTUs through the ARM
-// API and returns the account's inference endpoint and key.
-func deploy(ctx context.Context, base, account, name string, ptus int) (endpoint, key string, err error) {
+// deployment is a GlobalProvisionedManaged deployment to make.
+type deployment struct {
+	name, model, version string
+	ptus                 int
+}
+
+// deploy makes an account and its deployments through the ARM API and
+// returns the account's inference endpoint and key.
+func deploy(ctx context.Context, base, account string, deps []deployment) (endpoint, key string, err error) {
 	c, err := client.New(client.WithEndpoint(base), client.WithToken(benchAdmin), client.WithSubscription(benchSubscription))
 	if err != nil {
 		return "", "", err
@@ -193,9 +199,11 @@ func deploy(ctx context.Context, base, account, name string, ptus int) (endpoint
 	if err != nil {
 		return "", "", err
 	}
-	if _, err := c.CreateDeployment(ctx, benchRG, account, name, client.DeploymentCreate{
-		Model: client.ModelRef{Format: "OpenAI", Name: benchModel, Version: benchVersion}, SKUName: benchSKU, Capacity: ptus}); err != nil {
-		return "", "", err
+	for _, d := range deps {
+		if _, err := c.CreateDeployment(ctx, benchRG, account, d.name, client.DeploymentCreate{
+			Model: client.ModelRef{Format: "OpenAI", Name: d.model, Version: d.version}, SKUName: benchSKU, Capacity: d.ptus}); err != nil {
+			return "", "", err
+		}
 	}
 	k, err := c.ListKeys(ctx, benchRG, account)
 	if err != nil {

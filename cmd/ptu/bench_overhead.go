@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +27,8 @@ func newBenchOverhead() *cobra.Command {
 		limiters           []string
 		redisURL, out      string
 		keepWork           bool
+		isolation          bool
+		iso                perf.IsolationOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "overhead",
@@ -69,6 +72,16 @@ long and checks goroutines and buckets return to their baseline.`,
 			if soak > 0 {
 				return runSoak(ctx, cmd, opt, soak, out)
 			}
+			if isolation {
+				iso.WorkDir, iso.Progress = work, w
+				rep, err := perf.RunIsolation(ctx, iso)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(w)
+				rep.WriteTable(w)
+				return writeJSON(filepath.Join(out, "isolation.json"), rep)
+			}
 			fmt.Fprintf(w, "starting upstream, bare proxy and ptu serve (%v) in %s\n", limiters, work)
 			b, err := perf.StartBench(ctx, opt)
 			if err != nil {
@@ -107,6 +120,10 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.IntVar(&maxTokens, "max-tokens", 32, "max_tokens of every call (the answer's length)")
 	f.DurationVar(&soak, "soak", 0, "instead: run load for this long and check for goroutine and bucket leaks")
 	f.BoolVar(&keepWork, "keep", false, "keep the working directory (process logs, databases)")
+	f.BoolVar(&isolation, "isolation", false, "instead: deployments A (400 %) and B (50 %) on one simulated pool; B's latency alone and with A, A's accepted throughput")
+	f.Float64Var(&iso.Scale, "time-scale", 10, "with --isolation: simulated seconds per real second")
+	f.DurationVar(&iso.Warmup, "warmup", 5*time.Minute, "with --isolation: simulated time before measuring")
+	f.DurationVar(&iso.Measure, "measure", 10*time.Minute, "with --isolation: simulated time measured")
 	cmd.AddCommand(newBenchOverheadProxy())
 	return cmd
 }
@@ -148,4 +165,15 @@ func newBenchOverheadProxy() *cobra.Command {
 
 func runSoak(ctx context.Context, cmd *cobra.Command, opt perf.Options, d time.Duration, out string) error {
 	return errors.New("soak: not implemented yet")
+}
+
+func writeJSON(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
