@@ -85,10 +85,10 @@ type IsolationReport struct {
 	MeanCost     float64          `json:"mean_cost_tokens"` // expected input-equivalent tokens per call
 	BAlone       Latency          `json:"b_alone"`
 	BWithA       Latency          `json:"b_with_a"`
-	BThrottled   int              `json:"b_throttled"`     // with A
-	BP99Change   float64          `json:"b_p99_change"`    // (with A − alone) / alone
-	AAccepted    float64          `json:"a_accepted"`      // A's admitted real cost over its capacity, the measured window
-	AThrottled   float64          `json:"a_throttled"`     // share of A's calls answered 429
+	BThrottled   int              `json:"b_throttled"`  // with A
+	BP99Change   float64          `json:"b_p99_change"` // (with A − alone) / alone
+	AAccepted    float64          `json:"a_accepted"`   // A's admitted real cost over its capacity, the measured window
+	AThrottled   float64          `json:"a_throttled"`  // share of A's calls answered 429
 	AByMinute    []float64        `json:"a_accepted_by_minute"`
 	BP99ByMinute []time.Duration  `json:"b_p99_by_minute_ns"` // with A
 	Failed       int              `json:"failed"`

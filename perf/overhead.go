@@ -131,43 +131,18 @@ func StartBench(ctx context.Context, opt Options) (*Bench, error) {
 	b.targets = append(b.targets, target{name: TargetProxy, url: "http://" + paddr + "/v1/chat/completions", body: body, proc: b.Proxy})
 
 	for _, lim := range opt.Limiters {
-		name := "ptu-" + lim
-		dir := filepath.Join(opt.WorkDir, name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		cfg := filepath.Join(dir, "ptu.yaml")
-		if err := os.WriteFile(cfg, fmt.Appendf(nil, benchConfig, benchSubscription, benchPoolPTU, addr), 0o644); err != nil {
-			return nil, err
-		}
-		saddr, err := FreeAddr()
+		p, err := b.startPTU(ctx, lim, addr)
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"serve", "--addr", saddr, "--data-dir", dir, "--config", cfg, "--admin-token", benchAdmin, "--log-format", "json"}
-		switch lim {
-		case "memory":
-		case "redis":
-			if opt.RedisURL == "" {
-				return nil, fmt.Errorf("the redis limiter needs --redis")
-			}
-			args = append(args, "--redis", opt.RedisURL)
-		default:
-			return nil, fmt.Errorf("limiter %q: memory or redis", lim)
-		}
-		p, err := Start(ctx, name, opt.Exe, saddr, filepath.Join(dir, "serve.log"), args...)
-		if err != nil {
-			return nil, err
-		}
-		b.PTU[name] = p
 		// A new account name each run: the Redis buckets of an earlier run's
 		// deployment (keyed by its ARM id) must not carry over.
 		acct := fmt.Sprintf("bench%d", time.Now().UnixNano()%1_000_000_000)
-		endpoint, key, err := deploy(ctx, "http://"+saddr, acct, []deployment{{"bench", benchModel, benchVersion, benchPTU}})
+		endpoint, key, err := deploy(ctx, "http://"+p.Addr, acct, []deployment{{"bench", benchModel, benchVersion, benchPTU}})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
-		b.targets = append(b.targets, target{name: name, url: endpoint + "openai/deployments/bench/chat/completions?api-version=" + apiVersion,
+		b.targets = append(b.targets, target{name: p.Name, url: endpoint + "openai/deployments/bench/chat/completions?api-version=" + apiVersion,
 			key: key, body: body, proc: p})
 	}
 	// One call each, so the first step does not measure connection setup or
@@ -180,6 +155,41 @@ func StartBench(ctx context.Context, opt Options) (*Bench, error) {
 	}
 	ok = true
 	return b, nil
+}
+
+// startPTU starts ptu serve with limiter lim in front of the upstream at addr.
+func (b *Bench) startPTU(ctx context.Context, lim, upstream string) (*Proc, error) {
+	opt := b.opt
+	name := "ptu-" + lim
+	dir := filepath.Join(opt.WorkDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(dir, "ptu.yaml")
+	if err := os.WriteFile(cfg, []byte(UpstreamConfig(upstream)), 0o644); err != nil {
+		return nil, err
+	}
+	saddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--addr", saddr, "--data-dir", dir, "--config", cfg, "--admin-token", benchAdmin, "--log-format", "json"}
+	switch lim {
+	case "memory":
+	case "redis":
+		if opt.RedisURL == "" {
+			return nil, fmt.Errorf("the redis limiter needs --redis")
+		}
+		args = append(args, "--redis", opt.RedisURL)
+	default:
+		return nil, fmt.Errorf("limiter %q: memory or redis", lim)
+	}
+	p, err := Start(ctx, name, opt.Exe, saddr, filepath.Join(dir, "serve.log"), args...)
+	if err != nil {
+		return nil, err
+	}
+	b.PTU[name] = p
+	return p, nil
 }
 
 // deployment is a GlobalProvisionedManaged deployment to make.

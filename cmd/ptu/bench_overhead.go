@@ -21,14 +21,15 @@ import (
 // bare reverse proxy in the same run (package perf).
 func newBenchOverhead() *cobra.Command {
 	var (
-		rates              []float64
-		duration, soak     time.Duration
-		workers, maxTokens int
-		limiters           []string
-		redisURL, out      string
-		keepWork           bool
-		isolation          bool
-		iso                perf.IsolationOptions
+		rates                []float64
+		duration, soak       time.Duration
+		workers, maxTokens   int
+		limiters             []string
+		redisURL, out        string
+		keepWork             bool
+		isolation, memory    bool
+		deployments, streams int
+		iso                  perf.IsolationOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "overhead",
@@ -71,6 +72,20 @@ long and checks goroutines and buckets return to their baseline.`,
 			ctx := cmd.Context()
 			if soak > 0 {
 				return runSoak(ctx, cmd, opt, soak, out)
+			}
+			if memory {
+				rep, err := perf.RunMemory(ctx, perf.MemoryOptions{Exe: exe, WorkDir: work, Deployments: deployments, Streams: streams,
+					Progress: func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "\nptu serve RSS: %.1f MB idle, %.1f MB with %d deployments (made in %s), %.1f MB at most with %d streams open (%d of %d streams completed, %d failed)\n",
+					float64(rep.RSSIdle)/1e6, float64(rep.RSSDeployed)/1e6, rep.Deployments, rep.DeployTime.Round(time.Second),
+					float64(rep.RSSPeak)/1e6, rep.PeakInFlight, rep.StreamsOK, rep.Streams, rep.StreamsFailed)
+				if rep.LastError != "" {
+					fmt.Fprintln(w, "last error:", rep.LastError)
+				}
+				return writeJSON(filepath.Join(out, "memory.json"), rep)
 			}
 			if isolation {
 				iso.WorkDir, iso.Progress = work, w
@@ -120,6 +135,9 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.IntVar(&maxTokens, "max-tokens", 32, "max_tokens of every call (the answer's length)")
 	f.DurationVar(&soak, "soak", 0, "instead: run load for this long and check for goroutine and bucket leaks")
 	f.BoolVar(&keepWork, "keep", false, "keep the working directory (process logs, databases)")
+	f.BoolVar(&memory, "memory", false, "instead: ptu serve's RSS with --deployments deployments and --streams streams open at once")
+	f.IntVar(&deployments, "deployments", 10_000, "with --memory: deployments to make")
+	f.IntVar(&streams, "streams", 1000, "with --memory: streaming calls to hold open at once")
 	f.BoolVar(&isolation, "isolation", false, "instead: deployments A (400 %) and B (50 %) on one simulated pool; B's latency alone and with A, A's accepted throughput")
 	f.Float64Var(&iso.Scale, "time-scale", 10, "with --isolation: simulated seconds per real second")
 	f.DurationVar(&iso.Warmup, "warmup", 5*time.Minute, "with --isolation: simulated time before measuring")
@@ -164,7 +182,34 @@ func newBenchOverheadProxy() *cobra.Command {
 }
 
 func runSoak(ctx context.Context, cmd *cobra.Command, opt perf.Options, d time.Duration, out string) error {
-	return errors.New("soak: not implemented yet")
+	if len(opt.Rates) != 1 {
+		return errors.New("--soak takes one --rates")
+	}
+	w := cmd.OutOrStdout()
+	opt.Limiters = []string{"memory"}
+	b, err := perf.StartBench(ctx, opt)
+	if err != nil {
+		return err
+	}
+	defer b.Stop()
+	rep, err := b.Soak(ctx, opt.Rates[0], d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nsoak: %s at %.0f calls/s; goroutines %d before, %d at most, %d after; RSS %.1f MB before, %.1f MB at most, %.1f MB after; settled in %s\n",
+		d, rep.Rate, rep.Baseline.Goroutines, rep.Peak.Goroutines, rep.After.Goroutines,
+		float64(rep.Baseline.RSS)/1e6, float64(rep.Peak.RSS)/1e6, float64(rep.After.RSS)/1e6, rep.Settle.Round(time.Second))
+	if err := writeJSON(filepath.Join(out, "soak.json"), rep); err != nil {
+		return err
+	}
+	if len(rep.Leaks) > 0 {
+		for _, l := range rep.Leaks {
+			fmt.Fprintln(w, "leak:", l)
+		}
+		return errors.New("soak: leaks found")
+	}
+	fmt.Fprintln(w, "no leaks: goroutines back to the baseline, buckets drained")
+	return nil
 }
 
 func writeJSON(path string, v any) error {
