@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -13,10 +14,14 @@ import (
 )
 
 var targetColors = map[string]color.RGBA{
-	TargetUpstream:  {R: 120, G: 120, B: 120, A: 255},
-	TargetProxy:     {R: 31, G: 119, B: 180, A: 255},
-	TargetPTUMemory: {R: 214, G: 39, B: 40, A: 255},
-	TargetPTURedis:  {R: 44, G: 160, B: 44, A: 255},
+	TargetUpstream:                 {R: 120, G: 120, B: 120, A: 255},
+	TargetProxy:                    {R: 31, G: 119, B: 180, A: 255},
+	TargetPTUMemory:                {R: 214, G: 39, B: 40, A: 255},
+	TargetPTURedis:                 {R: 44, G: 160, B: 44, A: 255},
+	TargetUpstream + StreamSuffix:  {R: 190, G: 190, B: 190, A: 255},
+	TargetProxy + StreamSuffix:     {R: 23, G: 190, B: 207, A: 255},
+	TargetPTUMemory + StreamSuffix: {R: 255, G: 127, B: 14, A: 255},
+	TargetPTURedis + StreamSuffix:  {R: 148, G: 103, B: 189, A: 255},
 }
 
 // WriteCharts writes two PNG charts into dir against offered load (the
@@ -33,18 +38,23 @@ func (r *Report) WriteCharts(dir string) ([]string, error) {
 	if len(rates) == 0 {
 		return nil, nil
 	}
-	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	// Milliseconds on a log scale: the runs span microseconds (a quiet
+	// proxy) to seconds (an overloaded one). Zero and negative differences
+	// (noise) are drawn at 1 µs.
+	us := func(d time.Duration) float64 { return max(float64(d)/float64(time.Millisecond), 0.001) }
 
 	added := plot.New()
 	added.Title.Text = "Latency added over calling the upstream directly"
 	added.X.Label.Text = "offered load (calls/s)"
-	added.Y.Label.Text = "added latency (µs)"
+	added.Y.Label.Text = "added latency (ms, log scale)"
 	p99 := plot.New()
 	p99.Title.Text = "End-to-end p99 latency"
 	p99.X.Label.Text = "offered load (calls/s)"
-	p99.Y.Label.Text = "p99 (µs)"
+	p99.Y.Label.Text = "p99 (ms, log scale)"
 	for _, p := range []*plot.Plot{added, p99} {
 		p.Add(plotter.NewGrid())
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Legend.Top = true
 		p.Legend.Left = true
 	}
@@ -64,7 +74,7 @@ func (r *Report) WriteCharts(dir string) ([]string, error) {
 			}
 		}
 		c := targetColors[name]
-		if name != TargetUpstream {
+		if !strings.HasPrefix(name, TargetUpstream) {
 			if err := addLine(added, name+" p50", a50, c, false); err != nil {
 				return nil, err
 			}

@@ -34,7 +34,14 @@ type Options struct {
 	WorkDir   string        // data directories and process logs
 	Progress  io.Writer     // a line per step
 	MaxTokens int           // of every call (the instant upstream answers this many tokens at most)
+	// Stream adds streaming variants of every target (name + StreamSuffix):
+	// the client asks for a stream, so the upstream streams to every
+	// target alike, as it always does to ptu.
+	Stream bool
 }
+
+// StreamSuffix marks the streaming variant of a target.
+const StreamSuffix = "-stream"
 
 // Bench is the running set of processes an overhead run drives.
 type Bench struct {
@@ -144,6 +151,14 @@ func StartBench(ctx context.Context, opt Options) (*Bench, error) {
 		}
 		b.targets = append(b.targets, target{name: p.Name, url: endpoint + "openai/deployments/bench/chat/completions?api-version=" + apiVersion,
 			key: key, body: body, proc: p})
+	}
+	if opt.Stream {
+		sbody := bytes.Replace(body, []byte(`"seed":1}`), []byte(`"seed":1,"stream":true}`), 1)
+		for _, t := range b.targets[:len(b.targets):len(b.targets)] {
+			t.name += StreamSuffix
+			t.body = sbody
+			b.targets = append(b.targets, t)
+		}
 	}
 	// One call each, so the first step does not measure connection setup or
 	// a failure.

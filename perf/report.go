@@ -128,12 +128,18 @@ func (r *Report) Rates() []float64 {
 func (r *Report) Compare() {
 	r.Rows = r.Rows[:0]
 	for _, rate := range r.Rates() {
-		up, hasUp := r.step(TargetUpstream, rate)
-		px, hasPx := r.step(TargetProxy, rate)
 		for _, name := range r.Targets {
-			if name == TargetUpstream {
+			// Each target is compared with the upstream and the bare proxy
+			// called the same way (streaming or not).
+			kind := ""
+			if strings.HasSuffix(name, StreamSuffix) {
+				kind = StreamSuffix
+			}
+			if name == TargetUpstream+kind {
 				continue
 			}
+			up, hasUp := r.step(TargetUpstream+kind, rate)
+			px, hasPx := r.step(TargetProxy+kind, rate)
 			s, ok := r.step(name, rate)
 			if !ok {
 				continue
@@ -142,7 +148,7 @@ func (r *Report) Compare() {
 			if hasUp {
 				row.AddedP50, row.AddedP99 = s.Latency.P50-up.Latency.P50, s.Latency.P99-up.Latency.P99
 			}
-			if hasPx && name != TargetProxy {
+			if hasPx && name != TargetProxy+kind {
 				row.OverProxyP50, row.OverProxyP99 = s.Latency.P50-px.Latency.P50, s.Latency.P99-px.Latency.P99
 				if rate == 0 && px.Achieved > 0 {
 					row.ThroughputRatio = s.Achieved / px.Achieved
@@ -154,7 +160,7 @@ func (r *Report) Compare() {
 	r.Checks = r.Checks[:0]
 	for _, row := range r.Rows {
 		switch {
-		case row.Target == TargetProxy:
+		case row.Target == TargetProxy || strings.HasSuffix(row.Target, StreamSuffix):
 		case row.Rate == 0:
 			r.Checks = append(r.Checks, Check{What: row.Target + " saturation calls/s over the bare proxy's",
 				Got: fmt.Sprintf("%.0f %%", row.ThroughputRatio*100), Limit: "≥ 60 %", Pass: row.ThroughputRatio >= 0.6})
@@ -203,7 +209,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(tw, "|---\t|---\t|---:\t|---:\t|---:\t|---:\t|---:\t|")
 	for _, row := range r.Rows {
 		over50, over99, ratio := "", "", ""
-		if row.Target != TargetProxy {
+		if !strings.HasPrefix(row.Target, TargetProxy) {
 			over50, over99 = fmtDur(row.OverProxyP50), fmtDur(row.OverProxyP99)
 		}
 		if row.ThroughputRatio > 0 {
@@ -253,4 +259,17 @@ func (r *Report) WriteFiles(dir string) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// ReadReport reads a results.json written by WriteFiles.
+func ReadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
 }

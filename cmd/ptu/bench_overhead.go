@@ -29,6 +29,8 @@ func newBenchOverhead() *cobra.Command {
 		keepWork             bool
 		isolation, memory    bool
 		deployments, streams int
+		replot               string
+		stream               bool
 		iso                  perf.IsolationOptions
 	)
 	cmd := &cobra.Command{
@@ -67,8 +69,19 @@ long and checks goroutines and buckets return to their baseline.`,
 				defer os.RemoveAll(work)
 			}
 			w := cmd.OutOrStdout()
+			if replot != "" {
+				rep, err := perf.ReadReport(replot)
+				if err != nil {
+					return err
+				}
+				rep.Compare()
+				files, err := rep.WriteCharts(out)
+				rep.WriteTable(w)
+				fmt.Fprintln(w, "\nwrote", files)
+				return err
+			}
 			opt := perf.Options{Exe: exe, Rates: rates, Duration: duration, Workers: workers, Limiters: limiters,
-				RedisURL: redisURL, WorkDir: work, Progress: w, MaxTokens: maxTokens}
+				RedisURL: redisURL, WorkDir: work, Progress: w, MaxTokens: maxTokens, Stream: stream}
 			ctx := cmd.Context()
 			if soak > 0 {
 				return runSoak(ctx, cmd, opt, soak, out)
@@ -135,6 +148,8 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.IntVar(&maxTokens, "max-tokens", 32, "max_tokens of every call (the answer's length)")
 	f.DurationVar(&soak, "soak", 0, "instead: run load for this long and check for goroutine and bucket leaks")
 	f.BoolVar(&keepWork, "keep", false, "keep the working directory (process logs, databases)")
+	f.BoolVar(&stream, "stream", false, "also measure every target with streaming calls (the upstream then streams to all of them, as it always does to ptu)")
+	f.StringVar(&replot, "replot", "", "instead: read a results.json and write its tables and charts to --out")
 	f.BoolVar(&memory, "memory", false, "instead: ptu serve's RSS with --deployments deployments and --streams streams open at once")
 	f.IntVar(&deployments, "deployments", 10_000, "with --memory: deployments to make")
 	f.IntVar(&streams, "streams", 1000, "with --memory: streaming calls to hold open at once")
