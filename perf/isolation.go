@@ -91,8 +91,14 @@ type IsolationReport struct {
 	AThrottled   float64          `json:"a_throttled"`  // share of A's calls answered 429
 	AByMinute    []float64        `json:"a_accepted_by_minute"`
 	BP99ByMinute []time.Duration  `json:"b_p99_by_minute_ns"` // with A
-	Failed       int              `json:"failed"`
-	Elapsed      time.Duration    `json:"elapsed_real_ns"`
+	// LagAlone and LagWithA are the longest a 10 ms timer of this process
+	// overslept in each simulated minute of the measured window (real
+	// time): the CPU stalls the simulated engine's own 10 ms scheduler
+	// also suffered, each stretched Scale times in simulated time.
+	LagAlone []time.Duration `json:"timer_lag_alone_by_minute_ns"`
+	LagWithA []time.Duration `json:"timer_lag_with_a_by_minute_ns"`
+	Failed   int             `json:"failed"`
+	Elapsed  time.Duration   `json:"elapsed_real_ns"`
 }
 
 type isoCall struct {
@@ -117,11 +123,11 @@ func RunIsolation(ctx context.Context, opt IsolationOptions) (*IsolationReport, 
 	rateA := opt.ALoad * rep.CapacityA / 60 / meanCost // calls per simulated second
 	rateB := opt.BLoad * capB / 60 / meanCost
 
-	alone, _, err := isolationPhase(ctx, opt, "alone", 0, rateB)
+	alone, _, lagAlone, err := isolationPhase(ctx, opt, "alone", 0, rateB)
 	if err != nil {
 		return nil, err
 	}
-	withB, withA, err := isolationPhase(ctx, opt, "with-a", rateA, rateB)
+	withB, withA, lagWithA, err := isolationPhase(ctx, opt, "with-a", rateA, rateB)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +183,13 @@ func RunIsolation(ctx context.Context, opt IsolationOptions) (*IsolationReport, 
 		share, _ := accepted(a, rep.CapacityA, time.Minute)
 		rep.AByMinute = append(rep.AByMinute, share)
 		rep.BP99ByMinute = append(rep.BP99ByMinute, Summarize(lats(b)).P99)
+		m := int(t / time.Minute)
+		if m < len(lagAlone) {
+			rep.LagAlone = append(rep.LagAlone, lagAlone[m])
+		}
+		if m < len(lagWithA) {
+			rep.LagWithA = append(rep.LagWithA, lagWithA[m])
+		}
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
@@ -203,10 +216,10 @@ func accepted(calls []isoCall, capacityPerMin float64, window time.Duration) (sh
 
 // isolationPhase runs one server with deployments A and B, calling A at
 // rateA and B at rateB (simulated calls per second; 0 sends none).
-func isolationPhase(ctx context.Context, opt IsolationOptions, name string, rateA, rateB float64) (bCalls, aCalls []isoCall, err error) {
+func isolationPhase(ctx context.Context, opt IsolationOptions, name string, rateA, rateB float64) (bCalls, aCalls []isoCall, lag []time.Duration, err error) {
 	dir, err := os.MkdirTemp(opt.WorkDir, "isolation-"+name+"-")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer os.RemoveAll(dir)
 	origin := time.Now()
@@ -214,19 +227,19 @@ func isolationPhase(ctx context.Context, opt IsolationOptions, name string, rate
 	now := func() time.Time { return origin.Add(time.Duration(float64(time.Since(origin)) * scale)) }
 	logf, err := os.Create(dir + "/serve.log")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer logf.Close()
 	s, err := StartServer(ctx, dir, fmt.Sprintf(isoConfig, benchSubscription, isoModel, isoVersion, opt.APTU+opt.BPTU), "", logf,
 		server.Options{SimTimeScale: scale, Now: now})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer s.Stop()
 	endpoint, key, err := deploy(ctx, s.URL, "isolation", []deployment{
 		{"dep-a", isoModel, isoVersion, opt.APTU}, {"dep-b", isoModel, isoVersion, opt.BPTU}})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	url := func(d string) string {
 		return endpoint + "openai/deployments/" + d + "/chat/completions?api-version=" + apiVersion
@@ -271,13 +284,36 @@ func isolationPhase(ctx context.Context, opt IsolationOptions, name string, rate
 		return calls
 	}
 	var wg sync.WaitGroup
+	lagCtx, stopLag := context.WithCancel(ctx)
+	var lagWG sync.WaitGroup
+	lagWG.Go(func() { lag = timerLag(lagCtx, time.Duration(float64(time.Minute)/scale)) })
 	wg.Go(func() { aCalls = drive("dep-a", rateA, 1_000_000) })
 	bCalls = drive("dep-b", rateB, 0)
 	wg.Wait()
+	stopLag()
+	lagWG.Wait()
 	if opt.Progress != nil {
 		fmt.Fprintf(opt.Progress, "isolation %s: done in %s\n", name, time.Since(origin).Round(time.Second))
 	}
-	return bCalls, aCalls, ctx.Err()
+	return bCalls, aCalls, lag, ctx.Err()
+}
+
+// timerLag sleeps 10 ms at a time until ctx ends and returns, for each
+// period, the most a sleep overran.
+func timerLag(ctx context.Context, period time.Duration) []time.Duration {
+	var out []time.Duration
+	start := time.Now()
+	for ctx.Err() == nil {
+		t0 := time.Now()
+		time.Sleep(10 * time.Millisecond)
+		over := time.Since(t0) - 10*time.Millisecond
+		i := int(time.Since(start) / period)
+		for len(out) <= i {
+			out = append(out, 0)
+		}
+		out[i] = max(out[i], over)
+	}
+	return out
 }
 
 type usage struct {
@@ -376,6 +412,16 @@ func (r *IsolationReport) WriteTable(w io.Writer) {
 		mins = append(mins, fmt.Sprintf("%.2f", p.Seconds()))
 	}
 	fmt.Fprintf(w, "- B's p99 with A by minute (s): %s\n", strings.Join(mins, " "))
+	for _, l := range []struct {
+		name string
+		lags []time.Duration
+	}{{"alone", r.LagAlone}, {"with A", r.LagWithA}} {
+		mins = mins[:0]
+		for _, d := range l.lags {
+			mins = append(mins, fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)))
+		}
+		fmt.Fprintf(w, "- longest CPU stall (10 ms timer overrun, real ms) by minute, %s: %s\n", l.name, strings.Join(mins, " "))
+	}
 	if r.Failed > 0 {
 		fmt.Fprintf(w, "- %d calls failed\n", r.Failed)
 	}
