@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,20 @@ type MemoryReport struct {
 	LastError     string        `json:"last_error,omitempty"`
 }
 
+// memoryConfig is UpstreamConfig with the given subscriptions.
+func memoryConfig(upstream string, subs []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "regions:\n  - {name: eastus, displayName: East US, dataZone: us}\n")
+	fmt.Fprintf(&b, "defaultQuota: {ProvisionedManaged: 10000000, GlobalProvisionedManaged: 10000000, DataZoneProvisionedManaged: 10000000}\n")
+	fmt.Fprintf(&b, "subscriptions:\n")
+	for i, s := range subs {
+		fmt.Fprintf(&b, "  - {id: %s, displayName: bench%d}\n", s, i+1)
+	}
+	fmt.Fprintf(&b, "pools:\n  - {region: eastus, model: %s, version: %q, ptu: %d, backend: upstream}\n", benchModel, benchVersion, benchPoolPTU)
+	fmt.Fprintf(&b, "backends:\n  - name: upstream\n    endpoints: [{url: \"http://%s/v1\"}]\n    maxConnections: 0\n    healthPath: \"\"\n", upstream)
+	return b.String()
+}
+
 // RunMemory starts a slow upstream (ptu sim at a quarter of real time, so
 // streams stay open) and ptu serve in front of it, makes the deployments
 // (1,000 per account), then opens the streams at once, one per deployment
@@ -60,7 +75,16 @@ func RunMemory(ctx context.Context, opt MemoryOptions) (*MemoryReport, error) {
 	defer up.Stop()
 	b := &Bench{opt: Options{Exe: opt.Exe, WorkDir: opt.WorkDir}, PTU: map[string]*Proc{}}
 	defer b.Stop()
-	p, err := b.startPTU(ctx, "memory", addr)
+	// A subscription per 1,000 deployments: creating a deployment sums the
+	// PTUs of its subscription's deployments in the region, so one
+	// subscription of 10,000 makes creation quadratic (see the docs).
+	const perAccount = 1000
+	nsub := (opt.Deployments + perAccount - 1) / perAccount
+	subs := make([]string, nsub)
+	for i := range subs {
+		subs[i] = fmt.Sprintf("6b1f0c2e-8d4a-4e7b-9c3f-%012d", i+1)
+	}
+	p, err := b.startPTU(ctx, "memory", memoryConfig(addr, subs))
 	if err != nil {
 		return nil, err
 	}
@@ -68,15 +92,14 @@ func RunMemory(ctx context.Context, opt MemoryOptions) (*MemoryReport, error) {
 	rep.RSSIdle, _ = p.RSS()
 	progress("ptu serve idle: %.1f MB RSS; making %d deployments", float64(rep.RSSIdle)/1e6, opt.Deployments)
 
-	c, err := client.New(client.WithEndpoint("http://"+p.Addr), client.WithToken(benchAdmin), client.WithSubscription(benchSubscription))
-	if err != nil {
-		return nil, err
-	}
 	type dep struct{ url, key string }
-	const perAccount = 1000
 	var deps []dep
 	start := time.Now()
 	for a := 0; a*perAccount < opt.Deployments; a++ {
+		c, err := client.New(client.WithEndpoint("http://"+p.Addr), client.WithToken(benchAdmin), client.WithSubscription(subs[a]))
+		if err != nil {
+			return nil, err
+		}
 		name := fmt.Sprintf("mem%d-%d", time.Now().UnixNano()%1_000_000, a)
 		acct, err := c.CreateAccount(ctx, benchRG, name, client.AccountCreate{Location: benchLocation, Kind: "OpenAI", SKU: "S0", CustomSubDomainName: name})
 		if err != nil {

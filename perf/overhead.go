@@ -138,7 +138,7 @@ func StartBench(ctx context.Context, opt Options) (*Bench, error) {
 	b.targets = append(b.targets, target{name: TargetProxy, url: "http://" + paddr + "/v1/chat/completions", body: body, proc: b.Proxy})
 
 	for _, lim := range opt.Limiters {
-		p, err := b.startPTU(ctx, lim, addr)
+		p, err := b.startPTU(ctx, lim, UpstreamConfig(addr))
 		if err != nil {
 			return nil, err
 		}
@@ -172,8 +172,8 @@ func StartBench(ctx context.Context, opt Options) (*Bench, error) {
 	return b, nil
 }
 
-// startPTU starts ptu serve with limiter lim in front of the upstream at addr.
-func (b *Bench) startPTU(ctx context.Context, lim, upstream string) (*Proc, error) {
+// startPTU starts ptu serve with limiter lim and configuration config.
+func (b *Bench) startPTU(ctx context.Context, lim, config string) (*Proc, error) {
 	opt := b.opt
 	name := "ptu-" + lim
 	dir := filepath.Join(opt.WorkDir, name)
@@ -181,7 +181,7 @@ func (b *Bench) startPTU(ctx context.Context, lim, upstream string) (*Proc, erro
 		return nil, err
 	}
 	cfg := filepath.Join(dir, "ptu.yaml")
-	if err := os.WriteFile(cfg, []byte(UpstreamConfig(upstream)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		return nil, err
 	}
 	saddr, err := FreeAddr()

@@ -459,6 +459,7 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 	// the rest of the call).
 	var texts [][]byte
 	var usage bool
+	var c chunk
 	sc := bufio.NewScanner(hres.Body)
 	sc.Buffer(make([]byte, 0, 4<<10), 16<<20)
 	for sc.Scan() {
@@ -470,7 +471,12 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 		if bytes.Equal(line, doneMarker) {
 			break
 		}
-		var c chunk
+		// One chunk value for the whole stream: decoding reuses its choices.
+		// Choices are cleared first, since decoding leaves fields a chunk
+		// does not name as they were.
+		c.Choices = c.Choices[:cap(c.Choices)]
+		clear(c.Choices)
+		c.Choices, c.Usage, c.Error = c.Choices[:0], nil, nil
 		if err := json.Unmarshal(line, &c); err != nil {
 			return b.fallback(res, texts, usage), emitted, fmt.Errorf("upstream %s: bad stream chunk: %w", e.URL, err)
 		}
