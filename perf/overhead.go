@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ptu-dev/ptu/client"
@@ -104,6 +105,13 @@ const (
 func StartBench(ctx context.Context, opt Options) (*Bench, error) {
 	if opt.MaxTokens == 0 {
 		opt.MaxTokens = 32
+	}
+	// An open loop against a target that has fallen behind holds a
+	// connection per call in flight: allow as many as the system does.
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	}
 	b := &Bench{opt: opt, PTU: map[string]*Proc{}, client: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: 8192, MaxIdleConnsPerHost: 8192, IdleConnTimeout: time.Minute}}}

@@ -207,6 +207,18 @@ func TestCompareAgainstUpstreamAndProxy(t *testing.T) {
 			t.Errorf("check %+v: want pass=%v", c, pass)
 		}
 	}
+	// Streaming variants are compared with the streaming upstream and
+	// proxy, and carry no target check.
+	r.Targets = append(r.Targets, TargetUpstream+StreamSuffix, TargetProxy+StreamSuffix, TargetPTUMemory+StreamSuffix)
+	r.Steps = append(r.Steps, step(TargetUpstream+StreamSuffix, 1000, 500*us, 0, 1000),
+		step(TargetProxy+StreamSuffix, 1000, 700*us, 0, 1000), step(TargetPTUMemory+StreamSuffix, 1000, 900*us, 0, 1000))
+	r.Compare()
+	if row := find(TargetPTUMemory+StreamSuffix, 1000); row.AddedP50 != 400*us || row.OverProxyP50 != 200*us {
+		t.Errorf("streaming ptu row %+v: want 400 µs over the streaming upstream, 200 µs over the streaming proxy", row)
+	}
+	if len(r.Checks) != len(want) {
+		t.Errorf("streaming rows added checks: %+v", r.Checks)
+	}
 	var b strings.Builder
 	r.WriteTable(&b)
 	if !strings.Contains(b.String(), "| 1000") || !strings.Contains(b.String(), "65 %") || !strings.Contains(b.String(), "NOT MET") {
