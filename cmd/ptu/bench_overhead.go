@@ -154,9 +154,10 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.IntVar(&deployments, "deployments", 10_000, "with --memory: deployments to make")
 	f.IntVar(&streams, "streams", 1000, "with --memory: streaming calls to hold open at once")
 	f.BoolVar(&isolation, "isolation", false, "instead: deployments A (400 %) and B (50 %) on one simulated pool; B's latency alone and with A, A's accepted throughput")
-	f.Float64Var(&iso.Scale, "time-scale", 10, "with --isolation: simulated seconds per real second")
+	f.Float64Var(&iso.Scale, "time-scale", 1, "with --isolation: simulated seconds per real second")
 	f.DurationVar(&iso.Warmup, "warmup", 5*time.Minute, "with --isolation: simulated time before measuring")
 	f.DurationVar(&iso.Measure, "measure", 10*time.Minute, "with --isolation: simulated time measured")
+	f.BoolVar(&iso.Sequential, "sequential", false, "with --isolation: run B alone first, then A and B (default: both phases at once, on two servers)")
 	cmd.AddCommand(newBenchOverheadProxy())
 	return cmd
 }
