@@ -133,25 +133,12 @@ func RunIsolation(ctx context.Context, opt IsolationOptions) (*IsolationReport, 
 	var alone, withB, withA []isoCall
 	var lagAlone, lagWithA []time.Duration
 	var errAlone, errWith error
-	run := func(f func()) {
-		if opt.Sequential {
-			f()
-			return
-		}
-		var wg sync.WaitGroup
-		wg.Go(f)
-		defer wg.Wait()
-	}
 	var phases sync.WaitGroup
-	phases.Go(func() {
-		run(func() { alone, _, lagAlone, errAlone = isolationPhase(ctx, opt, "alone", 0, rateB) })
-	})
+	phases.Go(func() { alone, _, lagAlone, errAlone = isolationPhase(ctx, opt, "alone", 0, rateB) })
 	if opt.Sequential {
 		phases.Wait()
 	}
-	phases.Go(func() {
-		run(func() { withB, withA, lagWithA, errWith = isolationPhase(ctx, opt, "with-a", rateA, rateB) })
-	})
+	phases.Go(func() { withB, withA, lagWithA, errWith = isolationPhase(ctx, opt, "with-a", rateA, rateB) })
 	phases.Wait()
 	if err := errors.Join(errAlone, errWith); err != nil {
 		return nil, err
