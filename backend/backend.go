@@ -37,7 +37,7 @@ type Request struct {
 type Event struct {
 	Index        int    // choice index
 	Text         string // may be empty on the final event of a choice
-	Tokens       int    // output tokens this event accounts for
+	Tokens       int    // output tokens this event accounts for; 0 when the backend counts only at the end (upstream servers)
 	FinishReason string // "", FinishStop or FinishLength
 }
 

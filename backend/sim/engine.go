@@ -43,6 +43,11 @@ type Config struct {
 	Tick time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Instant answers every request at once, with the same text and token
+	// counts it would otherwise release over time: no prefill, no decode
+	// speed, no rating. For measuring what sits in front of a model server
+	// (ptu sim --instant).
+	Instant bool
 }
 
 // Engine simulates a GPU replica set serving one model with continuous
@@ -176,6 +181,9 @@ func (e *Engine) Generate(ctx context.Context, req backend.Request, emit func(ba
 		return backend.Result{}, fmt.Errorf("sim: bad max tokens %d or n %d", req.MaxTokens, req.N)
 	}
 	choices := e.plan(req)
+	if e.cfg.Instant {
+		return e.instant(ctx, req, choices, emit)
+	}
 	s := e.newStream(req, choices)
 	e.add(s)
 
@@ -215,6 +223,59 @@ func (e *Engine) Generate(ctx context.Context, req backend.Request, emit func(ba
 		}
 	}
 	return e.finish(s, req), nil
+}
+
+// instant emits every token of choices at once, in the order the scheduler
+// would, and counts the request as processed.
+func (e *Engine) instant(ctx context.Context, req backend.Request, choices []choice, emit func(backend.Event) error) (backend.Result, error) {
+	now := e.cfg.Now()
+	res := backend.Result{PromptTokens: req.PromptTokens, CachedTokens: req.CachedTokens}
+	longest := 0
+	out := make([]emitter, len(choices))
+	for i, c := range choices {
+		longest = max(longest, c.tokens)
+		out[i] = emitter{gen: c.gen, cut: c.cut}
+	}
+	pending := make([]int, len(choices))
+	var err error
+	emitted := 0
+emitting:
+	for ; emitted < longest; emitted++ {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		for i, c := range choices {
+			if emitted >= c.tokens {
+				continue
+			}
+			pending[i]++
+			last := emitted == c.tokens-1
+			text := out[i].next()
+			if text == "" && !last {
+				continue
+			}
+			ev := backend.Event{Index: i, Text: text, Tokens: pending[i]}
+			if last {
+				ev.FinishReason = c.finish
+			}
+			pending[i] = 0
+			if err = emit(ev); err != nil {
+				emitted++ // produced, then refused by the client
+				break emitting
+			}
+		}
+	}
+	for _, c := range choices {
+		res.CompletionTokens += min(emitted, c.tokens)
+	}
+	if res.CompletionTokens > 0 {
+		res.FirstToken, res.LastToken = now, now
+	}
+	e.mu.Lock()
+	e.requests++
+	e.processed += float64(req.PromptTokens-req.CachedTokens) + e.cfg.OutputWeight*float64(res.CompletionTokens)
+	e.mu.Unlock()
+	return res, err
 }
 
 // plan fixes the length, finish and text source of each choice of req.

@@ -500,3 +500,44 @@ func TestWaterLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestInstantAnswersTheSameTextAtOnce(t *testing.T) {
+	// A rating far too small for the request: the scheduled engine would take
+	// minutes, the instant one answers without a scheduler tick.
+	clk := newFakeClock()
+	inst := realEngine(t, Config{RatedTPM: 1, TimeScale: 1, Instant: true, Now: clk.Now})
+	ref := realEngine(t, Config{})
+	req := backend.Request{Model: "m", PromptTokens: 30, N: 2, MaxTokens: 50, Seed: seed(7), Stop: []string{"the"},
+		Body: []byte(`{"messages":[{"role":"user","content":"hi"}]}`)}
+	a, b := generate(t, inst, req), generate(t, ref, req)
+	if a.texts()[0] != b.texts()[0] || a.texts()[1] != b.texts()[1] {
+		t.Fatalf("instant text differs from the scheduled engine's:\n%v\n%v", a.texts(), b.texts())
+	}
+	if a.res.CompletionTokens != b.res.CompletionTokens || a.res.PromptTokens != 30 {
+		t.Errorf("usage %+v, want completion %d and prompt 30", a.res, b.res.CompletionTokens)
+	}
+	if a.finishes()[0] != b.finishes()[0] || a.finishes()[1] != b.finishes()[1] {
+		t.Errorf("finish reasons %v, want %v", a.finishes(), b.finishes())
+	}
+	if !a.res.FirstToken.Equal(clk.Now()) || !a.res.LastToken.Equal(clk.Now()) {
+		t.Errorf("first/last token at %v/%v, want the clock's %v", a.res.FirstToken, a.res.LastToken, clk.Now())
+	}
+	st := inst.Stats()
+	if st.Requests != 1 || st.InFlight != 0 || st.Processed != float64(30+4*a.res.CompletionTokens) {
+		t.Errorf("stats %+v after one instant call of %d output tokens", st, a.res.CompletionTokens)
+	}
+
+	// A client that goes away stops the answer and is charged what it got.
+	stop := errors.New("gone")
+	got := 0
+	res, err := inst.Generate(context.Background(), backend.Request{MaxTokens: 100, Seed: seed(1)}, func(ev backend.Event) error {
+		got += ev.Tokens
+		if got >= 5 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || res.CompletionTokens != 5 {
+		t.Errorf("aborted after 5 tokens: %d counted, err %v", res.CompletionTokens, err)
+	}
+}

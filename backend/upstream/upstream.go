@@ -453,25 +453,35 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 		res.PromptTokens = 0
 		return res, false, &StatusError{Endpoint: e.URL, Status: hres.StatusCode, Body: string(msg)}
 	}
-	counted := 0 // output tokens counted with the tokenizer
+	// Usage comes from the upstream's last chunk. Until it does, the text of
+	// each choice is kept, to be counted with the tokenizer only if the
+	// stream ends without usage (tokenizing every chunk would cost more than
+	// the rest of the call).
+	var texts [][]byte
 	var usage bool
+	var c chunk
 	sc := bufio.NewScanner(hres.Body)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 0, 4<<10), 16<<20)
 	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "data:")
+		line, ok := bytes.CutPrefix(sc.Bytes(), dataPrefix)
 		if !ok {
 			continue
 		}
-		line = strings.TrimSpace(line)
-		if line == "[DONE]" {
+		line = bytes.TrimSpace(line)
+		if bytes.Equal(line, doneMarker) {
 			break
 		}
-		var c chunk
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			return b.fallback(res, counted, usage), emitted, fmt.Errorf("upstream %s: bad stream chunk: %w", e.URL, err)
+		// One chunk value for the whole stream: decoding reuses its choices.
+		// Choices are cleared first, since decoding leaves fields a chunk
+		// does not name as they were.
+		c.Choices = c.Choices[:cap(c.Choices)]
+		clear(c.Choices)
+		c.Choices, c.Usage, c.Error = c.Choices[:0], nil, nil
+		if err := json.Unmarshal(line, &c); err != nil {
+			return b.fallback(res, texts, usage), emitted, fmt.Errorf("upstream %s: bad stream chunk: %w", e.URL, err)
 		}
 		if len(c.Error) > 0 && string(c.Error) != "null" {
-			return b.fallback(res, counted, usage), emitted, fmt.Errorf("upstream %s: stream failed: %s", e.URL, c.Error)
+			return b.fallback(res, texts, usage), emitted, fmt.Errorf("upstream %s: stream failed: %s", e.URL, c.Error)
 		}
 		if c.Usage != nil {
 			usage = true
@@ -494,9 +504,11 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 			if text == "" && ev.FinishReason == "" {
 				continue
 			}
-			if text != "" && b.tok != nil {
-				ev.Tokens = len(b.tok.Encode(text))
-				counted += ev.Tokens
+			if text != "" && b.tok != nil && !usage && ch.Index >= 0 && ch.Index < maxChoices {
+				if ch.Index >= len(texts) {
+					texts = append(texts, make([][]byte, ch.Index+1-len(texts))...)
+				}
+				texts[ch.Index] = append(texts[ch.Index], text...)
 			}
 			now := b.g.cfg.Now()
 			if text != "" {
@@ -507,20 +519,34 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 			}
 			emitted = true
 			if err := emit(ev); err != nil {
-				return b.fallback(res, counted, usage), emitted, fmt.Errorf("%w: %w", errClient, err)
+				return b.fallback(res, texts, usage), emitted, fmt.Errorf("%w: %w", errClient, err)
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return b.fallback(res, counted, usage), emitted, fmt.Errorf("upstream %s: %w", e.URL, err)
+		return b.fallback(res, texts, usage), emitted, fmt.Errorf("upstream %s: %w", e.URL, err)
 	}
-	return b.fallback(res, counted, usage), emitted, nil
+	return b.fallback(res, texts, usage), emitted, nil
 }
 
-// fallback fills usage from the tokenizer's count when the upstream sent none.
-func (b *modelBackend) fallback(res backend.Result, counted int, usage bool) backend.Result {
+var (
+	dataPrefix = []byte("data:")
+	doneMarker = []byte("[DONE]")
+)
+
+// maxChoices bounds the choice index whose text is kept for counting.
+const maxChoices = 128
+
+// fallback fills usage from the tokenizer's count of each choice's text when
+// the upstream sent none.
+func (b *modelBackend) fallback(res backend.Result, texts [][]byte, usage bool) backend.Result {
 	if !usage {
-		res.CompletionTokens = counted
+		res.CompletionTokens = 0
+		for _, t := range texts {
+			if len(t) > 0 {
+				res.CompletionTokens += len(b.tok.Encode(string(t)))
+			}
+		}
 	}
 	return res
 }

@@ -23,7 +23,7 @@ func newBench() *cobra.Command {
 		`  export OPENAI_API_KEY=$(ptu cognitiveservices account keys list -n demo-aoai -g demo --query key1 -o tsv)
   ptu bench load http://127.0.0.1:8080/accounts/demo-aoai/ --deployment gpt-4o --rate 60 --duration 600 --report run.html
   ptu bench calibrate http://127.0.0.1:8000 --deployment gpt-4o --model gpt-4o`,
-		newBenchLoad(), newBenchCalibrate())
+		newBenchLoad(), newBenchCalibrate(), newBenchOverhead())
 	cmd.Long = `Benchmark a deployment (ptu bench load), the way azure-openai-benchmark does and with
 its flags and output, or find the PTU rating of a model server (ptu bench calibrate).`
 	return cmd

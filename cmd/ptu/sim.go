@@ -22,6 +22,7 @@ func newSim() *cobra.Command {
 	var models []string
 	var ptus int
 	var timeScale float64
+	var instant bool
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Serve the simulated model engine alone as an OpenAI-compatible server (a stand-in for vLLM)",
@@ -30,7 +31,11 @@ func newSim() *cobra.Command {
 capacity pool (its aggregate rate is PTUs × the model's input TPM per PTU); over
 its rating every stream slows down, as continuous batching does on a GPU.
 
-A model is NAME, NAME@VERSION, or either followed by =PTUS to rate it on its own.`,
+A model is NAME, NAME@VERSION, or either followed by =PTUS to rate it on its own.
+
+--instant answers every call at once (same text and token counts, no
+prefill, decode speed or rating): an upstream that costs nothing, for
+measuring what sits in front of it (ptu bench overhead).`,
 		Example: `  ptu sim --model gpt-4o
   ptu sim --addr 127.0.0.1:8000 --model gpt-4o-mini=300 --model gpt-4.1@2025-04-14
   curl -s 127.0.0.1:8000/v1/chat/completions -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'`,
@@ -54,6 +59,13 @@ A model is NAME, NAME@VERSION, or either followed by =PTUS to rate it on its own
 				eng, err := server.SimEngine(m, rated, timeScale)
 				if err != nil {
 					return err
+				}
+				if instant {
+					cfg := eng.Config()
+					cfg.Instant = true
+					if eng, err = sim.New(cfg); err != nil {
+						return err
+					}
 				}
 				engines[model] = eng
 			}
@@ -80,5 +92,6 @@ A model is NAME, NAME@VERSION, or either followed by =PTUS to rate it on its own
 	f.StringArrayVar(&models, "model", []string{"gpt-4o"}, "model to serve: NAME[@VERSION][=PTUS]; repeat for several")
 	f.IntVar(&ptus, "ptu", 100, "PTU rating of each model without its own")
 	f.Float64Var(&timeScale, "time-scale", 1, "run this many times faster than real time")
+	f.BoolVar(&instant, "instant", false, "answer every call at once, whatever the load (zero-latency upstream)")
 	return cmd
 }

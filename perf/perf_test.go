@@ -1,0 +1,322 @@
+package perf
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestPercentileNearestRank(t *testing.T) {
+	ds := make([]time.Duration, 100)
+	for i := range ds {
+		ds[i] = time.Duration(i+1) * time.Millisecond
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{0.5, 50 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}, {0.001, time.Millisecond}, {0.505, 51 * time.Millisecond}} {
+		if got := Percentile(ds, c.p); got != c.want {
+			t.Errorf("p%v = %v, want %v", c.p*100, got, c.want)
+		}
+	}
+	if Percentile(nil, 0.5) != 0 {
+		t.Error("percentile of nothing is not 0")
+	}
+	l := Summarize([]time.Duration{3, 1, 2})
+	if l.N != 3 || l.P50 != 2 || l.Max != 3 || l.Mean != 2 || l.P99 != 3 {
+		t.Errorf("summary %+v", l)
+	}
+}
+
+// fakeClock advances only when the scheduler sleeps or a call says so. The
+// k-th sleep first waits until the k calls before it have read the clock at
+// their end (OpenLoop reads it once at its start and once as each call
+// ends), so each call runs and is timed at the instant it was sent.
+type fakeClock struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	now    time.Time
+	sleeps int
+	reads  int
+}
+
+func newFakeClock(t time.Time) *fakeClock {
+	c := &fakeClock{now: t}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	c.cond.Broadcast()
+	return c.now
+}
+
+func (c *fakeClock) SleepUntil(_ context.Context, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.reads < c.sleeps+1 {
+		c.cond.Wait()
+	}
+	c.sleeps++
+	if t.After(c.now) {
+		c.now = t
+	}
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// A stall of the target is charged to every call scheduled during it, not
+// only the one that was waiting: latency runs from the scheduled send time.
+func TestOpenLoopChargesStallsToScheduledCalls(t *testing.T) {
+	clk := newFakeClock(time.Unix(1000, 0))
+	var mu sync.Mutex
+	n := 0
+	out := OpenLoop(context.Background(), clk, 100, time.Second, func(context.Context) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		switch {
+		case n == 10:
+			// The 10th call stalls the sender for 50 ms: the scheduler
+			// sends the next calls late.
+			clk.advance(50 * time.Millisecond)
+			return 200, nil
+		case n == 20:
+			return 429, nil
+		case n == 30:
+			return 0, errors.New("refused")
+		}
+		return 200, nil
+	})
+	if out.Sent != 100 || out.OK != 98 || out.Throttled != 1 || out.Failed != 1 || out.LastError != "refused" {
+		t.Fatalf("outcome %+v, want 100 sent, 98 OK, 1 throttled, 1 failed", out)
+	}
+	s := Summarize(out.Latencies)
+	// The stalled call waited 50 ms; the four after it were scheduled
+	// 10, 20, 30 and 40 ms into the stall and sent at its end.
+	if s.Max != 50*time.Millisecond || s.P50 != 0 {
+		t.Errorf("latencies %+v: want max 50 ms (the stall), p50 0", s)
+	}
+	late := 0
+	for _, l := range out.Latencies {
+		if l > 0 {
+			late++
+		}
+	}
+	if late != 5 {
+		t.Errorf("%d calls charged for the stall, want 5 (the stalled one and the four scheduled during it)", late)
+	}
+}
+
+func TestOpenLoopStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	clk := newFakeClock(time.Unix(0, 0))
+	out := OpenLoop(ctx, clk, 10, 10*time.Second, func(context.Context) (int, error) {
+		cancel()
+		return 200, nil
+	})
+	if out.Sent != 1 {
+		t.Errorf("sent %d calls after the context ended, want 1", out.Sent)
+	}
+}
+
+func TestClosedLoopCountsEveryAnswer(t *testing.T) {
+	out := ClosedLoop(context.Background(), 4, 50*time.Millisecond, func(ctx context.Context) (int, error) {
+		select {
+		case <-time.After(time.Millisecond):
+			return 200, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	})
+	if out.OK == 0 || out.Failed != 0 || out.Sent != out.OK || len(out.Latencies) != out.OK {
+		t.Errorf("outcome sent %d ok %d failed %d latencies %d: calls cut off at the end must not count as failures",
+			out.Sent, out.OK, out.Failed, len(out.Latencies))
+	}
+}
+
+func step(target string, rate float64, p50, p99 time.Duration, achieved float64) Step {
+	return Step{Target: target, Rate: rate, OK: 1, Achieved: achieved, Latency: Latency{P50: p50, P99: p99}}
+}
+
+func TestCompareAgainstUpstreamAndProxy(t *testing.T) {
+	us := time.Microsecond
+	r := &Report{Targets: []string{TargetUpstream, TargetProxy, TargetPTUMemory, TargetPTURedis}, Steps: []Step{
+		step(TargetUpstream, 1000, 300*us, 900*us, 1000),
+		step(TargetProxy, 1000, 400*us, 1200*us, 1000),
+		step(TargetPTUMemory, 1000, 600*us, 2000*us, 1000),
+		step(TargetPTURedis, 1000, 1100*us, 4000*us, 1000),
+		step(TargetUpstream, 0, 0, 0, 9000),
+		step(TargetProxy, 0, 0, 0, 4000),
+		step(TargetPTUMemory, 0, 0, 0, 2600),
+		step(TargetPTURedis, 0, 0, 0, 2000),
+	}}
+	r.Compare()
+	find := func(target string, rate float64) Row {
+		for _, row := range r.Rows {
+			if row.Target == target && row.Rate == rate {
+				return row
+			}
+		}
+		t.Fatalf("no row for %s at %v", target, rate)
+		return Row{}
+	}
+	if row := find(TargetProxy, 1000); row.AddedP50 != 100*us || row.AddedP99 != 300*us || row.OverProxyP50 != 0 {
+		t.Errorf("bare proxy row %+v: added p50 100 µs, p99 300 µs", row)
+	}
+	if row := find(TargetPTUMemory, 1000); row.AddedP50 != 300*us || row.OverProxyP50 != 200*us || row.OverProxyP99 != 800*us {
+		t.Errorf("ptu-memory row %+v: added 300 µs, 200 µs over the proxy at p50, 800 µs at p99", row)
+	}
+	if row := find(TargetPTUMemory, 0); row.ThroughputRatio != 0.65 {
+		t.Errorf("ptu-memory saturation ratio %v, want 0.65", row.ThroughputRatio)
+	}
+	want := map[string]bool{
+		"ptu-memory p50 over the bare proxy's at 1,000 calls/s": true,  // 200 µs ≤ 250 µs
+		"ptu-redis p50 over the bare proxy's at 1,000 calls/s":  false, // 700 µs > 600 µs
+		"ptu-memory saturation calls/s over the bare proxy's":   true,  // 65 %
+		"ptu-redis saturation calls/s over the bare proxy's":    false, // 50 %
+	}
+	if len(r.Checks) != len(want) {
+		t.Fatalf("checks %+v, want %d", r.Checks, len(want))
+	}
+	for _, c := range r.Checks {
+		if pass, ok := want[c.What]; !ok || pass != c.Pass {
+			t.Errorf("check %+v: want pass=%v", c, pass)
+		}
+	}
+	// Streaming variants are compared with the streaming upstream and
+	// proxy, and carry no target check.
+	r.Targets = append(r.Targets, TargetUpstream+StreamSuffix, TargetProxy+StreamSuffix, TargetPTUMemory+StreamSuffix)
+	r.Steps = append(r.Steps, step(TargetUpstream+StreamSuffix, 1000, 500*us, 0, 1000),
+		step(TargetProxy+StreamSuffix, 1000, 700*us, 0, 1000), step(TargetPTUMemory+StreamSuffix, 1000, 900*us, 0, 1000))
+	r.Compare()
+	if row := find(TargetPTUMemory+StreamSuffix, 1000); row.AddedP50 != 400*us || row.OverProxyP50 != 200*us {
+		t.Errorf("streaming ptu row %+v: want 400 µs over the streaming upstream, 200 µs over the streaming proxy", row)
+	}
+	if len(r.Checks) != len(want) {
+		t.Errorf("streaming rows added checks: %+v", r.Checks)
+	}
+	var b strings.Builder
+	r.WriteTable(&b)
+	if !strings.Contains(b.String(), "| 1000") || !strings.Contains(b.String(), "65 %") || !strings.Contains(b.String(), "NOT MET") {
+		t.Errorf("table misses the rows, the ratio or the failed check:\n%s", b.String())
+	}
+}
+
+func TestParseMetricsAndLeaks(t *testing.T) {
+	text := `# HELP go_goroutines Number of goroutines that currently exist.
+# TYPE go_goroutines gauge
+go_goroutines 42
+process_resident_memory_bytes 5.24288e+07
+ptu_deployment_bucket_level_ratio{account="a",deployment="x"} 0.25
+ptu_deployment_bucket_level_ratio{account="a",deployment="y"} 0
+`
+	s, err := ParseMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Goroutines != 42 || s.RSS != 52428800 || s.BucketLevel != 0.25 || s.Buckets != 2 {
+		t.Fatalf("snapshot %+v", s)
+	}
+	if _, err := ParseMetrics(strings.NewReader("process_resident_memory_bytes 1\n")); err == nil {
+		t.Error("metrics without go_goroutines accepted")
+	}
+	base := Snapshot{Goroutines: 40}
+	if l := Leaks(base, Snapshot{Goroutines: 48}, 8); len(l) != 0 {
+		t.Errorf("within slack reported as leak: %v", l)
+	}
+	if l := Leaks(base, s, 1); len(l) != 2 {
+		t.Errorf("leaks %v, want goroutines and buckets", l)
+	}
+	// SettleLeaks waits for the state to come back.
+	calls := 0
+	after, leaks, err := SettleLeaks(context.Background(), func(context.Context) (Snapshot, error) {
+		calls++
+		if calls < 2 {
+			return s, nil
+		}
+		return Snapshot{Goroutines: 41}, nil
+	}, base, 2, 10*time.Second)
+	if err != nil || len(leaks) != 0 || after.Goroutines != 41 {
+		t.Errorf("settle: %v %v %+v", err, leaks, after)
+	}
+}
+
+func TestParseProc(t *testing.T) {
+	if n, err := parseKB("   123 kB"); err != nil || n != 123*1024 {
+		t.Errorf("parseKB: %d %v", n, err)
+	}
+	if _, err := parseKB("12 MB"); err == nil {
+		t.Error("unit MB accepted")
+	}
+	stat := "1234 (ptu serve) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 100 0 0"
+	if d, err := parseStatCPU(stat); err != nil || d != 3*time.Second {
+		t.Errorf("parseStatCPU = %v %v, want 3 s (300 ticks)", d, err)
+	}
+}
+
+// A short soak through the whole server in this process: after the load,
+// goroutines come back to the baseline taken after a warm-up at the same
+// rate, and the bucket drains to empty.
+func TestShortSoakLeaksNothing(t *testing.T) {
+	up := instantUpstream(t)
+	s, chat, key := ptuInProcess(t, up.URL)
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	call := func(ctx context.Context) (int, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, chat, bytes.NewReader(benchBody))
+		req.Header.Set("api-key", key)
+		res, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, nil
+	}
+	ctx := context.Background()
+	scrape := func(ctx context.Context) (Snapshot, error) { return Scrape(ctx, s.URL) }
+	if out := OpenLoop(ctx, nil, 100, time.Second, call); out.OK != out.Sent {
+		t.Fatalf("warm-up: %+v", out)
+	}
+	// Only connections ptu itself keeps count: the test's own idle ones are
+	// closed before each reading.
+	c.CloseIdleConnections()
+	time.Sleep(100 * time.Millisecond)
+	base, _, err := SettleLeaks(ctx, scrape, Snapshot{Goroutines: 1 << 30}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := OpenLoop(ctx, nil, 200, 2*time.Second, call)
+	if out.OK != out.Sent || out.Sent != 400 {
+		t.Fatalf("load: %d sent, %d answered 200 (%s)", out.Sent, out.OK, out.LastError)
+	}
+	c.CloseIdleConnections()
+	// The upstream pool keeps up to 16 idle connections to the upstream
+	// (3 goroutines each, counting the in-process upstream's side): a slow
+	// machine may open more of them during the load than the warm-up did.
+	// A leak of one goroutine per call (400) is far past that.
+	after, leaks, err := SettleLeaks(ctx, scrape, base, 16*3, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaks) > 0 {
+		t.Errorf("after 400 calls: %v", leaks)
+	}
+	if after.Buckets != 1 {
+		t.Errorf("%d bucket series, want the one deployment's", after.Buckets)
+	}
+	t.Logf("goroutines %d before, %d after", base.Goroutines, after.Goroutines)
+}
