@@ -366,7 +366,9 @@ var errClient = errors.New("client went away")
 
 // body rewrites the client's body for the upstream: the upstream's model
 // name, one prompt of a legacy completion, max_tokens when the gateway set
-// it, and always a stream with usage.
+// it, and a stream with usage when the client streams. A call the client
+// does not stream is not streamed from the upstream either: one JSON answer
+// costs the upstream, and ptu, a third of a stream of chunks.
 func (b *modelBackend) body(req backend.Request) ([]byte, bool, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(req.Body, &m); err != nil {
@@ -394,8 +396,13 @@ func (b *modelBackend) body(req backend.Request) ([]byte, bool, error) {
 	if req.MaxTokens > 0 && !hasMax && !hasMaxC {
 		m["max_tokens"], _ = json.Marshal(req.MaxTokens)
 	}
-	m["stream"] = json.RawMessage("true")
-	m["stream_options"] = json.RawMessage(`{"include_usage":true}`)
+	if req.Stream {
+		m["stream"] = json.RawMessage("true")
+		m["stream_options"] = json.RawMessage(`{"include_usage":true}`)
+	} else {
+		delete(m, "stream")
+		delete(m, "stream_options")
+	}
 	out, err := json.Marshal(m)
 	return out, chat, err
 }
@@ -452,6 +459,9 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 		msg, _ := io.ReadAll(io.LimitReader(hres.Body, 4096))
 		res.PromptTokens = 0
 		return res, false, &StatusError{Endpoint: e.URL, Status: hres.StatusCode, Body: string(msg)}
+	}
+	if !req.Stream && !strings.HasPrefix(hres.Header.Get("Content-Type"), "text/event-stream") {
+		return b.answer(hres.Body, e, res, emit)
 	}
 	// Usage comes from the upstream's last chunk. Until it does, the text of
 	// each choice is kept, to be counted with the tokenizer only if the
@@ -527,6 +537,76 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 		return b.fallback(res, texts, usage), emitted, fmt.Errorf("upstream %s: %w", e.URL, err)
 	}
 	return b.fallback(res, texts, usage), emitted, nil
+}
+
+// completion is what is read of a whole (not streamed) chat or legacy
+// completion.
+type completion struct {
+	Choices []struct {
+		Index   int `json:"index"`
+		Message struct {
+			Content *string `json:"content"`
+		} `json:"message"`
+		Text         *string `json:"text"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens        int `json:"prompt_tokens"`
+		CompletionTokens    int `json:"completion_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+	} `json:"usage"`
+}
+
+// maxAnswer bounds a whole answer read from an upstream.
+const maxAnswer = 64 << 20
+
+// answer reads a whole completion and emits each choice as one event. Its
+// usage is the upstream's, else the tokenizer's count of the text.
+func (b *modelBackend) answer(body io.Reader, e *endpoint, res backend.Result, emit func(backend.Event) error) (backend.Result, bool, error) {
+	var c completion
+	if err := json.NewDecoder(io.LimitReader(body, maxAnswer)).Decode(&c); err != nil {
+		return res, false, fmt.Errorf("upstream %s: bad answer: %w", e.URL, err)
+	}
+	now := b.g.cfg.Now()
+	var texts [][]byte
+	if c.Usage != nil {
+		res.PromptTokens, res.CompletionTokens = c.Usage.PromptTokens, c.Usage.CompletionTokens
+		if c.Usage.PromptTokensDetails != nil {
+			res.CachedTokens = c.Usage.PromptTokensDetails.CachedTokens
+		}
+	}
+	emitted := false
+	for _, ch := range c.Choices {
+		ev := backend.Event{Index: ch.Index, FinishReason: backend.FinishStop}
+		switch {
+		case ch.Message.Content != nil:
+			ev.Text = *ch.Message.Content
+		case ch.Text != nil:
+			ev.Text = *ch.Text
+		}
+		if ch.FinishReason != nil && *ch.FinishReason != "" {
+			ev.FinishReason = *ch.FinishReason
+		}
+		if ev.Text != "" {
+			if res.FirstToken.IsZero() {
+				res.FirstToken = now
+			}
+			res.LastToken = now
+			if c.Usage == nil && b.tok != nil && ch.Index >= 0 && ch.Index < maxChoices {
+				if ch.Index >= len(texts) {
+					texts = append(texts, make([][]byte, ch.Index+1-len(texts))...)
+				}
+				texts[ch.Index] = append(texts[ch.Index], ev.Text...)
+			}
+		}
+		emitted = true
+		if err := emit(ev); err != nil {
+			return b.fallback(res, texts, c.Usage != nil), emitted, fmt.Errorf("%w: %w", errClient, err)
+		}
+	}
+	return b.fallback(res, texts, c.Usage != nil), emitted, nil
 }
 
 var (

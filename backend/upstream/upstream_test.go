@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -77,7 +78,9 @@ type collected struct {
 func run(t *testing.T, b backend.Backend, body string) (backend.Result, collected, error) {
 	t.Helper()
 	c := collected{text: map[int]string{}, reasons: map[int]string{}}
-	res, err := b.Generate(context.Background(), backend.Request{Model: "gpt-4o", PromptTokens: 10, Body: []byte(body)},
+	// The client's "stream" decides whether the upstream is asked to stream.
+	stream := strings.Contains(body, `"stream":true`)
+	res, err := b.Generate(context.Background(), backend.Request{Model: "gpt-4o", PromptTokens: 10, Body: []byte(body), Stream: stream},
 		func(ev backend.Event) error {
 			c.text[ev.Index] += ev.Text
 			c.tokens += ev.Tokens
@@ -102,6 +105,14 @@ func tokenizer(t *testing.T) upstream.Tokenizer {
 // text streams through, and usage is the upstream's, which the tokenizer's
 // count of the streamed text matches.
 func TestStreamAndUsage(t *testing.T) {
+	for _, stream := range []string{"", `,"stream":true`} {
+		t.Run("stream="+fmt.Sprint(stream != ""), func(t *testing.T) { testStreamAndUsage(t, stream) })
+	}
+}
+
+// testStreamAndUsage runs the calls streamed (stream is `,"stream":true`) or
+// whole, as the client asks.
+func testStreamAndUsage(t *testing.T, stream string) {
 	s := newSimServer(t)
 	g, err := upstream.New(upstream.Config{Name: "vllm", Endpoints: []upstream.Endpoint{{URL: s.URL + "/v1", APIKey: "secret"}},
 		Models: map[string]string{"gpt-4o": "served-model"}})
@@ -109,7 +120,7 @@ func TestStreamAndUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := g.For("gpt-4o", tokenizer(t))
-	res, c, err := run(t, b, `{"messages":[{"role":"user","content":"tell me a story"}],"max_tokens":30,"n":2,"seed":7}`)
+	res, c, err := run(t, b, `{"messages":[{"role":"user","content":"tell me a story"}],"max_tokens":30,"n":2,"seed":7`+stream+`}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +138,7 @@ func TestStreamAndUsage(t *testing.T) {
 		t.Errorf("tokenizer counts %d output tokens in the streamed text, upstream reported %d", n, res.CompletionTokens)
 	}
 	// A legacy completion with two prompts: each request runs one prompt.
-	res, c, err = run(t, b, `{"prompt":["one","two"],"max_tokens":5}`)
+	res, c, err = run(t, b, `{"prompt":["one","two"],"max_tokens":5`+stream+`}`)
 	if err != nil || len(c.text) != 1 || res.CompletionTokens == 0 || res.CompletionTokens > 5 {
 		t.Errorf("completion: err %v, choices %v, usage %+v; want one choice of at most 5 tokens", err, c.text, res)
 	}
@@ -258,7 +269,7 @@ func TestAzure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, c, err := run(t, g.For("gpt-4o", nil), `{"messages":[{"role":"user","content":"hi"}]}`)
+	res, c, err := run(t, g.For("gpt-4o", nil), `{"messages":[{"role":"user","content":"hi"}],"stream":true}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +304,7 @@ func TestStreamsAsItArrives(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var text string
-	_, err = g.For("m", nil).Generate(ctx, backend.Request{Body: []byte(`{"messages":[]}`)}, func(ev backend.Event) error {
+	_, err = g.For("m", nil).Generate(ctx, backend.Request{Body: []byte(`{"messages":[]}`), Stream: true}, func(ev backend.Event) error {
 		if text == "" {
 			close(seen) // the upstream sends the rest only now
 		}
@@ -302,5 +313,39 @@ func TestStreamsAsItArrives(t *testing.T) {
 	})
 	if err != nil || text != "first second" {
 		t.Fatalf("text %q, err %v: the first piece was held back until the stream ended", text, err)
+	}
+}
+
+// TestWholeAnswer: a call the client does not stream is not streamed from
+// the upstream either; its one JSON answer becomes one event per choice,
+// counted with the tokenizer when the upstream gives no usage.
+func TestWholeAnswer(t *testing.T) {
+	var sent map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewDecoder(r.Body).Decode(&sent)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hello there general kenobi"},"finish_reason":"length"}]}`)
+	}))
+	defer srv.Close()
+	g, err := upstream.New(upstream.Config{Name: "plain", Endpoints: []upstream.Endpoint{{URL: srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := tokenizer(t)
+	res, c, err := run(t, g.For("gpt-4o", tok), `{"messages":[{"role":"user","content":"hi"}],"stream":false,"stream_options":{"include_usage":true}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sent["stream"]; ok {
+		t.Errorf("upstream body %v: a whole answer asks for no stream", sent)
+	}
+	if _, ok := sent["stream_options"]; ok {
+		t.Errorf("upstream body %v: stream_options sent without a stream", sent)
+	}
+	if c.text[0] != "hello there general kenobi" || c.reasons[0] != "length" {
+		t.Errorf("text %q, finish %q", c.text[0], c.reasons[0])
+	}
+	if want := len(tok.Encode("hello there general kenobi")); res.CompletionTokens != want || res.FirstToken.IsZero() {
+		t.Errorf("usage %+v, want %d completion tokens counted by the tokenizer and a first-token time", res, want)
 	}
 }
