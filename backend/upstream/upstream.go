@@ -146,10 +146,14 @@ func New(cfg Config) (*Group, error) {
 	rt := cfg.Transport
 	if rt == nil {
 		rt = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
-			MaxConnsPerHost:       cfg.MaxConnections,
-			MaxIdleConnsPerHost:   max(cfg.MaxConnections, 16),
+			Proxy:           http.ProxyFromEnvironment,
+			DialContext:     (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			MaxConnsPerHost: cfg.MaxConnections,
+			// Keep a connection for every call that may be in flight: with
+			// fewer, a busy pool closes connections and dials new ones,
+			// costing both sides a TCP handshake per call.
+			MaxIdleConns:          0,
+			MaxIdleConnsPerHost:   idleConns(cfg.MaxConnections),
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   cfg.ConnectTimeout,
 			ResponseHeaderTimeout: cfg.FirstByteTimeout,
@@ -309,6 +313,15 @@ func (e *endpoint) eject(until time.Time) {
 
 func (e *endpoint) recover() {
 	e.succeed()
+}
+
+// idleConns is how many idle connections an endpoint keeps: all of them
+// when connections are limited, else as many as a busy pool uses at once.
+func idleConns(maxConnections int) int {
+	if maxConnections > 0 {
+		return maxConnections
+	}
+	return 1024
 }
 
 // modelBackend is a Group serving one model.
