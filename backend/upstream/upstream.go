@@ -431,6 +431,36 @@ func (b *modelBackend) url(e *endpoint, chat bool) string {
 	return e.URL + op
 }
 
+// usage is an upstream's count of a call, in a streamed chunk or a whole answer.
+type usage struct {
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+}
+
+// apply sets res's counts to the upstream's.
+func (u *usage) apply(res *backend.Result) {
+	res.PromptTokens, res.CompletionTokens = u.PromptTokens, u.CompletionTokens
+	if u.PromptTokensDetails != nil {
+		res.CachedTokens = u.PromptTokensDetails.CachedTokens
+	}
+}
+
+// keepText appends a choice's text to texts, for the tokenizer to count if
+// the upstream gives no usage.
+func (b *modelBackend) keepText(texts [][]byte, index int, text string) [][]byte {
+	if text == "" || b.tok == nil || index < 0 || index >= maxChoices {
+		return texts
+	}
+	if index >= len(texts) {
+		texts = append(texts, make([][]byte, index+1-len(texts))...)
+	}
+	texts[index] = append(texts[index], text...)
+	return texts
+}
+
 // chunk is what is read of a streamed chunk, chat or legacy completion.
 type chunk struct {
 	Choices []struct {
@@ -441,13 +471,7 @@ type chunk struct {
 		Text         *string `json:"text"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage *struct {
-		PromptTokens        int `json:"prompt_tokens"`
-		CompletionTokens    int `json:"completion_tokens"`
-		PromptTokensDetails *struct {
-			CachedTokens int `json:"cached_tokens"`
-		} `json:"prompt_tokens_details"`
-	} `json:"usage"`
+	Usage *usage          `json:"usage"`
 	Error json.RawMessage `json:"error"`
 }
 
@@ -481,7 +505,7 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 	// stream ends without usage (tokenizing every chunk would cost more than
 	// the rest of the call).
 	var texts [][]byte
-	var usage bool
+	var counted bool // the upstream sent usage
 	var c chunk
 	sc := bufio.NewScanner(hres.Body)
 	sc.Buffer(make([]byte, 0, 4<<10), 16<<20)
@@ -501,17 +525,14 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 		clear(c.Choices)
 		c.Choices, c.Usage, c.Error = c.Choices[:0], nil, nil
 		if err := json.Unmarshal(line, &c); err != nil {
-			return b.fallback(res, texts, usage), emitted, fmt.Errorf("upstream %s: bad stream chunk: %w", e.URL, err)
+			return b.fallback(res, texts, counted), emitted, fmt.Errorf("upstream %s: bad stream chunk: %w", e.URL, err)
 		}
 		if len(c.Error) > 0 && string(c.Error) != "null" {
-			return b.fallback(res, texts, usage), emitted, fmt.Errorf("upstream %s: stream failed: %s", e.URL, c.Error)
+			return b.fallback(res, texts, counted), emitted, fmt.Errorf("upstream %s: stream failed: %s", e.URL, c.Error)
 		}
 		if c.Usage != nil {
-			usage = true
-			res.PromptTokens, res.CompletionTokens = c.Usage.PromptTokens, c.Usage.CompletionTokens
-			if c.Usage.PromptTokensDetails != nil {
-				res.CachedTokens = c.Usage.PromptTokensDetails.CachedTokens
-			}
+			counted = true
+			c.Usage.apply(&res)
 		}
 		for _, ch := range c.Choices {
 			text := ""
@@ -527,11 +548,8 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 			if text == "" && ev.FinishReason == "" {
 				continue
 			}
-			if text != "" && b.tok != nil && !usage && ch.Index >= 0 && ch.Index < maxChoices {
-				if ch.Index >= len(texts) {
-					texts = append(texts, make([][]byte, ch.Index+1-len(texts))...)
-				}
-				texts[ch.Index] = append(texts[ch.Index], text...)
+			if !counted {
+				texts = b.keepText(texts, ch.Index, text)
 			}
 			now := b.g.cfg.Now()
 			if text != "" {
@@ -542,14 +560,14 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 			}
 			emitted = true
 			if err := emit(ev); err != nil {
-				return b.fallback(res, texts, usage), emitted, fmt.Errorf("%w: %w", errClient, err)
+				return b.fallback(res, texts, counted), emitted, fmt.Errorf("%w: %w", errClient, err)
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return b.fallback(res, texts, usage), emitted, fmt.Errorf("upstream %s: %w", e.URL, err)
+		return b.fallback(res, texts, counted), emitted, fmt.Errorf("upstream %s: %w", e.URL, err)
 	}
-	return b.fallback(res, texts, usage), emitted, nil
+	return b.fallback(res, texts, counted), emitted, nil
 }
 
 // completion is what is read of a whole (not streamed) chat or legacy
@@ -563,13 +581,7 @@ type completion struct {
 		Text         *string `json:"text"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage *struct {
-		PromptTokens        int `json:"prompt_tokens"`
-		CompletionTokens    int `json:"completion_tokens"`
-		PromptTokensDetails *struct {
-			CachedTokens int `json:"cached_tokens"`
-		} `json:"prompt_tokens_details"`
-	} `json:"usage"`
+	Usage *usage `json:"usage"`
 }
 
 // maxAnswer bounds a whole answer read from an upstream.
@@ -585,10 +597,7 @@ func (b *modelBackend) answer(body io.Reader, e *endpoint, res backend.Result, e
 	now := b.g.cfg.Now()
 	var texts [][]byte
 	if c.Usage != nil {
-		res.PromptTokens, res.CompletionTokens = c.Usage.PromptTokens, c.Usage.CompletionTokens
-		if c.Usage.PromptTokensDetails != nil {
-			res.CachedTokens = c.Usage.PromptTokensDetails.CachedTokens
-		}
+		c.Usage.apply(&res)
 	}
 	emitted := false
 	for _, ch := range c.Choices {
@@ -607,11 +616,8 @@ func (b *modelBackend) answer(body io.Reader, e *endpoint, res backend.Result, e
 				res.FirstToken = now
 			}
 			res.LastToken = now
-			if c.Usage == nil && b.tok != nil && ch.Index >= 0 && ch.Index < maxChoices {
-				if ch.Index >= len(texts) {
-					texts = append(texts, make([][]byte, ch.Index+1-len(texts))...)
-				}
-				texts[ch.Index] = append(texts[ch.Index], ev.Text...)
+			if c.Usage == nil {
+				texts = b.keepText(texts, ch.Index, ev.Text)
 			}
 		}
 		emitted = true
@@ -632,8 +638,8 @@ const maxChoices = 128
 
 // fallback fills usage from the tokenizer's count of each choice's text when
 // the upstream sent none.
-func (b *modelBackend) fallback(res backend.Result, texts [][]byte, usage bool) backend.Result {
-	if !usage {
+func (b *modelBackend) fallback(res backend.Result, texts [][]byte, counted bool) backend.Result {
+	if !counted {
 		res.CompletionTokens = 0
 		for _, t := range texts {
 			if len(t) > 0 {
