@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,24 +57,8 @@ func startCluster(t *testing.T) *cluster {
 
 // arm sends an ARM request to replica i and decodes the answer into out (if not nil).
 func (c *cluster) arm(i int, method, path, body string, out any) (int, string) {
-	req, err := http.NewRequest(method, c.replicas[i].URL+path+"?api-version=2024-10-01", strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(b, out); err != nil {
-			c.t.Fatalf("%s %s: %v in %s", method, path, err, b)
-		}
-	}
-	return resp.StatusCode, string(b)
+	c.t.Helper()
+	return testenv.ARM(c.t, c.replicas[i].URL, c.token, method, path, body, out)
 }
 
 func (c *cluster) accountPath(rg, name string) string {

@@ -119,25 +119,8 @@ func (c *processCluster) start(db, redis string, replicas int, simTimeScale floa
 // arm sends an ARM request to replica i and decodes a 2xx answer into out.
 func (c *processCluster) arm(i int, method, path, body string, out any) {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.replicas[i].url+path+"?api-version=2024-10-01", strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		c.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			c.t.Fatalf("%s %s: %v in %s", method, path, err, b)
-		}
+	if status, b := testenv.ARM(c.t, c.replicas[i].url, c.token, method, path, body, out); status >= 300 {
+		c.t.Fatalf("%s %s: %d %s", method, path, status, b)
 	}
 }
 
