@@ -138,20 +138,11 @@ func (b *Bucket) count(x float64) {
 // still covers (a sliding window over two fixed ones). It does not change
 // the bucket; a time before Last counts as Last.
 func (b Bucket) Recent(now time.Time, capacityPerMinute float64) float64 {
-	if now.Before(b.Last) {
-		now = b.Last
+	if now.After(b.Last) {
+		b.Last = now
 	}
-	us := now.UnixMicro()
-	w := floorDiv(us, usPerMinute)
-	cur, prev := b.Cur, b.Prev
-	switch {
-	case w <= b.Window:
-	case w == b.Window+1:
-		prev, cur = cur, 0
-	default:
-		return 0
-	}
-	return utilization(recent(cur, prev, us, max(w, b.Window)), capacityPerMinute)
+	b.roll()
+	return b.recentNow(capacityPerMinute)
 }
 
 // recent weighs the previous minute's count by the share of the last sixty
