@@ -4,11 +4,61 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
+
+// cpuMeter reports the CPU a benchmark used per operation: this process's
+// (the limiter and its go-redis client) and redis-server's, read from INFO
+// cpu. Redis shares the machine in these benchmarks, so its CPU is part of
+// what one admission costs.
+type cpuMeter struct {
+	client      *goredis.Client
+	self, redis time.Duration
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func serverCPU(tb testing.TB, c *goredis.Client) time.Duration {
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var total float64
+	for line := range strings.SplitSeq(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				tb.Fatalf("INFO cpu %s: %v", k, err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+func startCPU(b *testing.B, c *goredis.Client) *cpuMeter {
+	return &cpuMeter{client: c, self: processCPU(), redis: serverCPU(b, c)}
+}
+
+func (m *cpuMeter) report(b *testing.B) {
+	self, redis := processCPU()-m.self, serverCPU(b, m.client)-m.redis
+	b.ReportMetric(float64(self.Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(redis.Microseconds())/float64(b.N), "redis-cpu-µs/op")
+}
 
 // latencies collects the duration of every operation of a benchmark and
 // reports their 50th and 99th percentiles.
@@ -105,7 +155,7 @@ func BenchmarkAdmitRedisSerial(b *testing.B) {
 // BenchmarkAdmitSettleRedis adds the settle every admitted call makes, the
 // limiter's whole cost per inference call, from 8 callers per CPU.
 func BenchmarkAdmitSettleRedis(b *testing.B) {
-	l, _ := newTestLimiter(b, Options{})
+	l, client := newTestLimiter(b, Options{})
 	keys := benchKeys()
 	ctx := context.Background()
 	if err := l.Settle(ctx, keys[0], benchCapacity, 1); err != nil {
@@ -115,6 +165,7 @@ func BenchmarkAdmitSettleRedis(b *testing.B) {
 	b.SetParallelism(8)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU(b, client)
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(next.Add(7919))
 		for pb.Next() {
@@ -131,6 +182,8 @@ func BenchmarkAdmitSettleRedis(b *testing.B) {
 			}
 		}
 	})
+	b.StopTimer()
+	cpu.report(b)
 }
 
 // BenchmarkPingRedis is one PING from one caller: the round trip any

@@ -6,14 +6,28 @@
 //
 // # The scripts
 //
-// Admit and Settle each run one Lua script (admitSource, settleSource in
-// script.go) that reads the bucket, applies leaky.Bucket's arithmetic and
-// writes it back. Redis runs a script to completion before any other
-// command, so a decision and its update are atomic across replicas with no
-// lock and no retry loop. The scripts are sent with EVALSHA and, when Redis
-// does not know them yet (first use, a restart, a failover, SCRIPT FLUSH),
-// once with EVAL, which caches them again. Each touches one key, so it also
-// fits a Redis Cluster slot.
+// Admit runs one Lua script (admitSource in script.go) that reads the
+// bucket, applies leaky.Bucket's arithmetic and writes it back. Redis runs a
+// script to completion before any other command, so a decision and its
+// update are atomic across replicas with no lock and no retry loop. The
+// scripts are sent with EVALSHA and, when Redis does not know them yet
+// (first use, a restart, a failover, SCRIPT FLUSH), once with EVAL, which
+// caches them again.
+//
+// Settle does not wait for Redis. It adds the correction to a queue, summed
+// per key, and returns; a flusher goroutine, started by the first
+// correction of a backlog and gone when the queue is empty, writes the
+// queue with the settle script (settleSource), up to 128 keys per script.
+// While one batch is on its way the next accumulates, so an idle limiter
+// writes a correction at once and a busy one writes many calls' corrections
+// with one script. An Admit of a key whose correction is still queued takes
+// it along: the admit script settles first, then decides, at one instant.
+// If the key's correction is already on its way, the Admit waits for that
+// batch. Either way this limiter never decides on a bucket that lacks its
+// own corrections; another replica sees them within about one round trip.
+// This halves the scripts per call at load and takes the settle's round
+// trip off the call's path. Flush waits for the queue to empty (the server
+// calls it at shutdown).
 //
 // The arithmetic is leaky.Bucket's, step for step: drain by elapsed time,
 // the 100 % rule, the exact retry-after (the same bisection over whole
@@ -22,8 +36,8 @@
 // each step is the same operation in the same order, so the scripts and
 // Bucket agree bit for bit; TestMatchesBucket drives both through the same
 // random calls to check it. Two representation choices keep that true:
-// the level is stored with 17 significant digits, which reads back as the
-// same double, and times are whole microseconds (Redis's resolution) with
+// the bucket is stored as the bits of its doubles, which read back as the
+// same doubles, and times are whole microseconds (Redis's resolution) with
 // the retry horizon in nanoseconds relative to the last update, numbers a
 // double holds exactly (nanoseconds since the epoch would not be). Past 2^52
 // ns of drain (52 days), where doubles stop counting single nanoseconds, the
@@ -44,12 +58,20 @@
 //
 // # Keys
 //
-// One hash per deployment, at Options.Prefix (default "ptu:bucket:")
-// followed by the deployment key the gateway passes:
+// One string per deployment, at Options.Prefix (default "ptu:bucket:")
+// followed by the deployment key the gateway passes: 48 bytes, six
+// little-endian doubles (struct.pack('<dddddd') in the scripts):
 //
-//	l  level in tokens (%.17g)
-//	t  time of the level, microseconds since the Unix epoch on Redis's clock
-//	h  end of the last retry slot, nanoseconds after t; absent when not after t
+//	level in tokens
+//	time of the level, microseconds since the Unix epoch on Redis's clock
+//	end of the last retry slot, nanoseconds after that time; 0 when not after it
+//	the minute of that time, and the tokens counted in it and in the minute before
+//
+// One GET and one SET with PX per bucket and script keep Redis's work per
+// call small. A key holding anything else is read as an empty bucket and
+// overwritten. The settle script touches several keys, so the limiter needs
+// one Redis server (with replicas or Sentinel for failover), not a Redis
+// Cluster.
 //
 // Every write sets the key's TTL to the time the level takes to drain or
 // until the last retry slot, whichever is later, plus Options.IdleTTL
@@ -77,9 +99,11 @@
 //     not hold (Settle carries no reservation id: the first n settles of a
 //     key after n local admits are routed locally).
 //
-// A Settle that cannot reach Redis returns an error wrapping ErrUnavailable
-// in both modes: the correction is lost and the reservation drains from the
-// shared bucket as if the call had used its whole estimate. Utilization
+// A Settle while Redis is known to be down returns an error wrapping
+// ErrUnavailable in both modes, and a queued correction Redis does not take
+// is dropped and counted (Stats.DroppedSettles): the correction is lost and
+// the reservation drains from the shared bucket as if the call had used its
+// whole estimate. Utilization
 // reports the local bucket under FailOpen and an error under FailClosed.
 //
 // After an error, calls skip Redis for Options.Backoff (default one second)

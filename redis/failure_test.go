@@ -280,3 +280,66 @@ func TestClientOptions(t *testing.T) {
 		t.Fatal("accepted a non-Redis URL")
 	}
 }
+
+// TestQueuedSettlesLostInOutage queues settles, cuts Redis off and flushes:
+// the corrections are dropped and counted, the limiter is down, and further
+// settles say so at once. Once Redis is back, settles queue and land again.
+func TestQueuedSettlesLostInOutage(t *testing.T) {
+	ctx := context.Background()
+	direct := testClient(t)
+	prefix := testPrefix(t, direct)
+	proxy := newOutage(t, redisOptions(t).Addr)
+	o := redisOptions(t)
+	o.Addr, o.MaxRetries, o.DialerRetries, o.DialTimeout = proxy.Addr(), -1, 1, time.Second
+	client := goredis.NewClient(o)
+	t.Cleanup(func() { client.Close() })
+	clock := newFakeClock()
+	l := New(client, Options{Prefix: prefix, Logger: discardLogger(), Now: clock.Now})
+	l.settles.manual = true
+	const capacity = 60_000.0
+
+	for _, k := range []string{"a", "b", "c"} {
+		if d, err := l.Admit(ctx, k, capacity, 1000); err != nil || !d.Allowed {
+			t.Fatalf("Admit(%s) = %+v, %v", k, d, err)
+		}
+		if err := l.Settle(ctx, k, capacity, -600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proxy.setDown(true)
+	if err := l.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if s := l.Stats(); s.DroppedSettles != 3 || !s.Down || s.RedisErrors != 1 {
+		t.Fatalf("stats after the failed flush %+v", s)
+	}
+	if err := l.Settle(ctx, "a", capacity, -100); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Settle while Redis is down: %v", err)
+	}
+	// The reservations stayed whole in Redis.
+	for _, k := range []string{"a", "b", "c"} {
+		raw, err := direct.Get(ctx, prefix+k).Result()
+		st, ok := decodeState(raw)
+		if err != nil || !ok || st.Level > 1000 || st.Level < 990 {
+			t.Fatalf("%s: stored %+v, %v; want the whole 1,000-token reservation less its drain", k, st, err)
+		}
+	}
+
+	proxy.setDown(false)
+	clock.Advance(DefaultBackoff)
+	if d, err := l.Admit(ctx, "a", capacity, 0); err != nil || !d.Allowed {
+		t.Fatalf("Admit after the outage = %+v, %v", d, err)
+	}
+	if err := l.Settle(ctx, "b", capacity, -900); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := l.Utilization(ctx, "b", capacity); err != nil || u > 100.0/capacity*100 {
+		t.Fatalf("b at %v%% (%v) after its refund, want at most 100 tokens' worth", u, err)
+	}
+	if s := l.Stats(); s.DroppedSettles != 3 || s.Down {
+		t.Fatalf("stats after the outage %+v", s)
+	}
+}

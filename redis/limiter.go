@@ -2,9 +2,11 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -125,17 +127,19 @@ type Limiter struct {
 	logger   *slog.Logger
 	now      func() time.Time
 
-	local  *inmem.Limiter
-	ledger ledger
+	local   *inmem.Limiter
+	ledger  ledger
+	settles settleQueue
 
 	down      atomic.Bool
 	downUntil atomic.Int64 // Unix nanoseconds on now; calls before it skip Redis
 
-	redisAdmits  atomic.Uint64
-	localAdmits  atomic.Uint64
-	refused      atomic.Uint64
-	localSettles atomic.Uint64
-	redisErrors  atomic.Uint64
+	redisAdmits    atomic.Uint64
+	localAdmits    atomic.Uint64
+	refused        atomic.Uint64
+	localSettles   atomic.Uint64
+	droppedSettles atomic.Uint64
+	redisErrors    atomic.Uint64
 
 	// scriptNow replaces Redis's clock in the scripts; tests only.
 	scriptNow func() time.Time
@@ -176,6 +180,7 @@ func New(client *goredis.Client, opts Options) *Limiter {
 		now:      opts.Now,
 		local:    inmem.New(opts.Now),
 		ledger:   ledger{pending: make(map[string]int)},
+		settles:  newSettleQueue(),
 	}
 }
 
@@ -219,6 +224,9 @@ type Stats struct {
 	// LocalSettles counts Settle calls applied to the local bucket, the
 	// settles of calls it admitted.
 	LocalSettles uint64
+	// DroppedSettles counts queued corrections (one per key and batch)
+	// that could not be written to Redis and were dropped.
+	DroppedSettles uint64
 	// RedisErrors counts failed calls to Redis (scripts and Ping).
 	RedisErrors uint64
 	// Down reports whether the last call to Redis failed.
@@ -228,12 +236,13 @@ type Stats struct {
 // Stats returns the counters.
 func (l *Limiter) Stats() Stats {
 	return Stats{
-		RedisAdmits:  l.redisAdmits.Load(),
-		LocalAdmits:  l.localAdmits.Load(),
-		Refused:      l.refused.Load(),
-		LocalSettles: l.localSettles.Load(),
-		RedisErrors:  l.redisErrors.Load(),
-		Down:         l.down.Load(),
+		RedisAdmits:    l.redisAdmits.Load(),
+		LocalAdmits:    l.localAdmits.Load(),
+		Refused:        l.refused.Load(),
+		LocalSettles:   l.localSettles.Load(),
+		DroppedSettles: l.droppedSettles.Load(),
+		RedisErrors:    l.redisErrors.Load(),
+		Down:           l.down.Load(),
 	}
 }
 
@@ -259,7 +268,16 @@ func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, esti
 	if l.skip() {
 		return l.admitUnavailable(ctx, key, capacityPerMinute, estimate, errBackoff)
 	}
-	res, err := admitScript.Run(ctx, l.client, []string{l.prefix + key}, l.args(capacityPerMinute, estimate)...).Slice()
+	rkey := l.prefix + key
+	pending, err := l.settles.take(ctx, rkey)
+	if err != nil {
+		return leaky.Decision{}, fmt.Errorf("redis limiter: %w", err)
+	}
+	res, err := admitScript.Run(ctx, l.client, []string{rkey},
+		l.idleMs, l.scriptTime(), formatFloat(capacityPerMinute), formatFloat(estimate), formatFloat(pending)).Slice()
+	if err != nil && pending != 0 {
+		l.droppedSettles.Add(1)
+	}
 	if err == nil {
 		var d leaky.Decision
 		if d, err = decision(res, capacityPerMinute); err == nil {
@@ -296,9 +314,15 @@ func (l *Limiter) admitUnavailable(ctx context.Context, key string, capacityPerM
 }
 
 // Settle corrects key's bucket by delta. The settle of a call the local
-// bucket admitted goes to the local bucket. If Redis is unavailable the
-// correction is lost and an error wrapping ErrUnavailable says so: the
-// reservation stays in the shared bucket and drains with it.
+// bucket admitted goes to the local bucket. Otherwise the correction is
+// queued and Settle returns: it reaches Redis within about one round trip,
+// in one script with the others queued meanwhile, and the next Admit or
+// Utilization of key on this limiter carries it if it is still queued, so
+// this limiter never decides without it. While Redis is known to be
+// unavailable the correction is lost and an error wrapping ErrUnavailable
+// says so; a queued one that Redis does not take is dropped and counted
+// (Stats.DroppedSettles). Either way the reservation stays in the shared
+// bucket and drains with it.
 func (l *Limiter) Settle(ctx context.Context, key string, capacityPerMinute, delta float64) error {
 	if err := leaky.CheckSettle(capacityPerMinute, delta); err != nil {
 		return err
@@ -307,15 +331,19 @@ func (l *Limiter) Settle(ctx context.Context, key string, capacityPerMinute, del
 		l.localSettles.Add(1)
 		return l.local.Settle(ctx, key, capacityPerMinute/l.replicas, delta)
 	}
-	if l.skip() {
-		return fmt.Errorf("%w: %w", ErrUnavailable, errBackoff)
+	if l.down.Load() {
+		return fmt.Errorf("%w: %w", ErrUnavailable, errDown)
 	}
-	if err := settleScript.Run(ctx, l.client, []string{l.prefix + key}, l.args(capacityPerMinute, delta)...).Err(); err != nil {
-		return l.failed(ctx, err)
+	if delta == 0 {
+		return nil
 	}
-	l.recovered()
+	if l.settles.queue(l.prefix+key, capacityPerMinute, delta) {
+		go l.flusher()
+	}
 	return nil
 }
+
+var errDown = errors.New("the last call to Redis failed")
 
 // Utilization reports key's utilization on Redis's clock without changing
 // the bucket. While Redis is unavailable, FailOpen reports the local bucket
@@ -332,8 +360,12 @@ func (l *Limiter) Utilization(ctx context.Context, key string, capacityPerMinute
 		if l.scriptNow != nil {
 			args = append(args, l.scriptNow().UnixMicro())
 		}
+		rkey := l.prefix + key
 		var res []any
-		if res, err = readScript.Run(ctx, l.client, []string{l.prefix + key}, args...).Slice(); err == nil {
+		if err = l.settleKey(ctx, rkey, capacityPerMinute); err == nil {
+			res, err = readScript.Run(ctx, l.client, []string{rkey}, args...).Slice()
+		}
+		if err == nil {
 			var u float64
 			if u, err = utilization(res, capacityPerMinute); err == nil {
 				l.recovered()
@@ -350,12 +382,12 @@ func (l *Limiter) Utilization(ctx context.Context, key string, capacityPerMinute
 	return l.local.Utilization(ctx, key, capacityPerMinute/l.replicas)
 }
 
-func (l *Limiter) args(capacityPerMinute, x float64) []any {
-	a := []any{formatFloat(capacityPerMinute), formatFloat(x), l.idleMs}
+// scriptTime is the scripts' ARGV[2]: "" for Redis's clock, or the tests'.
+func (l *Limiter) scriptTime() string {
 	if l.scriptNow != nil {
-		a = append(a, l.scriptNow().UnixMicro())
+		return strconv.FormatInt(l.scriptNow().UnixMicro(), 10)
 	}
-	return a
+	return ""
 }
 
 // formatFloat prints the shortest decimal that reads back as the same
@@ -434,31 +466,49 @@ func decision(res []any, capacityPerMinute float64) (leaky.Decision, error) {
 	return d, nil
 }
 
-// utilization applies Bucket.Utilization to the read script's reply {now, level, last}.
+// utilization applies Bucket.Utilization to the read script's reply {now, state}.
 func utilization(res []any, capacityPerMinute float64) (float64, error) {
-	if len(res) != 3 {
+	if len(res) != 2 {
 		return 0, fmt.Errorf("read script replied %v", res)
 	}
 	nowS, ok := res[0].(string)
 	if !ok {
 		return 0, fmt.Errorf("read script replied %#v", res)
 	}
+	now, err := strconv.ParseInt(nowS, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read script: %w", err)
+	}
 	if res[1] == nil {
 		return 0, nil
 	}
-	levelS, ok1 := res[1].(string)
-	lastS, ok2 := res[2].(string)
-	if !ok1 || !ok2 {
+	raw, ok := res[1].(string)
+	if !ok {
 		return 0, fmt.Errorf("read script replied %#v", res)
 	}
-	now, err1 := strconv.ParseInt(nowS, 10, 64)
-	level, err2 := strconv.ParseFloat(levelS, 64)
-	last, err3 := strconv.ParseInt(lastS, 10, 64)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return 0, fmt.Errorf("read script: %w", err)
+	st, ok := decodeState(raw)
+	if !ok {
+		return 0, nil // not a bucket this version wrote: the scripts treat it as empty
 	}
-	b := leaky.Bucket{Level: level, Last: time.UnixMicro(last)}
+	b := leaky.Bucket{Level: st.Level, Last: time.UnixMicro(int64(st.Last))}
 	return b.Utilization(time.UnixMicro(now), capacityPerMinute), nil
+}
+
+// state is a bucket as the scripts store it (see script.go).
+type state struct {
+	Level, Last, Horizon, Window, Cur, Prev float64
+}
+
+// decodeState reads the scripts' 48-byte string of six little-endian doubles.
+func decodeState(raw string) (state, bool) {
+	if len(raw) != 48 {
+		return state{}, false
+	}
+	var f [6]float64
+	for i := range f {
+		f[i] = math.Float64frombits(binary.LittleEndian.Uint64([]byte(raw[8*i : 8*i+8])))
+	}
+	return state{Level: f[0], Last: f[1], Horizon: f[2], Window: f[3], Cur: f[4], Prev: f[5]}, true
 }
 
 // percent is the level in percent of one minute of capacity, as leaky computes it.

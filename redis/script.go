@@ -8,26 +8,27 @@ import (
 	"github.com/ptu-dev/ptu/leaky"
 )
 
-// The scripts keep one hash per bucket:
+// The scripts keep one string per bucket, six little-endian IEEE 754
+// doubles (48 bytes, struct.pack('<dddddd')):
 //
-//	l  the level in tokens, printed with 17 significant digits so it reads back bit for bit
+//	l  the level in tokens
 //	t  the time of the level, whole microseconds of Redis's clock since the Unix epoch
-//	h  the end of the last retry slot, in nanoseconds after t (absent when it is not after t)
+//	h  the end of the last retry slot, in nanoseconds after t (0 when it is not after t)
 //	w  the minute of t (Unix microseconds ÷ 60,000,000, rounded down)
-//	c  the tokens counted in minute w, printed like l
-//	p  the tokens counted in the minute before w, printed like l
+//	c  the tokens counted in minute w
+//	p  the tokens counted in the minute before w
 //
 // Lua numbers are float64, like Go's, and every step below is the same
 // IEEE 754 operation leaky.Bucket performs in the same order, so a bucket
-// evolves identically in both (redis_test.go checks it bit for bit). Times
-// are kept relative to t in nanoseconds: whole numbers well inside 2^53, so
-// the doubles count every nanosecond, where nanoseconds since the epoch
-// (about 2^60) would not.
+// evolves identically in both (redis_test.go checks it bit for bit). The
+// doubles are stored as their bits, so they read back exactly. Times are
+// kept relative to t in nanoseconds: whole numbers well inside 2^53, so the
+// doubles count every nanosecond, where nanoseconds since the epoch (about
+// 2^60) would not.
 //
-// ARGV[1] is the capacity in tokens per minute, ARGV[2] the estimate (admit)
-// or the delta (settle), ARGV[3] the idle TTL in milliseconds. ARGV[4], set
-// only by this package's tests, replaces Redis's clock with a given time in
-// microseconds.
+// Every script takes ARGV[1], the idle TTL in milliseconds, and ARGV[2],
+// the time in microseconds, or "" to read Redis's clock (only this
+// package's tests set it).
 const prelude = `
 local NS_PER_MIN = 60000000000
 local MAX_LEVEL = 1.7976931348623157e308
@@ -36,14 +37,13 @@ local MAX_RETRY_NS = 4611686018427387904
 local EXACT_NS = 4503599627370496
 local MAX_TTL_MS = 1000000000000000
 local US_PER_MIN = 60000000
+local STATE = '<dddddd'
+local STATE_LEN = 48
 
-local key = KEYS[1]
-local c = tonumber(ARGV[1])
-local x = tonumber(ARGV[2])
-local idle_ms = tonumber(ARGV[3])
+local idle_ms = tonumber(ARGV[1])
 local now
-if ARGV[4] then
-  now = tonumber(ARGV[4])
+if ARGV[2] ~= '' then
+  now = tonumber(ARGV[2])
 else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -57,79 +57,93 @@ local function clamp(l)
   return l
 end
 
--- The minute counters (Bucket.Window, Cur, Prev) of the loaded bucket.
-local win, cur, prev = 0, 0, 0
-
--- load returns level, last, horizon and whether the key and a horizon exist.
--- A missing key is the zero bucket: empty, so its last update does not matter.
-local function load()
-  local v = redis.call('HMGET', key, 'l', 't', 'h', 'w', 'c', 'p')
-  if not v[1] then return 0, now, nil, false, false end
-  local h = nil
-  if v[3] then h = tonumber(v[3]) end
-  if v[4] then win, cur, prev = tonumber(v[4]), tonumber(v[5]), tonumber(v[6]) end
-  return tonumber(v[1]), tonumber(v[2]), h, true, h ~= nil
+-- load returns the bucket at key, or nil if there is none (a key holding
+-- anything else, such as an earlier version's hash, counts as none). A bucket
+-- is Bucket's fields: l level, t last, h horizon (nil if none), and the
+-- minute counters w Window, c Cur, p Prev.
+local function load(key)
+  local v = redis.pcall('GET', key)
+  if type(v) ~= 'string' or #v ~= STATE_LEN then return nil end
+  local l, t, h, w, c, p = struct.unpack(STATE, v)
+  if not (h > 0) then h = nil end
+  return {l = l, t = t, h = h, w = w, c = c, p = p}
 end
 
--- roll is Bucket.roll: the counters move to the minute holding last.
-local function roll(last)
-  local w = math.floor(last / US_PER_MIN)
-  if w <= win then return end
-  if w == win + 1 then prev, cur = cur, 0 else prev, cur = 0, 0 end
-  win = w
+-- empty is a missing key's bucket: empty, so its last update does not matter.
+local function empty() return {l = 0, t = now, w = 0, c = 0, p = 0} end
+
+-- roll is Bucket.roll: the counters move to the minute holding b.t.
+local function roll(b)
+  local w = math.floor(b.t / US_PER_MIN)
+  if w <= b.w then return end
+  if w == b.w + 1 then b.p, b.c = b.c, 0 else b.p, b.c = 0, 0 end
+  b.w = w
 end
 
 -- count is Bucket.count.
-local function count(x)
-  cur = cur + x
+local function count(b, x)
+  local cur = b.c + x
   if cur < 0 then
-    prev = prev + cur
+    local prev = b.p + cur
     cur = 0
     if not (prev > 0) then prev = 0 end
+    b.p = prev
   end
   if not (cur > 0) then cur = 0 end
+  b.c = cur
 end
 
 -- recent is Bucket.recentNow: the use over the last minute, in tokens.
-local function recent(last)
-  local frac = (last - win * US_PER_MIN) / US_PER_MIN
-  return clamp(prev * (1 - frac) + cur)
+local function recent(b)
+  local frac = (b.t - b.w * US_PER_MIN) / US_PER_MIN
+  return clamp(b.p * (1 - frac) + b.c)
 end
 
--- advance drains the level to now and moves last forward (never back), as
--- Bucket.advance does; the horizon is re-based on the new last.
-local function advance(level, last, h)
-  if now > last then
-    local elapsed = (now - last) * 1000
-    if level ~= 0 then level = clamp(level - c * (elapsed / NS_PER_MIN)) end
-    if h then h = h - elapsed end
-    last = now
+-- advance drains the level to now at capacity c and moves t forward (never
+-- back), as Bucket.advance does; the horizon is re-based on the new t.
+local function advance(b, c)
+  if now > b.t then
+    local elapsed = (now - b.t) * 1000
+    if b.l ~= 0 then b.l = clamp(b.l - c * (elapsed / NS_PER_MIN)) end
+    if b.h then b.h = b.h - elapsed end
+    b.t = now
   end
-  roll(last)
-  return level, last, h
+  roll(b)
+end
+
+-- settle is Bucket.Settle.
+local function settle(b, c, x)
+  advance(b, c)
+  b.l = clamp(b.l + x)
+  count(b, x)
 end
 
 -- store writes the bucket and gives the key a TTL that outlasts both the
 -- drain of the level and the last retry slot, plus the idle time.
-local function store(level, last, h, had_h)
-  local until_ns = level / c * NS_PER_MIN
-  local w, c_, p_ = string.format('%%d', win), fmt(cur), fmt(prev)
-  if h and h > 0 then
+local function store(key, b, c)
+  local until_ns = b.l / c * NS_PER_MIN
+  local h = 0
+  if b.h and b.h > 0 then
+    h = b.h
     if h > until_ns then until_ns = h end
-    redis.call('HSET', key, 'l', fmt(level), 't', string.format('%%d', last), 'h', fmt(h), 'w', w, 'c', c_, 'p', p_)
-  else
-    redis.call('HSET', key, 'l', fmt(level), 't', string.format('%%d', last), 'w', w, 'c', c_, 'p', p_)
-    if had_h then redis.call('HDEL', key, 'h') end
   end
-  local ms = math.ceil((until_ns + (last - now) * 1000) / 1000000) + idle_ms
+  local ms = math.ceil((until_ns + (b.t - now) * 1000) / 1000000) + idle_ms
   if not (ms < MAX_TTL_MS) then ms = MAX_TTL_MS end
-  redis.call('PEXPIRE', key, string.format('%%d', ms))
+  redis.call('SET', key, struct.pack(STATE, b.l, b.t, h, b.w, b.c, b.p), 'PX', string.format('%%d', ms))
 end
 `
 
-// admitSource is Bucket.Admit. It replies {allowed, level, retry-after in
-// nanoseconds or "inf", the use over the last minute in tokens}.
+// admitSource is Bucket.Settle by a queued correction, if any, then
+// Bucket.Admit, both at one instant. ARGV[3] is the capacity in tokens per
+// minute, ARGV[4] the estimate, ARGV[5] the correction ("0" for none). It
+// replies {allowed, level, retry-after in nanoseconds or "inf", the use over
+// the last minute in tokens}.
 var admitSource = fmt.Sprintf(prelude, int64(leaky.MaxRetrySpread)) + `
+local key = KEYS[1]
+local c = tonumber(ARGV[3])
+local x = tonumber(ARGV[4])
+local correction = tonumber(ARGV[5])
+
 -- exact_retry is leaky's exactRetry: the smallest whole nanosecond count at
 -- which level l drains below c. Past 2^52 ns (52 days) doubles stop counting
 -- single nanoseconds, and the closed form is used as it is.
@@ -160,29 +174,31 @@ local function exact_retry(l)
   return hi
 end
 
-local level, last, h, _, had_h = load()
-level, last, h = advance(level, last, h)
--- now_rel is now after last, in ns: zero, or negative if the clock stepped back.
-local now_rel = (now - last) * 1000
+local b = load(key) or empty()
+-- A refund on an empty bucket changes nothing, as Settle on a missing key.
+if correction ~= 0 then settle(b, c, correction) end
+advance(b, c)
+-- now_rel is now after b.t, in ns: zero, or negative if the clock stepped back.
+local now_rel = (now - b.t) * 1000
 
-if level < c then
+if b.l < c then
   if x > 0 then
-    level = clamp(level + x)
-    count(x)
+    b.l = clamp(b.l + x)
+    count(b, x)
   end
-  store(level, last, h, had_h)
-  return {1, fmt(level), '0', fmt(recent(last))}
+  store(key, b, c)
+  return {1, fmt(b.l), '0', fmt(recent(b))}
 end
 
-local open = exact_retry(level)
+local open = exact_retry(b.l)
 if not open then
-  store(level, last, h, had_h)
-  return {0, fmt(level), 'inf', fmt(recent(last))}
+  store(key, b, c)
+  return {0, fmt(b.l), 'inf', fmt(recent(b))}
 end
--- open is relative to last: the bucket opens open ns after its last update.
+-- open is relative to b.t: the bucket opens open ns after its last update.
 local slot = open
-if h and h > slot then
-  slot = h
+if b.h and b.h > slot then
+  slot = b.h
   if slot > open + SPREAD then slot = open + SPREAD end
 end
 local length = 0
@@ -191,28 +207,34 @@ if x > 0 then
   local ns = x / c * NS_PER_MIN
   if ns < SPREAD then length = math.ceil(ns) end
 end
-h = slot + length
-store(level, last, h, had_h)
-return {0, fmt(level), fmt(slot - now_rel), fmt(recent(last))}
+b.h = slot + length
+store(key, b, c)
+return {0, fmt(b.l), fmt(slot - now_rel), fmt(recent(b))}
 `
 
-// settleSource is Bucket.Settle. Like inmem, it creates no bucket for a
-// refund: a missing key is already empty.
+// settleSource is Bucket.Settle on every key of KEYS, at one instant:
+// ARGV[1 + 2i] is the capacity of KEYS[i] in tokens per minute and
+// ARGV[2 + 2i] its correction. Like inmem, it creates no bucket for a
+// refund: a missing key is already empty. It replies with the number of keys.
 var settleSource = fmt.Sprintf(prelude, int64(leaky.MaxRetrySpread)) + `
-local level, last, h, found, had_h = load()
-if not found and not (x > 0) then return 0 end
-level, last, h = advance(level, last, h)
-level = clamp(level + x)
-count(x)
-store(level, last, h, had_h)
-return 0
+for i, key in ipairs(KEYS) do
+  local c, x = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local b = load(key)
+  if b or x > 0 then
+    b = b or empty()
+    settle(b, c, x)
+    store(key, b, c)
+  end
+end
+return #KEYS
 `
 
-// readSource writes nothing: it replies {now, level, last} (now and last in
-// microseconds, level and last false for a missing key) and Go applies
+// readSource writes nothing: it replies {now, state} (now in microseconds,
+// state the stored string or false for a missing key) and Go applies
 // Bucket.Utilization to them. ARGV[1], set only by tests, replaces the clock.
 const readSource = `
-local v = redis.call('HMGET', KEYS[1], 'l', 't')
+local v = redis.pcall('GET', KEYS[1])
+if type(v) ~= 'string' then v = false end
 local now
 if ARGV[1] then
   now = ARGV[1]
@@ -220,7 +242,7 @@ else
   local t = redis.call('TIME')
   now = string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2]))
 end
-return {now, v[1] or false, v[2] or false}
+return {now, v}
 `
 
 var (

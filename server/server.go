@@ -383,12 +383,22 @@ func (s *Server) drain(errc <-chan error) error {
 	return err
 }
 
-// Close releases the store and the listener.
+// Close releases the store, the listener and the Redis client, once the
+// Redis limiter's queued settles are written.
 func (s *Server) Close() error {
 	if s.listener != nil {
 		s.listener.Close()
 	}
 	if s.redis != nil {
+		// The Redis limiter writes settles in the background: the last
+		// calls' corrections go out before the client closes.
+		if l, ok := s.Limiter.(*ptuRedis.Limiter); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := l.Flush(ctx); err != nil {
+				s.Logger.Warn("settles not written to Redis before shutdown", "err", err)
+			}
+			cancel()
+		}
 		s.redis.Close()
 	}
 	if s.Store != nil {
