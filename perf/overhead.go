@@ -26,15 +26,20 @@ const (
 
 // Options configure an overhead run.
 type Options struct {
-	Exe       string        // the ptu binary to run as upstream, proxy and server
-	Rates     []float64     // open-loop steps, calls per second
-	Duration  time.Duration // of each step
-	Workers   int           // closed-loop callers of the saturation step; 0 skips it
-	Limiters  []string      // "memory", "redis"
-	RedisURL  string        // for the redis limiter
-	WorkDir   string        // data directories and process logs
-	Progress  io.Writer     // a line per step
-	MaxTokens int           // of every call (the instant upstream answers this many tokens at most)
+	Exe      string        // the ptu binary to run as upstream, proxy and server
+	Rates    []float64     // open-loop steps, calls per second
+	Duration time.Duration // of each step
+	Workers  int           // closed-loop callers of the saturation step; 0 skips it
+	// Rounds splits the saturation step into rounds in which the targets
+	// take turns (1 if less), each round Duration long per target; a
+	// target's calls and CPU are summed over its rounds. The machine's
+	// spells of slowness then fall on every target rather than on one.
+	Rounds    int
+	Limiters  []string  // "memory", "redis"
+	RedisURL  string    // for the redis limiter
+	WorkDir   string    // data directories and process logs
+	Progress  io.Writer // a line per step
+	MaxTokens int       // of every call (the instant upstream answers this many tokens at most)
 	// Stream adds streaming variants of every target (name + StreamSuffix):
 	// the client asks for a stream, so the upstream streams to every
 	// target alike, as it always does to ptu.
@@ -290,7 +295,7 @@ func (b *Bench) Targets() []string {
 // of them alike.
 func (b *Bench) Run(ctx context.Context) (*Report, error) {
 	rep := &Report{Machine: DescribeMachine(), Started: time.Now().UTC(), Duration: b.opt.Duration,
-		Workers: b.opt.Workers, Targets: b.Targets(), MaxTokens: b.opt.MaxTokens}
+		Workers: b.opt.Workers, Rounds: max(1, b.opt.Rounds), Targets: b.Targets(), MaxTokens: b.opt.MaxTokens}
 	for _, rate := range b.opt.Rates {
 		for _, t := range b.targets {
 			s, err := b.step(ctx, t, rate, func(call Call) Outcome { return OpenLoop(ctx, nil, rate, b.opt.Duration, call) })
@@ -301,8 +306,18 @@ func (b *Bench) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 	if b.opt.Workers > 0 {
-		for _, t := range b.targets {
-			s, err := b.step(ctx, t, 0, func(call Call) Outcome { return ClosedLoop(ctx, b.opt.Workers, b.opt.Duration, call) })
+		rounds := make([][]measured, len(b.targets))
+		for round := range max(1, b.opt.Rounds) {
+			for i, t := range b.targets {
+				m := b.measure(t, func(call Call) Outcome { return ClosedLoop(ctx, b.opt.Workers, b.opt.Duration, call) })
+				if b.opt.Rounds > 1 && b.opt.Progress != nil {
+					fmt.Fprintf(b.opt.Progress, "saturation round %d/%d      %-11s %8.0f calls/s answered\n", round+1, b.opt.Rounds, t.name, m.out.Rate())
+				}
+				rounds[i] = append(rounds[i], m)
+			}
+		}
+		for i, t := range b.targets {
+			s, err := b.report(t, 0, mergeMeasured(rounds[i]))
 			if err != nil {
 				return rep, err
 			}
@@ -315,19 +330,57 @@ func (b *Bench) Run(ctx context.Context) (*Report, error) {
 	return rep, ctx.Err()
 }
 
-func (b *Bench) step(ctx context.Context, t target, rate float64, drive func(Call) Outcome) (Step, error) {
+// measured is one drive of a target: its outcome, the CPU the target and
+// the upstream used meanwhile, and the target's RSS after it.
+type measured struct {
+	out        Outcome
+	cpu, upCPU time.Duration
+	rss        int64
+}
+
+func (b *Bench) measure(t target, drive func(Call) Outcome) measured {
 	cpu0, _ := t.proc.CPU()
 	up0, _ := b.Upstream.CPU()
 	out := drive(func(ctx context.Context) (int, error) { return b.call(ctx, t) })
 	cpu1, _ := t.proc.CPU()
 	up1, _ := b.Upstream.CPU()
 	rss, _ := t.proc.RSS()
+	return measured{out: out, cpu: cpu1 - cpu0, upCPU: up1 - up0, rss: rss}
+}
+
+// mergeMeasured sums a target's rounds: calls, time, CPU; the RSS is the last.
+func mergeMeasured(ms []measured) measured {
+	var m measured
+	for _, r := range ms {
+		m.out.Sent += r.out.Sent
+		m.out.OK += r.out.OK
+		m.out.Throttled += r.out.Throttled
+		m.out.Failed += r.out.Failed
+		m.out.Elapsed += r.out.Elapsed
+		m.out.Latencies = append(m.out.Latencies, r.out.Latencies...)
+		if r.out.LastError != "" {
+			m.out.LastError = r.out.LastError
+		}
+		m.cpu += r.cpu
+		m.upCPU += r.upCPU
+		m.rss = r.rss
+	}
+	return m
+}
+
+func (b *Bench) step(_ context.Context, t target, rate float64, drive func(Call) Outcome) (Step, error) {
+	return b.report(t, rate, b.measure(t, drive))
+}
+
+// report makes the step of a measured drive and prints its line.
+func (b *Bench) report(t target, rate float64, m measured) (Step, error) {
+	out := m.out
 	s := Step{Target: t.name, Rate: rate, Sent: out.Sent, OK: out.OK, Throttled: out.Throttled, Failed: out.Failed,
-		Achieved: out.Rate(), Latency: Summarize(out.Latencies), RSS: rss, LastError: out.LastError}
+		Achieved: out.Rate(), Latency: Summarize(out.Latencies), RSS: m.rss, LastError: out.LastError}
 	if out.OK > 0 {
-		s.CPUPerCall = (cpu1 - cpu0) / time.Duration(out.OK)
+		s.CPUPerCall = m.cpu / time.Duration(out.OK)
 		if t.proc != b.Upstream {
-			s.UpstreamCPUPerCall = (up1 - up0) / time.Duration(out.OK)
+			s.UpstreamCPUPerCall = m.upCPU / time.Duration(out.OK)
 		}
 	}
 	if b.opt.Progress != nil {

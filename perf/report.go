@@ -59,6 +59,7 @@ type Report struct {
 	LoadAfter string        `json:"load_average_after"`
 	Duration  time.Duration `json:"step_duration_ns"`
 	Workers   int           `json:"saturation_callers"`
+	Rounds    int           `json:"saturation_rounds,omitempty"`
 	MaxTokens int           `json:"max_tokens"`
 	Targets   []string      `json:"targets"`
 	Steps     []Step        `json:"steps"`

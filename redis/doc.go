@@ -14,6 +14,14 @@
 // (first use, a restart, a failover, SCRIPT FLUSH), once with EVAL, which
 // caches them again.
 //
+// Concurrent admits travel together: a caller that finds fewer than two
+// admit pipelines on their way to Redis sends its script at once, with the
+// admits queued meanwhile, as one pipeline (admitPipe in pipeline.go), and
+// the others wait for their replies. A lone call pays one round trip, as
+// with a plain client; under load one write and one read carry many calls,
+// and Redis wakes once for them rather than once per call, which matters
+// most when it shares the machine with ptu.
+//
 // Settle does not wait for Redis. It adds the correction to a queue, summed
 // per key, and returns; a flusher goroutine, started by the first
 // correction of a backlog and gone when the queue is empty, writes the

@@ -130,6 +130,7 @@ type Limiter struct {
 	local   *inmem.Limiter
 	ledger  ledger
 	settles settleQueue
+	admits  admitPipe
 
 	down      atomic.Bool
 	downUntil atomic.Int64 // Unix nanoseconds on now; calls before it skip Redis
@@ -273,8 +274,7 @@ func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, esti
 	if err != nil {
 		return leaky.Decision{}, fmt.Errorf("redis limiter: %w", err)
 	}
-	res, err := admitScript.Run(ctx, l.client, []string{rkey},
-		l.idleMs, l.scriptTime(), formatFloat(capacityPerMinute), formatFloat(estimate), formatFloat(pending)).Slice()
+	res, err := l.runAdmit(ctx, rkey, []any{l.idleMs, l.scriptTime(), formatFloat(capacityPerMinute), formatFloat(estimate), formatFloat(pending)})
 	if err != nil && pending != 0 {
 		l.droppedSettles.Add(1)
 	}

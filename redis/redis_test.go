@@ -2,12 +2,14 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -543,5 +545,57 @@ func TestSettleQueue(t *testing.T) {
 	}
 	if s := l.Stats(); s.DroppedSettles != 0 || s.RedisErrors != 0 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestAdmitPipeline has 64 callers admit at once, some with contexts that
+// end while their admit is queued or on its way: every admit that returns
+// a decision counts once in the bucket, the callers that gave up get their
+// context's error, and the pipeline is left idle, ready for the next call.
+func TestAdmitPipeline(t *testing.T) {
+	ctx := context.Background()
+	l, _ := newTestLimiter(t, Options{})
+	now := time.UnixMicro(time.Now().UnixMicro())
+	l.scriptNow = func() time.Time { return now } // a stopped clock: nothing drains
+	const capacity = 1e12
+	var decided, cancelled atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 64 {
+		wg.Go(func() {
+			for i := range 40 {
+				cctx, cancel := ctx, context.CancelFunc(func() {})
+				if (g+i)%3 == 0 {
+					cctx, cancel = context.WithTimeout(ctx, time.Duration((g*i)%300)*time.Microsecond)
+				}
+				d, err := l.Admit(cctx, "dep", capacity, 1)
+				cancel()
+				switch {
+				case err == nil && d.Allowed:
+					decided.Add(1)
+				case errors.Is(err, context.DeadlineExceeded):
+					cancelled.Add(1)
+				default:
+					t.Errorf("Admit = %+v, %v", d, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	l.admits.mu.Lock()
+	leaders, queued := l.admits.leaders, len(l.admits.queue)
+	l.admits.mu.Unlock()
+	if leaders != 0 || queued != 0 {
+		t.Fatalf("pipeline left with %d leaders and %d queued", leaders, queued)
+	}
+	d, err := l.Admit(ctx, "dep", capacity, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Admits whose caller gave up may or may not have run.
+	if got := d.Level; got < float64(decided.Load()) || got > float64(decided.Load()+cancelled.Load()) {
+		t.Fatalf("level %v after %d decided and %d abandoned admits", got, decided.Load(), cancelled.Load())
+	}
+	if decided.Load() == 0 || cancelled.Load() == 0 {
+		t.Fatalf("%d decided, %d abandoned: the test did not reach both", decided.Load(), cancelled.Load())
 	}
 }

@@ -24,6 +24,7 @@ func newBenchOverhead() *cobra.Command {
 		rates                []float64
 		duration, soak       time.Duration
 		workers, maxTokens   int
+		rounds               int
 		limiters             []string
 		redisURL, out        string
 		keepWork             bool
@@ -40,8 +41,9 @@ func newBenchOverhead() *cobra.Command {
 front of it, and ptu serve with an upstream pool in front of it (once per
 --limiter), each a subprocess of this binary; drive each open-loop at every
 --rates step for --duration (latency from each call's scheduled send time),
-then closed-loop with --workers callers to saturation. Targets take turns
-within a step, so the shared machine's drift falls on all alike.
+then closed-loop with --workers callers to saturation, in --rounds rounds.
+Targets take turns within a step and within each saturation round, so the
+shared machine's drift falls on all alike.
 
 Writes results.json, results.csv, added-latency.png and p99.png to --out, and
 prints the tables. --soak runs ptu serve (memory limiter) under load for that
@@ -80,7 +82,7 @@ long and checks goroutines and buckets return to their baseline.`,
 				fmt.Fprintln(w, "\nwrote", files)
 				return err
 			}
-			opt := perf.Options{Exe: exe, Rates: rates, Duration: duration, Workers: workers, Limiters: limiters,
+			opt := perf.Options{Exe: exe, Rates: rates, Duration: duration, Workers: workers, Rounds: rounds, Limiters: limiters,
 				RedisURL: redisURL, WorkDir: work, Progress: w, MaxTokens: maxTokens, Stream: stream}
 			ctx := cmd.Context()
 			if soak > 0 {
@@ -142,6 +144,7 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.Float64SliceVar(&rates, "rates", []float64{500, 1000, 2000}, "open-loop steps, calls per second")
 	f.DurationVar(&duration, "duration", 10*time.Second, "length of each step")
 	f.IntVar(&workers, "workers", 64, "closed-loop callers of the saturation step; 0 skips it")
+	f.IntVar(&rounds, "rounds", 3, "rounds of the saturation step, the targets taking turns in each (--duration each); calls and CPU are summed over them")
 	f.StringSliceVar(&limiters, "limiter", []string{"memory", "redis"}, "ptu serve's limiters to measure: memory, redis")
 	f.StringVar(&redisURL, "redis", envOr("PTU_REDIS", "redis://127.0.0.1:6379"), "Redis for the redis limiter [PTU_REDIS]")
 	f.StringVar(&out, "out", "bench-results", "directory for results.json, results.csv and the PNG charts")
