@@ -91,7 +91,7 @@ func (l *Limiter) sendAdmits(ctx context.Context, mine *admitCall) {
 	}
 	n := min(len(p.queue), maxPipeline-len(batch))
 	batch = append(batch, p.queue[:n]...)
-	p.queue = p.queue[:copy(p.queue, p.queue[n:])]
+	p.queue = dequeue(p.queue, n)
 	p.mu.Unlock()
 
 	ctx = context.WithoutCancel(ctx) // the others' admits must not fail with this caller's context
@@ -124,7 +124,7 @@ func (l *Limiter) sendAdmits(ctx context.Context, mine *admitCall) {
 	var next *admitCall
 	if len(p.queue) > 0 {
 		next = p.queue[0]
-		p.queue = p.queue[:copy(p.queue, p.queue[1:])]
+		p.queue = dequeue(p.queue, 1)
 		next.lead = true
 	} else {
 		p.leaders--
@@ -133,4 +133,12 @@ func (l *Limiter) sendAdmits(ctx context.Context, mine *admitCall) {
 	if next != nil {
 		next.done <- struct{}{}
 	}
+}
+
+// dequeue drops q's first n calls, keeping its array, and clears the
+// slots it vacates so that answered calls are not kept alive.
+func dequeue(q []*admitCall, n int) []*admitCall {
+	k := copy(q, q[n:])
+	clear(q[k:])
+	return q[:k]
 }
