@@ -40,11 +40,15 @@ func writeAzureError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func writeOpenAIError(w http.ResponseWriter, e *openAIError) {
-	status := e.Status
-	if status == 0 {
-		status = http.StatusBadRequest
+	writeJSON(w, e.status(), map[string]*openAIError{"error": e})
+}
+
+// status is the HTTP status the error is answered with (400 unless set).
+func (e *openAIError) status() int {
+	if e.Status == 0 {
+		return http.StatusBadRequest
 	}
-	writeJSON(w, status, map[string]*openAIError{"error": e})
+	return e.Status
 }
 
 func strp(s string) *string { return &s }

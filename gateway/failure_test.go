@@ -197,3 +197,44 @@ func TestLimiterDown(t *testing.T) {
 		t.Errorf("the call reached a backend: %v", n)
 	}
 }
+
+// TestRefusedCallsRecorded: calls to a deployment answered before admission
+// (a body over the limit, a body that is not a request, a prompt longer than
+// the context window) are recorded with their status, so the deployment's
+// Requests metric and access log count them, and they reserve nothing.
+func TestRefusedCallsRecorded(t *testing.T) {
+	e := newEnv(t, server.Options{})
+	d := e.deploy("chat", ptu.GlobalProvisionedManaged, 15)
+	b := e.bucket(d)
+	g := e.gateway(newSimBackends(e.s.Catalog, sim.Config{}), time.Now)
+	long := strings.Repeat("word ", 130_000) // past gpt-4o's 128,000-token window
+	for _, tc := range []struct {
+		name, body string
+		status     int
+	}{
+		{"too large", `{"messages":[{"role":"user","content":"` + strings.Repeat("x", gateway.DefaultMaxBody) + `"}]}`, 413},
+		{"not a request", `{"messages":`, 400},
+		{"context too long", `{"messages":[{"role":"user","content":"` + long + `"}]}`, 400},
+	} {
+		req, err := http.NewRequest("POST", chatURL(g.endpoint, "chat"), strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("api-key", e.key())
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.status {
+			t.Fatalf("%s: status %d, want %d", tc.name, res.StatusCode, tc.status)
+		}
+		rec := g.rec.next(t)
+		if rec.Status != tc.status || rec.Deployment.Name != "chat" || rec.Operation != "ChatCompletions_Create" || rec.Estimate != 0 || rec.Throttled {
+			t.Errorf("%s: recorded %+v", tc.name, rec)
+		}
+	}
+	if got := utilization(t, g.lim, b); got != 0 {
+		t.Errorf("utilization %v%% after refused calls, want 0", got)
+	}
+}

@@ -108,8 +108,8 @@ func (g *Gateway) v1(op operation) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		body, ok := g.readBody(w, r)
-		if !ok {
+		body, status := g.readBody(w, r)
+		if status != 0 {
 			return
 		}
 		var m struct {
@@ -189,19 +189,34 @@ func (g *Gateway) internal(w http.ResponseWriter, err error) {
 		"The server had an error while processing your request (request id "+id+").")
 }
 
-func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readBody reads the request body, or answers the error and returns its
+// status (0 when the body was read).
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.opt.MaxBody))
+	var e *openAIError
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		writeOpenAIError(w, &openAIError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error",
-			Message: fmt.Sprintf("The request body is larger than the limit of %d bytes.", g.opt.MaxBody), Code: strp("request_too_large")})
-		return nil, false
+		e = &openAIError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error",
+			Message: fmt.Sprintf("The request body is larger than the limit of %d bytes.", g.opt.MaxBody), Code: strp("request_too_large")}
 	case err != nil:
-		writeOpenAIError(w, invalid("", "", "The request body could not be read: "+err.Error()))
-		return nil, false
+		e = invalid("", "", "The request body could not be read: "+err.Error())
+	default:
+		return body, 0
 	}
-	return body, true
+	writeOpenAIError(w, e)
+	return nil, e.status()
+}
+
+// refused records a call to dep answered with status before it reached
+// admission (a body too large, a request that does not validate), so that
+// the deployment's Requests metric and access log count it as Azure does.
+func (g *Gateway) refused(a *account, dep *deployment, op operation, id string, start time.Time, status int, isSpill bool) {
+	if g.opt.Recorder == nil {
+		return
+	}
+	g.opt.Recorder.Record(Record{Time: start, RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(),
+		Status: status, Duration: g.opt.Now().Sub(start), IsSpillover: isSpill})
 }
 
 // call runs one inference call end to end, spilling it over to a Standard
@@ -213,7 +228,10 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depNa
 		return
 	}
 	if body == nil {
-		if body, ok = g.readBody(w, r); !ok {
+		start := g.opt.Now()
+		var status int
+		if body, status = g.readBody(w, r); status != 0 {
+			g.refused(a, dep, op, id, start, status, false)
 			return
 		}
 	}
@@ -248,6 +266,7 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 
 	req, oerr := parse(op, body, dep)
 	if oerr != nil {
+		g.refused(a, dep, op, id, start, oerr.status(), isSpill)
 		writeOpenAIError(w, oerr)
 		return oerr.Code != nil && *oerr.Code == "context_length_exceeded"
 	}
