@@ -31,7 +31,7 @@ func newProm(r *Recorder) (*promMetrics, *prometheus.Registry) {
 	p := &promMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ptu_requests_total",
-			Help: "Inference calls that reached admission, by HTTP status code and streaming.",
+			Help: "Inference calls to a deployment, by HTTP status code and streaming: those refused before admission (400, 413) and at it (429) included.",
 		}, []string{"account", "deployment", "code", "stream"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ptu_throttled_requests_total",
@@ -47,7 +47,7 @@ func newProm(r *Recorder) (*promMetrics, *prometheus.Registry) {
 		}, depLabels),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ptu_request_duration_seconds",
-			Help:    "End-to-end duration of inference calls that reached admission (throttled ones included), from arrival to the last byte.",
+			Help:    "End-to-end duration of inference calls to a deployment (refused and throttled ones included), from arrival to the last byte.",
 			Buckets: []float64{0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160},
 		}, []string{"account", "deployment", "stream"}),
 		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{

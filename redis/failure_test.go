@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ptu-dev/ptu/leaky"
@@ -315,6 +316,24 @@ func TestQueuedSettlesLostInOutage(t *testing.T) {
 	}
 	if err := l.Settle(ctx, "a", capacity, -100); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Settle while Redis is down: %v", err)
+	}
+	// What Prometheus scrapes says so.
+	if err := testutil.CollectAndCompare(l.Collector(), strings.NewReader(`
+# HELP ptu_redis_limiter_dropped_settles_total Queued settle corrections (one per deployment and batch) Redis did not take; those calls' estimates drain as if fully used.
+# TYPE ptu_redis_limiter_dropped_settles_total counter
+ptu_redis_limiter_dropped_settles_total 3
+# HELP ptu_redis_limiter_up 1 if the last call to Redis succeeded, 0 if it failed.
+# TYPE ptu_redis_limiter_up gauge
+ptu_redis_limiter_up 0
+# HELP ptu_redis_limiter_admits_total Admissions decided by the shared buckets in Redis (decided_by=redis) or, while Redis was unavailable and the failure mode is fail-open, by this replica's local share (decided_by=local).
+# TYPE ptu_redis_limiter_admits_total counter
+ptu_redis_limiter_admits_total{decided_by="local"} 0
+ptu_redis_limiter_admits_total{decided_by="redis"} 3
+`), "ptu_redis_limiter_dropped_settles_total", "ptu_redis_limiter_up", "ptu_redis_limiter_admits_total"); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.CollectAndLint(l.Collector()); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", problems, err)
 	}
 	// The reservations stayed whole in Redis.
 	for _, k := range []string{"a", "b", "c"} {

@@ -220,3 +220,10 @@ func (l *Limiter) Flush(ctx context.Context) error {
 		return fmt.Errorf("redis limiter: flushing settles: %w", ctx.Err())
 	}
 }
+
+// len is the number of keys with a correction queued and not yet on its way.
+func (q *settleQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending)
+}

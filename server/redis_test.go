@@ -29,7 +29,7 @@ func TestReplicasShareOneBucketThroughRedis(t *testing.T) {
 	rand.Read(b[:])
 	acct := "shared-" + hex.EncodeToString(b[:])
 	ctx := context.Background()
-	var urls, keys []string
+	var urls, keys, scrapes []string
 	for range 2 {
 		ctx, cancel := context.WithCancel(ctx)
 		s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Redis: url,
@@ -52,6 +52,7 @@ func TestReplicasShareOneBucketThroughRedis(t *testing.T) {
 		}
 		urls = append(urls, s.Control.Endpoint(a)+"openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21")
 		keys = append(keys, a.Key1)
+		scrapes = append(scrapes, s.URL+"/metrics")
 	}
 	call := func(i, maxTokens int) *http.Response {
 		t.Helper()
@@ -85,5 +86,19 @@ func TestReplicasShareOneBucketThroughRedis(t *testing.T) {
 	}
 	if second.Header.Get("retry-after-ms") == "" {
 		t.Fatal("429 without retry-after-ms")
+	}
+	// Each replica's /metrics tells what its limiter did: replica 1 decided
+	// one call, in Redis, which answers.
+	resp, err := http.Get(scrapes[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`ptu_redis_limiter_admits_total{decided_by="redis"} 1`, `ptu_redis_limiter_admits_total{decided_by="local"} 0`,
+		"ptu_redis_limiter_up 1", "ptu_redis_limiter_dropped_settles_total 0"} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("replica 1's /metrics lacks %q", want)
+		}
 	}
 }

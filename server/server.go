@@ -200,6 +200,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	retention := cfg.Metrics.Retention()
 	s.Metrics = metrics.NewRecorder(metrics.Options{Store: s.Store, Catalog: cat, Limiter: s.Limiter,
 		Logger: opt.Logger, Now: opt.Now, Retention: retention})
+	if l, ok := s.Limiter.(*ptuRedis.Limiter); ok {
+		s.Metrics.Registry().MustRegister(l.Collector())
+	}
 	s.MetricsReader = metrics.NewReader(s.Store, metrics.ReaderOptions{Now: opt.Now, Retention: retention})
 	s.Billing = billing.New(s.Store, cat, billing.Options{Now: opt.Now})
 	s.BillingRecorder = billing.NewRecorder(s.Store, billing.RecorderOptions{Next: s.Metrics, Logger: opt.Logger})
