@@ -276,7 +276,14 @@ func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, esti
 	}
 	res, err := l.runAdmit(ctx, rkey, []any{l.idleMs, l.scriptTime(), formatFloat(capacityPerMinute), formatFloat(estimate), formatFloat(pending)})
 	if err != nil && pending != 0 {
-		l.droppedSettles.Add(1)
+		switch {
+		case errors.Is(err, errNotSent): // Redis never saw it: the correction goes back in the queue
+			if l.settles.queue(rkey, capacityPerMinute, pending) {
+				go l.flusher()
+			}
+		case ctx.Err() == nil: // Redis failed; a caller that gave up after sending leaves it to Redis
+			l.droppedSettles.Add(1)
+		}
 	}
 	if err == nil {
 		var d leaky.Decision

@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -40,6 +42,10 @@ type admitCall struct {
 	done     chan struct{} // one send: the reply or the lead
 }
 
+// errNotSent wraps the context error of an admit whose caller gave up
+// before it was sent: Redis never saw it.
+var errNotSent = errors.New("admit not sent")
+
 // runAdmit runs the admit script for key with args, in a pipeline with the
 // admits queued meanwhile, and returns its reply.
 func (l *Limiter) runAdmit(ctx context.Context, key string, args []any) ([]any, error) {
@@ -58,7 +64,8 @@ func (l *Limiter) runAdmit(ctx context.Context, key string, args []any) ([]any, 
 		case <-c.done:
 		case <-ctx.Done():
 			p.mu.Lock()
-			if i := slices.Index(p.queue, c); i >= 0 {
+			i := slices.Index(p.queue, c)
+			if i >= 0 {
 				p.queue = slices.Delete(p.queue, i, i+1)
 			}
 			handed := c.lead
@@ -66,6 +73,9 @@ func (l *Limiter) runAdmit(ctx context.Context, key string, args []any) ([]any, 
 			if handed { // given the lead as the context ended: pass it on
 				<-c.done
 				l.sendAdmits(ctx, nil)
+			}
+			if i >= 0 || handed {
+				return nil, fmt.Errorf("%w: %w", errNotSent, ctx.Err())
 			}
 			// An admit already sent may still run: its reservation then
 			// drains like that of any call whose client went away.

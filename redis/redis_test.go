@@ -548,26 +548,34 @@ func TestSettleQueue(t *testing.T) {
 	}
 }
 
-// TestAdmitPipeline has 64 callers admit at once, some with contexts that
-// end while their admit is queued or on its way: every admit that returns
-// a decision counts once in the bucket, the callers that gave up get their
-// context's error, and the pipeline is left idle, ready for the next call.
+// TestAdmitPipeline has 64 callers admit and settle at once, some admits
+// with contexts that end while they are queued or on their way: every admit
+// that returns a decision counts once in the bucket, every settle lands once
+// (those carried by an admit that was never sent go back in the queue), the
+// callers that gave up get their context's error, and the pipeline is left
+// idle, ready for the next call.
 func TestAdmitPipeline(t *testing.T) {
 	ctx := context.Background()
 	l, _ := newTestLimiter(t, Options{})
 	now := time.UnixMicro(time.Now().UnixMicro())
 	l.scriptNow = func() time.Time { return now } // a stopped clock: nothing drains
-	const capacity = 1e12
+	l.settles.manual = true                       // settles wait for the next admit: most admits carry one
+	// Admits are small against refunds, so that a lost refund shows past the
+	// uncertainty of the abandoned admits.
+	const capacity, callers, calls, base, est, refund = 1e12, 64, 40, 5000.0, 1.0 / 1024, 1.0
+	if _, err := l.Admit(ctx, "dep", capacity, base); err != nil { // the refunds never empty it
+		t.Fatal(err)
+	}
 	var decided, cancelled atomic.Int64
 	var wg sync.WaitGroup
-	for g := range 64 {
+	for g := range callers {
 		wg.Go(func() {
-			for i := range 40 {
+			for i := range calls {
 				cctx, cancel := ctx, context.CancelFunc(func() {})
 				if (g+i)%3 == 0 {
 					cctx, cancel = context.WithTimeout(ctx, time.Duration((g*i)%300)*time.Microsecond)
 				}
-				d, err := l.Admit(cctx, "dep", capacity, 1)
+				d, err := l.Admit(cctx, "dep", capacity, est)
 				cancel()
 				switch {
 				case err == nil && d.Allowed:
@@ -577,10 +585,16 @@ func TestAdmitPipeline(t *testing.T) {
 				default:
 					t.Errorf("Admit = %+v, %v", d, err)
 				}
+				if err := l.Settle(ctx, "dep", capacity, -refund); err != nil {
+					t.Error(err)
+				}
 			}
 		})
 	}
 	wg.Wait()
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	l.admits.mu.Lock()
 	leaders, queued := l.admits.leaders, len(l.admits.queue)
 	l.admits.mu.Unlock()
@@ -591,9 +605,13 @@ func TestAdmitPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Admits whose caller gave up may or may not have run.
-	if got := d.Level; got < float64(decided.Load()) || got > float64(decided.Load()+cancelled.Load()) {
-		t.Fatalf("level %v after %d decided and %d abandoned admits", got, decided.Load(), cancelled.Load())
+	// Admits whose caller gave up may or may not have run; every refund did.
+	refunds := float64(callers*calls) * refund
+	if got, lo, hi := d.Level, base+float64(decided.Load())*est-refunds, base+float64(decided.Load()+cancelled.Load())*est-refunds; got < lo || got > hi {
+		t.Fatalf("level %v after %d decided and %d abandoned admits and %v tokens refunded, want %v to %v", got, decided.Load(), cancelled.Load(), refunds, lo, hi)
+	}
+	if s := l.Stats(); s.DroppedSettles != 0 || s.RedisErrors != 0 {
+		t.Fatalf("stats %+v", s)
 	}
 	if decided.Load() == 0 || cancelled.Load() == 0 {
 		t.Fatalf("%d decided, %d abandoned: the test did not reach both", decided.Load(), cancelled.Load())
