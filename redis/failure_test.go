@@ -158,18 +158,26 @@ func TestCallerCancelIsNotAnOutage(t *testing.T) {
 	}
 }
 
+// throughOutage returns a client of the test Redis (direct), an outage proxy
+// in front of it, a client through the proxy that gives up at once, and a
+// key prefix of the test's own.
+func throughOutage(t *testing.T) (direct *goredis.Client, proxy *outage, client *goredis.Client, prefix string) {
+	direct = testClient(t)
+	prefix = testPrefix(t, direct)
+	proxy = newOutage(t, redisOptions(t).Addr)
+	o := redisOptions(t)
+	o.Addr, o.MaxRetries, o.DialerRetries, o.DialTimeout = proxy.Addr(), -1, 1, time.Second
+	client = goredis.NewClient(o)
+	t.Cleanup(func() { client.Close() })
+	return direct, proxy, client, prefix
+}
+
 // TestOutageAndRecovery cuts a working Redis off and brings it back: during
 // the outage a fail-open limiter admits locally, after it Redis decides again,
 // and the settles of the calls admitted locally never reach Redis.
 func TestOutageAndRecovery(t *testing.T) {
 	ctx := context.Background()
-	direct := testClient(t)
-	prefix := testPrefix(t, direct)
-	proxy := newOutage(t, redisOptions(t).Addr)
-	o := redisOptions(t)
-	o.Addr, o.MaxRetries, o.DialerRetries, o.DialTimeout = proxy.Addr(), -1, 1, time.Second
-	client := goredis.NewClient(o)
-	t.Cleanup(func() { client.Close() })
+	_, proxy, client, prefix := throughOutage(t)
 
 	clock := newFakeClock()
 	var logs logBuffer
@@ -287,13 +295,7 @@ func TestClientOptions(t *testing.T) {
 // settles say so at once. Once Redis is back, settles queue and land again.
 func TestQueuedSettlesLostInOutage(t *testing.T) {
 	ctx := context.Background()
-	direct := testClient(t)
-	prefix := testPrefix(t, direct)
-	proxy := newOutage(t, redisOptions(t).Addr)
-	o := redisOptions(t)
-	o.Addr, o.MaxRetries, o.DialerRetries, o.DialTimeout = proxy.Addr(), -1, 1, time.Second
-	client := goredis.NewClient(o)
-	t.Cleanup(func() { client.Close() })
+	direct, proxy, client, prefix := throughOutage(t)
 	clock := newFakeClock()
 	l := New(client, Options{Prefix: prefix, Logger: discardLogger(), Now: clock.Now})
 	l.settles.manual = true
