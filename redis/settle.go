@@ -195,23 +195,19 @@ func (l *Limiter) settleKey(ctx context.Context, key string, capacity float64) e
 	return nil
 }
 
-// Flush returns once every correction Settle queued before the call has
+// Flush returns once no correction is queued or on its way, each having
 // reached Redis or been dropped (see Stats.DroppedSettles), or when ctx
-// ends. A server calls it on shutdown so that its last calls' settles are
-// not lost; tests call it before reading Redis directly.
+// ends. Settles that keep coming keep it waiting: a server calls it on
+// shutdown, once its calls have ended, so that their settles are not lost;
+// tests call it before reading Redis directly.
 func (l *Limiter) Flush(ctx context.Context) error {
 	if l.settles.manual {
-		for {
-			l.settles.mu.Lock()
-			n := len(l.settles.pending)
-			l.settles.mu.Unlock()
-			if n == 0 {
-				return nil
-			}
+		for l.settles.len() > 0 {
 			if err := l.flushBatch(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
 				return err
 			}
 		}
+		return nil
 	}
 	select {
 	case <-l.settles.idleChan():
