@@ -298,7 +298,7 @@ func (b *Bench) Run(ctx context.Context) (*Report, error) {
 		Workers: b.opt.Workers, Rounds: max(1, b.opt.Rounds), Targets: b.Targets(), MaxTokens: b.opt.MaxTokens}
 	for _, rate := range b.opt.Rates {
 		for _, t := range b.targets {
-			s, err := b.step(ctx, t, rate, func(call Call) Outcome { return OpenLoop(ctx, nil, rate, b.opt.Duration, call) })
+			s, err := b.report(t, rate, b.measure(t, func(call Call) Outcome { return OpenLoop(ctx, nil, rate, b.opt.Duration, call) }))
 			if err != nil {
 				return rep, err
 			}
@@ -366,10 +366,6 @@ func mergeMeasured(ms []measured) measured {
 		m.rss = r.rss
 	}
 	return m
-}
-
-func (b *Bench) step(_ context.Context, t target, rate float64, drive func(Call) Outcome) (Step, error) {
-	return b.report(t, rate, b.measure(t, drive))
 }
 
 // report makes the step of a measured drive and prints its line.

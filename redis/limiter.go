@@ -278,9 +278,7 @@ func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, esti
 	if err != nil && pending != 0 {
 		switch {
 		case errors.Is(err, errNotSent): // Redis never saw it: the correction goes back in the queue
-			if l.settles.queue(rkey, capacityPerMinute, pending) {
-				go l.flusher()
-			}
+			l.queueSettle(rkey, capacityPerMinute, pending)
 		case ctx.Err() == nil: // Redis failed; a caller that gave up after sending leaves it to Redis
 			l.droppedSettles.Add(1)
 		}
@@ -344,9 +342,7 @@ func (l *Limiter) Settle(ctx context.Context, key string, capacityPerMinute, del
 	if delta == 0 {
 		return nil
 	}
-	if l.settles.queue(l.prefix+key, capacityPerMinute, delta) {
-		go l.flusher()
-	}
+	l.queueSettle(l.prefix+key, capacityPerMinute, delta)
 	return nil
 }
 
@@ -363,14 +359,10 @@ func (l *Limiter) Utilization(ctx context.Context, key string, capacityPerMinute
 	if l.skip() {
 		err = fmt.Errorf("%w: %w", ErrUnavailable, errBackoff)
 	} else {
-		var args []any
-		if l.scriptNow != nil {
-			args = append(args, l.scriptNow().UnixMicro())
-		}
 		rkey := l.prefix + key
 		var res []any
 		if err = l.settleKey(ctx, rkey, capacityPerMinute); err == nil {
-			res, err = readScript.Run(ctx, l.client, []string{rkey}, args...).Slice()
+			res, err = readScript.Run(ctx, l.client, []string{rkey}, l.scriptTime()).Slice()
 		}
 		if err == nil {
 			var u float64

@@ -231,12 +231,13 @@ return #KEYS
 
 // readSource writes nothing: it replies {now, state} (now in microseconds,
 // state the stored string or false for a missing key) and Go applies
-// Bucket.Utilization to them. ARGV[1], set only by tests, replaces the clock.
+// Bucket.Utilization to them. ARGV[1] is the time in microseconds, or "" to
+// read Redis's clock, as in the other scripts.
 const readSource = `
 local v = redis.pcall('GET', KEYS[1])
 if type(v) ~= 'string' then v = false end
 local now
-if ARGV[1] then
+if ARGV[1] ~= '' then
   now = ARGV[1]
 else
   local t = redis.call('TIME')

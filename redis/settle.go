@@ -135,6 +135,14 @@ func (q *settleQueue) idleChan() <-chan struct{} {
 	return q.idle
 }
 
+// queueSettle queues delta for key (a Redis key) and starts a flusher if
+// none is at work.
+func (l *Limiter) queueSettle(key string, capacity, delta float64) {
+	if l.settles.queue(key, capacity, delta) {
+		go l.flusher()
+	}
+}
+
 // flusher writes queued corrections until none is left.
 func (l *Limiter) flusher() {
 	for {
