@@ -168,11 +168,8 @@ func Compile(p ptu.RAIPolicy, lists []ptu.RAIBlocklist, classifier Classifier) (
 	return out, nil
 }
 
-// BlocklistResult is one blocklist's entry in custom_blocklists.
-type BlocklistResult struct {
-	Filtered bool   `json:"filtered"`
-	ID       string `json:"id"`
-}
+// BlocklistResult is one blocklist's entry in custom_blocklists.details.
+type BlocklistResult = oai.ContentFilterIDResult
 
 // CategoryResult is one category's annotation.
 type CategoryResult struct {
@@ -194,7 +191,11 @@ func (r Result) Annotations() oai.ContentFilterResults {
 		out[k], _ = json.Marshal(v)
 	}
 	if len(r.Blocklists) > 0 {
-		out["custom_blocklists"], _ = json.Marshal(r.Blocklists)
+		lists := oai.ContentFilterDetailedResults{Details: r.Blocklists}
+		for _, b := range r.Blocklists {
+			lists.Filtered = lists.Filtered || b.Filtered
+		}
+		out["custom_blocklists"], _ = json.Marshal(lists)
 	}
 	return out
 }

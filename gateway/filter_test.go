@@ -77,6 +77,23 @@ func filterEnv(t *testing.T, words ...string) (*env, *gw, *int) {
 	return e, e.gateway(scriptedBackends{scripted{words: words, generated: generated}}, newClock().Now), generated
 }
 
+// azureBlocklists is custom_blocklists as Azure's data-plane spec defines it
+// (contentFilterDetailedResults: {filtered, details: [contentFilterIdResult
+// {filtered, id}]}, specification/cognitiveservices/data-plane/AzureOpenAI/
+// inference/stable/2024-10-21/inference.json in Azure/azure-rest-api-specs)
+// and the Azure SDKs' typed models decode it (@azure/openai's
+// ContentFilterDetailedResults). The openai npm package and openai-go have no
+// type for it: they keep Azure's extra fields as raw JSON, so a shape error
+// only shows in code that decodes it as Azure documents, as here. Decoding
+// an array into this struct fails, which is what the test guards against.
+type azureBlocklists struct {
+	Filtered bool `json:"filtered"`
+	Details  []struct {
+		Filtered bool   `json:"filtered"`
+		ID       string `json:"id"`
+	} `json:"details"`
+}
+
 func TestBlocklistPrompt(t *testing.T) {
 	e, g, _ := filterEnv(t, "fine", " words")
 	key := e.key()
@@ -93,11 +110,8 @@ func TestBlocklistPrompt(t *testing.T) {
 				InnerError struct {
 					Code   string `json:"code"`
 					Result struct {
-						Lists []struct {
-							Filtered bool   `json:"filtered"`
-							ID       string `json:"id"`
-						} `json:"custom_blocklists"`
-						Hate json.RawMessage `json:"hate"`
+						Lists azureBlocklists `json:"custom_blocklists"`
+						Hate  json.RawMessage `json:"hate"`
 					} `json:"content_filter_result"`
 				} `json:"innererror"`
 			} `json:"error"`
@@ -109,7 +123,7 @@ func TestBlocklistPrompt(t *testing.T) {
 		if er.Code != "content_filter" || er.Param != "prompt" || er.Type != nil || er.InnerError.Code != "ResponsibleAIPolicyViolation" {
 			t.Errorf("%q: error %s", prompt, r.body)
 		}
-		if l := er.InnerError.Result.Lists; len(l) != 1 || !l[0].Filtered || l[0].ID != "secrets" {
+		if l := er.InnerError.Result.Lists; !l.Filtered || len(l.Details) != 1 || !l.Details[0].Filtered || l.Details[0].ID != "secrets" {
 			t.Errorf("%q: custom_blocklists %+v, want secrets filtered", prompt, l)
 		}
 		if er.InnerError.Result.Hate != nil {
@@ -137,10 +151,10 @@ func TestBlocklistPrompt(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr := ok.PromptFilterResults[0].Results
-	if len(pr) != 1 || string(pr["custom_blocklists"]) != `[{"filtered":false,"id":"secrets"}]` {
+	if len(pr) != 1 || string(pr["custom_blocklists"]) != `{"filtered":false,"details":[{"filtered":false,"id":"secrets"}]}` {
 		t.Errorf("prompt annotations %v, want only custom_blocklists, not filtered", pr)
 	}
-	if cr := ok.Choices[0].Results; len(cr) != 1 || string(cr["custom_blocklists"]) != `[{"filtered":false,"id":"secrets"}]` || ok.Choices[0].FinishReason != "stop" {
+	if cr := ok.Choices[0].Results; len(cr) != 1 || string(cr["custom_blocklists"]) != `{"filtered":false,"details":[{"filtered":false,"id":"secrets"}]}` || ok.Choices[0].FinishReason != "stop" {
 		t.Errorf("choice annotations %v finish %q", cr, ok.Choices[0].FinishReason)
 	}
 }
@@ -168,7 +182,7 @@ func TestBlocklistCompletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := resp.Choices[0]
-	if c.FinishReason != "content_filter" || c.Message.Content != "The plan is Blue" || string(c.Results["custom_blocklists"]) != `[{"filtered":true,"id":"secrets"}]` {
+	if c.FinishReason != "content_filter" || c.Message.Content != "The plan is Blue" || string(c.Results["custom_blocklists"]) != `{"filtered":true,"details":[{"filtered":true,"id":"secrets"}]}` {
 		t.Errorf("choice %+v", c)
 	}
 	// Generation stopped there, and the tokens generated so far are billed.

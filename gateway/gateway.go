@@ -12,7 +12,6 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -361,18 +360,4 @@ func keyMatches(key string, a ptu.Account) bool {
 	k1 := subtle.ConstantTimeCompare([]byte(key), []byte(a.Key1))
 	k2 := subtle.ConstantTimeCompare([]byte(key), []byte(a.Key2))
 	return k1|k2 == 1
-}
-
-// API versions of the data plane: the dated GA versions, and previews up to 2025-04-01-preview.
-var (
-	gaVersions = map[string]bool{"2022-12-01": true, "2023-05-15": true, "2024-02-01": true, "2024-06-01": true, "2024-10-21": true}
-	previewRE  = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})-preview$`)
-)
-
-func validAPIVersion(v string) bool {
-	if gaVersions[v] {
-		return true
-	}
-	m := previewRE.FindStringSubmatch(v)
-	return m != nil && m[1] >= "2023-03-15" && m[1] <= "2025-04-01"
 }

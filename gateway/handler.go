@@ -82,14 +82,13 @@ func (g *Gateway) classic(op operation) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := setRequestID(w)
 		v := r.URL.Query().Get("api-version")
-		if !validAPIVersion(v) {
-			msg := "Resource not found"
-			if v == "" {
-				msg += ": the api-version query parameter is required, e.g. ?api-version=2024-10-21"
-			} else {
-				msg += fmt.Sprintf(": api-version '%s' is not supported; use a dated GA version such as 2024-10-21 or a preview up to 2025-04-01-preview", v)
-			}
-			writeAzureError(w, http.StatusNotFound, "404", msg)
+		switch {
+		case v == "":
+			// Azure answers a call without an api-version as an unknown route.
+			writeAzureError(w, http.StatusNotFound, "404", "Resource not found")
+			return
+		case !op.supportsAPIVersion(v):
+			writeAzureError(w, http.StatusBadRequest, "BadRequest", msgAPIVersion)
 			return
 		}
 		a, ok := g.authenticate(w, r, op.dataAction(), "POST /openai/deployments/{deployment-id}/"+op.path())
@@ -263,6 +262,7 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 	start := g.opt.Now()
 	w.Header().Set("x-ms-region", dep.region.DisplayName)
 	w.Header().Set("x-ms-deployment-name", dep.d.Name)
+	w.Header().Set(HeaderIsSpilledOver, strconv.FormatBool(isSpill))
 
 	req, oerr := parse(op, body, dep)
 	if oerr != nil {

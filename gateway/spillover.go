@@ -17,6 +17,14 @@ const (
 	HeaderSpilloverFrom = "x-ms-spillover-from-deployment"
 	// HeaderSpilloverError carries the spillover attempt's status when it failed too.
 	HeaderSpilloverError = "x-ms-spillover-error"
+	// HeaderIsSpilledOver is "true" on an answer of the spillover deployment
+	// and "false" on every other answer of a deployment. Azure sends it on
+	// its inference responses, false on ordinary calls; cost tools key on it
+	// (LiteLLM prices a response with "x-ms-is-spilled-over: true" at the
+	// Standard deployment's token rates, https://docs.litellm.ai, "Azure PTU"
+	// cost attribution). When spillover happens is Microsoft's
+	// https://learn.microsoft.com/azure/ai-foundry/openai/how-to/spillover-traffic-management.
+	HeaderIsSpilledOver = "x-ms-is-spilled-over"
 )
 
 // spilloverTarget returns the Standard deployment a call to dep spills over

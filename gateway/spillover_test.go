@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,12 +69,16 @@ func TestSpilloverUnderBurst(t *testing.T) {
 		if r.status != 200 || !strings.Contains(string(r.body), "[DONE]") {
 			t.Fatalf("call %d: status %d, want a complete 200 stream: %s", i, r.status, r.body)
 		}
-		switch from, served := r.header.Get("x-ms-spillover-from-deployment"), r.header.Get("x-ms-deployment-name"); {
-		case from == "ptu" && served == "std":
+		// x-ms-is-spilled-over: true on the spillover deployment's answer,
+		// false on the provisioned deployment's own (see HeaderIsSpilledOver
+		// for the sources: LiteLLM's PTU cost attribution reads it; Microsoft's
+		// spillover-traffic-management page says when a call spills).
+		switch from, served, is := r.header.Get("x-ms-spillover-from-deployment"), r.header.Get("x-ms-deployment-name"), r.header.Values("x-ms-is-spilled-over"); {
+		case from == "ptu" && served == "std" && slices.Equal(is, []string{"true"}):
 			spilled++
-		case from == "" && served == "ptu":
+		case from == "" && served == "ptu" && slices.Equal(is, []string{"false"}):
 		default:
-			t.Errorf("call %d: spillover-from %q, deployment-name %q", i, from, served)
+			t.Errorf("call %d: spillover-from %q, deployment-name %q, is-spilled-over %q", i, from, served, is)
 		}
 	}
 	if spilled != n-1 {
@@ -114,19 +119,21 @@ func TestSpilloverHeaderAndFailure(t *testing.T) {
 	post := func(h ...string) call {
 		return do(t, "POST", chatURL(g.endpoint, "ptu"), strings.NewReader(body), append([]string{"api-key", key}, h...)...)
 	}
-	if r := post(); r.status != 429 || r.header.Get("x-ms-spillover-from-deployment") != "" {
-		t.Fatalf("without a target: status %d, spillover-from %q; want a plain 429", r.status, r.header.Get("x-ms-spillover-from-deployment"))
+	if r := post(); r.status != 429 || r.header.Get("x-ms-spillover-from-deployment") != "" || r.header.Get("x-ms-is-spilled-over") != "false" {
+		t.Fatalf("without a target: status %d, spillover-from %q, is-spilled-over %q; want a plain 429, not spilled",
+			r.status, r.header.Get("x-ms-spillover-from-deployment"), r.header.Get("x-ms-is-spilled-over"))
 	}
 	if r := post("x-ms-spillover-deployment", "ptu"); r.status != 429 {
 		t.Errorf("a provisioned deployment as the header's target: status %d, want 429 (ignored)", r.status)
 	}
-	if r := post("x-ms-spillover-deployment", "std-big"); r.status != 200 || r.header.Get("x-ms-deployment-name") != "std-big" {
-		t.Errorf("header target: status %d, served by %q; want 200 by std-big", r.status, r.header.Get("x-ms-deployment-name"))
+	if r := post("x-ms-spillover-deployment", "std-big"); r.status != 200 || r.header.Get("x-ms-deployment-name") != "std-big" || r.header.Get("x-ms-is-spilled-over") != "true" {
+		t.Errorf("header target: status %d, served by %q, is-spilled-over %q; want 200 by std-big, spilled",
+			r.status, r.header.Get("x-ms-deployment-name"), r.header.Get("x-ms-is-spilled-over"))
 	}
 	// A full std-tiny (1,000 tokens a minute) refuses the spilled call.
 	fill(t, g, bucket{key: strings.ToLower(tiny.ID()), capacity: 1000}, 1000)
 	r := post("x-ms-spillover-deployment", "std-tiny")
-	if r.status != 429 || r.header.Get("x-ms-spillover-error") != "429" || r.header.Get("x-ms-deployment-name") != "ptu" {
+	if r.status != 429 || r.header.Get("x-ms-spillover-error") != "429" || r.header.Get("x-ms-deployment-name") != "ptu" || r.header.Get("x-ms-is-spilled-over") != "false" {
 		t.Errorf("failed spillover: status %d, spillover-error %q, deployment-name %q; want the provisioned 429 with spillover-error 429",
 			r.status, r.header.Get("x-ms-spillover-error"), r.header.Get("x-ms-deployment-name"))
 	}

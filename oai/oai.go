@@ -214,6 +214,25 @@ type PromptFilterResult struct {
 // to its result. It is empty when no filter evaluated the text.
 type ContentFilterResults map[string]json.RawMessage
 
+// ContentFilterDetailedResults is the value of custom_blocklists: whether any
+// blocklist filtered the text, and each blocklist's own result. It is an
+// object, not an array: contentFilterDetailedResults in Azure's data-plane
+// spec (specification/cognitiveservices/data-plane/AzureOpenAI/inference,
+// stable/2024-10-21 and the previews since 2024-02-15-preview), which the
+// Azure SDKs' typed results decode (@azure/openai's ContentFilterDetailedResults,
+// Azure.AI.OpenAI's ContentFilterDetailedResults).
+type ContentFilterDetailedResults struct {
+	Filtered bool                    `json:"filtered"`
+	Details  []ContentFilterIDResult `json:"details"`
+}
+
+// ContentFilterIDResult is one blocklist's entry in custom_blocklists.details
+// (contentFilterIdResult in the spec): the blocklist's name as id.
+type ContentFilterIDResult struct {
+	Filtered bool   `json:"filtered"`
+	ID       string `json:"id"`
+}
+
 // ChatChoice is one choice of a chat completion.
 type ChatChoice struct {
 	Index                int                   `json:"index"`
