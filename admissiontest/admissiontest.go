@@ -46,29 +46,36 @@ func drained(d time.Duration) float64 {
 	return float64(d) / float64(time.Millisecond) * capacity / 60_000
 }
 
-// Run runs the contract cases, each as a subtest with a fresh harness.
-func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
+// Run runs the contract cases, each as a subtest with a fresh harness whose
+// limiter applies the retry-after rule newHarness is given: the cases about
+// retry-after run under the rule they are about (both, for the rule-free
+// ones), the others under leaky.DefaultRetryRule.
+func Run(t *testing.T, newHarness func(t *testing.T, rule leaky.RetryRule) Harness) {
+	def := leaky.DefaultRetryRule
 	cases := []struct {
 		name string
+		rule leaky.RetryRule
 		fn   func(t *testing.T, h Harness, key func(string) string)
 	}{
-		{"EmptyKeyAdmits", testEmptyKeyAdmits},
-		{"FullRejectsWithRetryAfter", testFullRejects},
-		{"AdmittedAfterRetryAfter", testAdmittedAfterRetryAfter},
-		{"RejectionsGetSuccessiveSlots", testRetrySlots},
-		{"SettleRefundReopens", testSettleRefundReopens},
-		{"SettleExtraCharges", testSettleExtraCharges},
-		{"RefundNeverBanksCredit", testRefundNeverBanksCredit},
-		{"UtilizationMatches", testUtilizationMatches},
-		{"RecentCountsAdmittedTokens", testRecent},
-		{"CapacityChangeKeepsLevel", testCapacityChange},
-		{"KeysAreIndependent", testKeysIndependent},
-		{"InvalidArguments", testInvalidArguments},
-		{"ConcurrentAdmitsBounded", testConcurrent},
+		{"EmptyKeyAdmits", def, testEmptyKeyAdmits},
+		{"FullRejectsWithRetryAfter", def, testFullRejects},
+		{"Exact/AdmittedAfterRetryAfter", leaky.RetryExact, testAdmittedAfterRetryAfter},
+		{"Slots/AdmittedAfterRetryAfter", leaky.RetrySlots, testAdmittedAfterRetryAfter},
+		{"Exact/RejectionsToldTheDrainTime", leaky.RetryExact, testRetryExact},
+		{"Slots/RejectionsGetSuccessiveSlots", leaky.RetrySlots, testRetrySlots},
+		{"SettleRefundReopens", def, testSettleRefundReopens},
+		{"SettleExtraCharges", def, testSettleExtraCharges},
+		{"RefundNeverBanksCredit", def, testRefundNeverBanksCredit},
+		{"UtilizationMatches", def, testUtilizationMatches},
+		{"RecentCountsAdmittedTokens", def, testRecent},
+		{"CapacityChangeKeepsLevel", def, testCapacityChange},
+		{"KeysAreIndependent", def, testKeysIndependent},
+		{"InvalidArguments", def, testInvalidArguments},
+		{"ConcurrentAdmitsBounded", def, testConcurrent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t)
+			h := newHarness(t, c.rule)
 			base := h.Prefix + strings.ReplaceAll(t.Name(), "/", ":")
 			c.fn(t, h, func(s string) string { return base + ":" + s })
 		})
@@ -187,7 +194,7 @@ func testAdmittedAfterRetryAfter(t *testing.T, h Harness, key func(string) strin
 		h.Advance(time.Duration(d.RetryAfterMillis()) * time.Millisecond)
 	}
 	// The retry comes from the same call, as a client retrying would send it;
-	// it was given the first slot, so it gets in.
+	// it was told the opening (the first slot, under slots), so it gets in.
 	if d2 := admit(t, h, key("a"), capacity, 10); !d2.Allowed {
 		t.Fatalf("retry after %v rejected: %+v", d.RetryAfter, d2)
 	}
@@ -241,6 +248,37 @@ func testRetrySlots(t *testing.T, h Harness, key func(string) string) {
 	}
 	if want := first.RetryAfter + leaky.MaxRetrySpread; third.RetryAfter > want || third.RetryAfter < want-2*h.Slack {
 		t.Fatalf("third retry-after %v, want the spread's limit %v", third.RetryAfter, want)
+	}
+}
+
+// testRetryExact: under leaky.RetryExact every call rejected while the
+// bucket is full is told the exact time it opens, however many were
+// rejected before and whether or not they come back: a large rejected call
+// that never returns does not push the next caller's retry-after out (under
+// slots it would, by its estimate's drain time). The first retry at that
+// instant gets in.
+func testRetryExact(t *testing.T, h Harness, key func(string) string) {
+	fill(t, h, key("a"), drained(300*time.Millisecond+2*h.Slack))
+	big := admit(t, h, key("a"), capacity, 40_000) // 40 s of drain, never retried
+	if big.Allowed {
+		t.Fatal("full bucket admitted")
+	}
+	next := admit(t, h, key("a"), capacity, 10)
+	if next.Allowed {
+		t.Fatal("full bucket admitted")
+	}
+	// The second was asked up to Slack later: told the same instant, so up
+	// to Slack less, never more.
+	if next.RetryAfter > big.RetryAfter || next.RetryAfter < big.RetryAfter-h.Slack {
+		t.Fatalf("second rejection told %v after a first told %v: want the same opening", next.RetryAfter, big.RetryAfter)
+	}
+	want := time.Duration((next.Level - capacity) / capacity * float64(time.Minute))
+	if diff := next.RetryAfter - want; diff < 0 || diff > time.Microsecond {
+		t.Fatalf("retry-after %v at level %v, want the exact drain time %v", next.RetryAfter, next.Level, want)
+	}
+	h.Advance(time.Duration(next.RetryAfterMillis()) * time.Millisecond)
+	if d := admit(t, h, key("a"), capacity, 10); !d.Allowed {
+		t.Fatalf("retry at the told instant rejected: %+v", d)
 	}
 }
 

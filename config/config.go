@@ -43,7 +43,18 @@ type Config struct {
 	QuotaOverrides []QuotaOverride `yaml:"quotaOverrides"`
 	Subscriptions  []Subscription  `yaml:"subscriptions"`
 	Metrics        Metrics         `yaml:"metrics"`
+	Admission      Admission       `yaml:"admission"`
 	lines          map[string]int  // "pools[3]" -> line in the parsed file
+}
+
+// Admission configures the deployments' leaky buckets.
+type Admission struct {
+	// RetryAfter is the retry-after rule of a 429: "exact" (the time until
+	// the bucket drains below 100 %, for every caller, as Azure documents
+	// it) or "slots" (consecutive retry slots for calls rejected in one full
+	// period); "" is the default, exact. `ptu serve --retry-after` wins over
+	// it. docs/data-plane.md compares the two.
+	RetryAfter string `yaml:"retryAfter"`
 }
 
 // DefaultMetricsRetentionDays is how long metric series are kept when the

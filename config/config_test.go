@@ -209,6 +209,8 @@ func TestValidateProblems(t *testing.T) {
 		{"public url query", "publicURL: https://ptu.example.com/?x=1\n" + regions, []string{"must not have a query or fragment"}},
 		{"public url fine", "publicURL: https://ptu.example.com:8443/base\n" + regions, nil},
 		{"metrics retention fine", regions + "metrics: {retentionDays: 90}\n", nil},
+		{"retry-after slots", regions + "admission: {retryAfter: slots}\n", nil},
+		{"retry-after unknown", regions + "admission:\n  retryAfter: fair\n", []string{`admission.retryAfter: must be exact or slots (it is "fair")`}},
 		{"metrics retention negative", regions + "metrics:\n  retentionDays: -1\n", []string{"line 4: metrics.retentionDays: must be between 1 and 3650 days, or 0 for the default 30 (it is -1)"}},
 		{"metrics retention too long", regions + "metrics: {retentionDays: 4000}\n", []string{"metrics.retentionDays: must be between 1 and 3650"}},
 		{"every problem at once", "regions:\n  - {name: eastus}\n  - {name: eastus}\npools:\n  - {region: nowhere, model: gpt-4o, version: \"2024-11-20\", ptu: -1}\n",

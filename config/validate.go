@@ -9,6 +9,7 @@ import (
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/leaky"
 )
 
 // ValidationError lists every problem Validate found, each naming where it is.
@@ -45,6 +46,9 @@ func (c *Config) Validate(cat *catalog.Catalog) error {
 	c.validateQuota(v, regions)
 	c.validateSubscriptions(v)
 	c.validateMetrics(v)
+	if _, err := leaky.ParseRetryRule(c.Admission.RetryAfter); err != nil {
+		v.addf("admission.retryAfter", "", "must be exact or slots (it is %q)", c.Admission.RetryAfter)
+	}
 	if len(v.problems) == 0 {
 		return nil
 	}

@@ -29,9 +29,17 @@ const shardCount = 64 // a power of two
 // The zero value is not usable; call New.
 type Limiter struct {
 	now    func() time.Time
+	rule   leaky.RetryRule
 	seed   maphash.Seed
 	shards [shardCount]shard
 }
+
+// Option configures a Limiter.
+type Option func(*Limiter)
+
+// WithRetryRule sets the retry-after rule rejected calls are told by
+// (leaky.DefaultRetryRule if not given).
+func WithRetryRule(r leaky.RetryRule) Option { return func(l *Limiter) { l.rule = r } }
 
 var _ leaky.Limiter = (*Limiter)(nil)
 
@@ -50,11 +58,14 @@ type entry struct {
 }
 
 // New returns an empty limiter reading the time from now (time.Now if nil).
-func New(now func() time.Time) *Limiter {
+func New(now func() time.Time, opts ...Option) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	l := &Limiter{now: now, seed: maphash.MakeSeed()}
+	l := &Limiter{now: now, rule: leaky.DefaultRetryRule, seed: maphash.MakeSeed()}
+	for _, o := range opts {
+		o(l)
+	}
 	for i := range l.shards {
 		l.shards[i].buckets = make(map[string]*entry)
 	}
@@ -81,7 +92,7 @@ func (l *Limiter) Admit(_ context.Context, key string, capacityPerMinute, estima
 		s.buckets[key] = e
 	}
 	e.capacity = capacityPerMinute
-	d := e.bucket.Admit(now, capacityPerMinute, estimate)
+	d := e.bucket.AdmitRule(now, capacityPerMinute, estimate, l.rule)
 	s.mu.Unlock()
 	return d, nil
 }
@@ -126,6 +137,9 @@ func (l *Limiter) Utilization(_ context.Context, key string, capacityPerMinute f
 	s.mu.Unlock()
 	return u, nil
 }
+
+// RetryRule returns the limiter's retry-after rule.
+func (l *Limiter) RetryRule() leaky.RetryRule { return l.rule }
 
 // Len returns the number of buckets held.
 func (l *Limiter) Len() int {

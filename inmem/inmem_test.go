@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/ptu-dev/ptu/admissiontest"
+	"github.com/ptu-dev/ptu/leaky"
 )
 
 // fakeClock is a clock that moves only when told; safe for concurrent use.
@@ -34,9 +35,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 func TestContract(t *testing.T) {
-	admissiontest.Run(t, func(t *testing.T) admissiontest.Harness {
+	admissiontest.Run(t, func(t *testing.T, rule leaky.RetryRule) admissiontest.Harness {
 		clock := newFakeClock()
-		return admissiontest.Harness{Limiter: New(clock.Now), Advance: clock.Advance}
+		return admissiontest.Harness{Limiter: New(clock.Now, WithRetryRule(rule)), Advance: clock.Advance}
 	})
 }
 
@@ -46,8 +47,8 @@ func TestContractRealClock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sleeps")
 	}
-	admissiontest.Run(t, func(t *testing.T) admissiontest.Harness {
-		return admissiontest.Harness{Limiter: New(nil), Advance: time.Sleep, Slack: 200 * time.Millisecond}
+	admissiontest.Run(t, func(t *testing.T, rule leaky.RetryRule) admissiontest.Harness {
+		return admissiontest.Harness{Limiter: New(nil, WithRetryRule(rule)), Advance: time.Sleep, Slack: 200 * time.Millisecond}
 	})
 }
 
@@ -98,7 +99,7 @@ func TestEvictsIdleBuckets(t *testing.T) {
 func TestKeepsBucketsWithPendingRetrySlots(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	l := New(clock.Now)
+	l := New(clock.Now, WithRetryRule(leaky.RetrySlots))
 	const capacity = 60.0 // one token per second
 	if _, err := l.Admit(ctx, "small", capacity, 3600); err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func BenchmarkAdmit(b *testing.B) {
 }
 
 // BenchmarkAdmitRejected measures the rejection path, which computes the
-// exact retry-after and schedules a retry slot.
+// exact retry-after (the default rule).
 func BenchmarkAdmitRejected(b *testing.B) {
 	bucket := Bucket{Level: 10 * gpt4o300, Last: simStart}
 	now := simStart

@@ -258,14 +258,20 @@ func exactRetry(l, c float64) time.Duration {
 	return hi
 }
 
-// Admit drains the bucket to now and decides one call with the given
+// Admit is AdmitRule with DefaultRetryRule.
+func (b *Bucket) Admit(now time.Time, capacityPerMinute, estimate float64) Decision {
+	return b.AdmitRule(now, capacityPerMinute, estimate, DefaultRetryRule)
+}
+
+// AdmitRule drains the bucket to now and decides one call with the given
 // estimated cost. Below 100 % it adds the estimate, which may take the bucket
 // above 100 %. At 100 % or more it leaves the level as is and rejects with a
-// retry-after: for a lone rejection, exactly the time until the bucket drains
-// below 100 % (RetryAfter); while calls rejected earlier are still due back,
-// the end of their slots, so that each retry finds the bucket open after the
-// one before it has been admitted. A negative or NaN estimate counts as zero.
-func (b *Bucket) Admit(now time.Time, capacityPerMinute, estimate float64) Decision {
+// retry-after. Under RetryExact that is exactly the time until the bucket
+// drains below 100 % (RetryAfter). Under RetrySlots it is the same for a lone
+// rejection; while calls rejected earlier are still due back, it is the end
+// of their slots, so that each retry finds the bucket open after the one
+// before it has been admitted. A negative or NaN estimate counts as zero.
+func (b *Bucket) AdmitRule(now time.Time, capacityPerMinute, estimate float64, rule RetryRule) Decision {
 	if !ValidCapacity(capacityPerMinute) {
 		return Decision{RetryAfter: InfDuration, Utilization: utilization(b.Level, capacityPerMinute), Level: b.Level}
 	}
@@ -278,8 +284,12 @@ func (b *Bucket) Admit(now time.Time, capacityPerMinute, estimate float64) Decis
 		return Decision{Allowed: true, Utilization: utilization(b.Level, capacityPerMinute), Level: b.Level,
 			Recent: b.recentNow(capacityPerMinute)}
 	}
+	wait := b.RetryAfter(now, capacityPerMinute)
+	if rule == RetrySlots {
+		wait = b.schedule(now, capacityPerMinute, estimate)
+	}
 	return Decision{
-		RetryAfter:  b.schedule(now, capacityPerMinute, estimate),
+		RetryAfter:  wait,
 		Utilization: utilization(b.Level, capacityPerMinute),
 		Level:       b.Level,
 		Recent:      b.recentNow(capacityPerMinute),

@@ -218,7 +218,7 @@ func TestRetrySlots(t *testing.T) {
 	var waits []time.Duration
 	for i, e := range estimates {
 		now := simStart.Add(time.Duration(i) * 100 * time.Millisecond)
-		d := b.Admit(now, testCapacity, e)
+		d := b.AdmitRule(now, testCapacity, e, RetrySlots)
 		if d.Allowed {
 			t.Fatalf("call %d admitted", i)
 		}
@@ -233,9 +233,48 @@ func TestRetrySlots(t *testing.T) {
 	}
 	for i, e := range estimates {
 		at := simStart.Add(waits[i]).Add(time.Duration(i) * 300 * time.Microsecond) // whole-ms rounding
-		if d := b.Admit(at, testCapacity, e); !d.Allowed {
+		if d := b.AdmitRule(at, testCapacity, e, RetrySlots); !d.Allowed {
 			t.Errorf("retry %d at +%v rejected: %+v", i, at.Sub(simStart), d)
 		}
+	}
+}
+
+// TestRetryExact checks the default rule: every call rejected in one full
+// period is told the exact time the bucket opens, whatever was told before,
+// so a rejected call that never comes back costs the next caller nothing
+// (under slots, it would be told to wait behind the first's slot).
+func TestRetryExact(t *testing.T) {
+	b := Bucket{Level: 62_000, Last: simStart} // 2,000 over: open in 2 s
+	for i, e := range []float64{40_000, 500, 8_000} {
+		now := simStart.Add(time.Duration(i) * 100 * time.Millisecond)
+		d := b.Admit(now, testCapacity, e)
+		if d.Allowed {
+			t.Fatalf("call %d admitted", i)
+		}
+		if want := 2*time.Second + 1 - time.Duration(i)*100*time.Millisecond; d.RetryAfter != want {
+			t.Errorf("call %d: retry-after %v, want the exact %v", i, d.RetryAfter, want)
+		}
+	}
+	if !b.Horizon.IsZero() {
+		t.Errorf("the exact rule scheduled a slot ending at %v", b.Horizon)
+	}
+	if d := b.Admit(simStart.Add(2*time.Second+1), testCapacity, 500); !d.Allowed {
+		t.Errorf("call at the opening rejected: %+v", d)
+	}
+}
+
+func TestRetryRuleSpelling(t *testing.T) {
+	for _, r := range []RetryRule{RetryExact, RetrySlots} {
+		got, err := ParseRetryRule(r.String())
+		if err != nil || got != r {
+			t.Errorf("ParseRetryRule(%q) = %v, %v", r, got, err)
+		}
+	}
+	if r, err := ParseRetryRule(""); err != nil || r != DefaultRetryRule {
+		t.Errorf(`ParseRetryRule("") = %v, %v`, r, err)
+	}
+	if _, err := ParseRetryRule("fair"); err == nil {
+		t.Error(`ParseRetryRule("fair") = nil error`)
 	}
 }
 
@@ -243,7 +282,7 @@ func TestRetrySpreadBounded(t *testing.T) {
 	b := Bucket{Level: 61_000, Last: simStart}
 	var last time.Duration
 	for i := 0; i < 100; i++ {
-		d := b.Admit(simStart, testCapacity, 30_000) // 30 s each
+		d := b.AdmitRule(simStart, testCapacity, 30_000, RetrySlots) // 30 s each
 		if d.Allowed {
 			t.Fatal("admitted")
 		}

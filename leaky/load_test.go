@@ -119,7 +119,7 @@ func TestOverloadHeldAtCapacity(t *testing.T) {
 
 // TestRetryAfterHonoured runs many competing clients that each wait the
 // retry-after-ms they are given (rounded up to whole ms) after a 429, and
-// expects at least 90 % of first retries to be admitted.
+// expects at least 90 % of first retries to be admitted under RetrySlots.
 //
 // The clients are closed loops (think, call, wait for the response), so the
 // offered load while they are throttled adapts as real client pools do;
@@ -152,7 +152,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 			var start func()
 			var try func(estimate float64, attempt int)
 			try = func(estimate float64, attempt int) {
-				d := b.Admit(s.now, capacity, estimate)
+				d := b.AdmitRule(s.now, capacity, estimate, RetrySlots)
 				if attempt == 1 {
 					firstRetries++
 					if d.Allowed {

@@ -112,6 +112,9 @@ type Options struct {
 	// Now is the clock of the local bucket and of the backoff (time.Now if
 	// nil). The shared buckets always use Redis's clock.
 	Now func() time.Time
+	// RetryRule is the retry-after rule rejected calls are told by, in the
+	// shared buckets and the local one (leaky.DefaultRetryRule when zero).
+	RetryRule leaky.RetryRule
 }
 
 // Limiter is a leaky.Limiter whose buckets live in Redis, shared by every
@@ -126,6 +129,7 @@ type Limiter struct {
 	backoff  time.Duration
 	logger   *slog.Logger
 	now      func() time.Time
+	rule     leaky.RetryRule
 
 	local   *inmem.Limiter
 	ledger  ledger
@@ -179,7 +183,8 @@ func New(client *goredis.Client, opts Options) *Limiter {
 		backoff:  opts.Backoff,
 		logger:   opts.Logger,
 		now:      opts.Now,
-		local:    inmem.New(opts.Now),
+		rule:     opts.RetryRule,
+		local:    inmem.New(opts.Now, inmem.WithRetryRule(opts.RetryRule)),
 		ledger:   ledger{pending: make(map[string]int)},
 		settles:  newSettleQueue(),
 	}
@@ -247,6 +252,9 @@ func (l *Limiter) Stats() Stats {
 	}
 }
 
+// RetryRule returns the limiter's retry-after rule.
+func (l *Limiter) RetryRule() leaky.RetryRule { return l.rule }
+
 // FailureMode returns the limiter's failure mode.
 func (l *Limiter) FailureMode() FailureMode { return l.mode }
 
@@ -274,7 +282,7 @@ func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, esti
 	if err != nil {
 		return leaky.Decision{}, fmt.Errorf("redis limiter: %w", err)
 	}
-	res, err := l.runAdmit(ctx, rkey, []any{l.idleMs, l.scriptTime(), formatFloat(capacityPerMinute), formatFloat(estimate), formatFloat(pending)})
+	res, err := l.runAdmit(ctx, rkey, []any{l.idleMs, l.scriptTime(), formatFloat(capacityPerMinute), formatFloat(estimate), formatFloat(pending), l.rule.String()})
 	if err != nil && pending != 0 {
 		switch {
 		case errors.Is(err, errNotSent): // Redis never saw it: the correction goes back in the queue

@@ -22,8 +22,8 @@ import (
 // TestContract runs the limiter contract against the test Redis on Redis's
 // own clock; Advance sleeps.
 func TestContract(t *testing.T) {
-	admissiontest.Run(t, func(t *testing.T) admissiontest.Harness {
-		l, _ := newTestLimiter(t, Options{})
+	admissiontest.Run(t, func(t *testing.T, rule leaky.RetryRule) admissiontest.Harness {
+		l, _ := newTestLimiter(t, Options{RetryRule: rule})
 		return admissiontest.Harness{Limiter: l, Advance: time.Sleep, Slack: 200 * time.Millisecond}
 	})
 }
@@ -57,12 +57,13 @@ type reference struct {
 	exists  bool
 	queued  bool
 	pending float64
+	rule    leaky.RetryRule
 }
 
 func (r *reference) admit(now time.Time, c, est float64) leaky.Decision {
 	r.apply(now, c)
 	r.exists = true
-	return r.bucket.Admit(now, c, est)
+	return r.bucket.AdmitRule(now, c, est, r.rule)
 }
 
 func (r *reference) settle(now time.Time, c, delta float64) {
@@ -94,7 +95,13 @@ func (r *reference) apply(now time.Time, c float64) {
 // limiter's settles stay queued until the key's next script, which applies
 // them first (the reference does the same).
 func TestMatchesBucket(t *testing.T) {
-	l, client := newTestLimiter(t, Options{})
+	for _, rule := range []leaky.RetryRule{leaky.RetryExact, leaky.RetrySlots} {
+		t.Run(rule.String(), func(t *testing.T) { testMatchesBucket(t, rule) })
+	}
+}
+
+func testMatchesBucket(t *testing.T, rule leaky.RetryRule) {
+	l, client := newTestLimiter(t, Options{RetryRule: rule})
 	ctx := context.Background()
 	now := time.UnixMicro(time.Now().UnixMicro())
 	l.scriptNow = func() time.Time { return now }
@@ -107,7 +114,7 @@ func TestMatchesBucket(t *testing.T) {
 		refs := map[string]*reference{}
 		base := map[string]float64{}
 		for i, k := range keys {
-			refs[k] = &reference{queued: true}
+			refs[k] = &reference{queued: true, rule: rule}
 			base[k] = []float64{60, 37_500, 750_000}[i]
 		}
 		for step := range 2500 {
@@ -178,8 +185,13 @@ func TestMatchesBucket(t *testing.T) {
 		t.Fatal("no queued settle rode with an Admit")
 	}
 	// The walk must have reached the paths worth comparing.
-	if rejected < 200 || slotted < 50 {
-		t.Fatalf("only %d rejections, %d of them given a later retry slot", rejected, slotted)
+	switch {
+	case rejected < 200:
+		t.Fatalf("only %d rejections", rejected)
+	case rule == leaky.RetrySlots && slotted < 50:
+		t.Fatalf("only %d of %d rejections given a later retry slot", slotted, rejected)
+	case rule == leaky.RetryExact && slotted > 0:
+		t.Fatalf("%d of %d rejections told more than the exact drain time", slotted, rejected)
 	}
 }
 
@@ -361,7 +373,7 @@ func TestReplicasShareBuckets(t *testing.T) {
 func TestKeyTTL(t *testing.T) {
 	ctx := context.Background()
 	const idle = time.Second
-	l, client := newTestLimiter(t, Options{IdleTTL: idle})
+	l, client := newTestLimiter(t, Options{IdleTTL: idle, RetryRule: leaky.RetrySlots})
 	now := time.UnixMicro(time.Now().UnixMicro())
 	l.scriptNow = func() time.Time { return now }
 
@@ -388,7 +400,7 @@ func TestKeyTTL(t *testing.T) {
 	// same call on the limiter, to be run as checkTTL's write.
 	admit := func(b *leaky.Bucket, key string, c, est float64, allowed bool) func() {
 		t.Helper()
-		want := b.Admit(now, c, est)
+		want := b.AdmitRule(now, c, est, leaky.RetrySlots)
 		if want.Allowed != allowed {
 			t.Fatalf("reference Admit(%s, %v) = %+v", key, est, want)
 		}

@@ -134,15 +134,17 @@ end
 `
 
 // admitSource is Bucket.Settle by a queued correction, if any, then
-// Bucket.Admit, both at one instant. ARGV[3] is the capacity in tokens per
-// minute, ARGV[4] the estimate, ARGV[5] the correction ("0" for none). It
-// replies {allowed, level, retry-after in nanoseconds or "inf", the use over
-// the last minute in tokens}.
+// Bucket.AdmitRule, both at one instant. ARGV[3] is the capacity in tokens
+// per minute, ARGV[4] the estimate, ARGV[5] the correction ("0" for none),
+// ARGV[6] the retry-after rule ("slots" for leaky.RetrySlots, anything else
+// leaky.RetryExact). It replies {allowed, level, retry-after in nanoseconds
+// or "inf", the use over the last minute in tokens}.
 var admitSource = fmt.Sprintf(prelude, int64(leaky.MaxRetrySpread)) + `
 local key = KEYS[1]
 local c = tonumber(ARGV[3])
 local x = tonumber(ARGV[4])
 local correction = tonumber(ARGV[5])
+local slots = ARGV[6] == 'slots'
 
 -- exact_retry is leaky's exactRetry: the smallest whole nanosecond count at
 -- which level l drains below c. Past 2^52 ns (52 days) doubles stop counting
@@ -196,6 +198,10 @@ if not open then
   return {0, fmt(b.l), 'inf', fmt(recent(b))}
 end
 -- open is relative to b.t: the bucket opens open ns after its last update.
+if not slots then
+  store(key, b, c)
+  return {0, fmt(b.l), fmt(open - now_rel), fmt(recent(b))}
+end
 local slot = open
 if b.h and b.h > slot then
   slot = b.h

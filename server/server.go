@@ -48,6 +48,10 @@ type Options struct {
 	// against a local bucket holding this replica's share, 1/Replicas).
 	RedisFailureMode string
 	Replicas         int // replicas sharing the Redis limiter; 1 when 0
+	// RetryAfter is the retry-after rule of a 429, "exact" or "slots"; ""
+	// takes the configuration's admission.retryAfter, else
+	// leaky.DefaultRetryRule (exact).
+	RetryAfter string
 	TLSCert          string
 	TLSKey           string
 	TLSSelfSigned    bool
@@ -240,8 +244,16 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 // openLimiter returns the shared Redis limiter when --redis is set, else the
 // in-memory one.
 func (s *Server) openLimiter(ctx context.Context) (leaky.Limiter, error) {
+	setting := s.RetryAfter
+	if setting == "" {
+		setting = s.Config.Admission.RetryAfter
+	}
+	rule, err := leaky.ParseRetryRule(setting)
+	if err != nil {
+		return nil, fmt.Errorf("--retry-after: %w", err)
+	}
 	if s.Redis == "" {
-		return inmem.New(s.Now), nil
+		return inmem.New(s.Now, inmem.WithRetryRule(rule)), nil
 	}
 	ro, err := ptuRedis.ClientOptions(s.Redis)
 	if err != nil {
@@ -257,7 +269,7 @@ func (s *Server) openLimiter(ctx context.Context) (leaky.Limiter, error) {
 	if err := s.redis.Ping(ctx).Err(); err != nil {
 		s.Logger.Warn("Redis is not reachable; admission follows the failure mode until it is", "redis", ro.Addr, "failure_mode", mode.String(), "err", err)
 	}
-	return ptuRedis.New(s.redis, ptuRedis.Options{FailureMode: mode, Replicas: max(1, s.Replicas), Logger: s.Logger}), nil
+	return ptuRedis.New(s.redis, ptuRedis.Options{FailureMode: mode, Replicas: max(1, s.Replicas), Logger: s.Logger, RetryRule: rule}), nil
 }
 
 func openStore(ctx context.Context, opt Options) (ptu.Store, error) {

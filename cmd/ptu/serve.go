@@ -51,6 +51,7 @@ describes TLS, HTTP/2, the limits and the shutdown.`,
 	f.StringVar(&opt.Database, "database", envOr("PTU_DATABASE", ""), "SQLite file path or postgres:// URL; <data-dir>/ptu.db when empty [PTU_DATABASE]")
 	f.StringVar(&opt.Redis, "redis", envOr("PTU_REDIS", ""), "redis:// URL of a shared limiter; in-memory when empty [PTU_REDIS]")
 	f.StringVar(&opt.RedisFailureMode, "redis-failure-mode", envOr("PTU_REDIS_FAILURE_MODE", "fail-closed"), "when Redis is unreachable: fail-closed (503) or fail-open (admit against this replica's share) [PTU_REDIS_FAILURE_MODE]")
+	f.StringVar(&opt.RetryAfter, "retry-after", envOr("PTU_RETRY_AFTER", ""), "retry-after rule of a 429: exact (the time until the deployment admits again, as Azure documents it) or slots (rejected calls told consecutive retry slots); empty takes the configuration's admission.retryAfter, else exact [PTU_RETRY_AFTER]")
 	f.IntVar(&opt.Replicas, "replicas", envInt("PTU_REPLICAS", 1), "how many replicas share the Redis limiter (for fail-open's local share) [PTU_REPLICAS]")
 	f.StringVar(&opt.TLSCert, "tls-cert", envOr("PTU_TLS_CERT", ""), "TLS certificate file [PTU_TLS_CERT]")
 	f.StringVar(&opt.TLSKey, "tls-key", envOr("PTU_TLS_KEY", ""), "TLS key file [PTU_TLS_KEY]")
