@@ -51,10 +51,10 @@ type Options struct {
 	// RetryAfter is the retry-after rule of a 429, "exact" or "slots"; ""
 	// takes the configuration's admission.retryAfter, else
 	// leaky.DefaultRetryRule (exact).
-	RetryAfter string
-	TLSCert          string
-	TLSKey           string
-	TLSSelfSigned    bool
+	RetryAfter    string
+	TLSCert       string
+	TLSKey        string
+	TLSSelfSigned bool
 	// SimTimeScale speeds up the simulated engine (10 = ten times real time); 1 when 0.
 	SimTimeScale float64
 
