@@ -78,12 +78,16 @@ type env struct {
 	logs     *syncBuffer
 }
 
-func newEnv(t *testing.T, factor float64) *env {
+func newEnv(t *testing.T, factor float64) *env { return newEnvWith(t, factor, server.Options{}) }
+
+// newEnvWith is newEnv with server settings (RetryAfter, ...) set in opt.
+func newEnvWith(t *testing.T, factor float64, opt server.Options) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &env{t: t, clock: newScaledClock(factor), logs: &syncBuffer{}}
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: factor,
-		Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	opt.Addr, opt.DataDir, opt.SimTimeScale, opt.Now = "127.0.0.1:0", t.TempDir(), factor, e.clock.Now
+	opt.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := server.New(ctx, opt)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ptu-dev/ptu/server"
 	"io"
 	"regexp"
 	"strings"
@@ -103,10 +104,12 @@ func TestDoubleCapacity(t *testing.T) {
 }
 
 // TestRetryExponentialAgainstServe: every 429 is waited out for exactly
-// its retry-after-ms, and the retry is admitted: ptu hands rejected calls
-// consecutive retry slots.
+// its retry-after-ms, and the retry is admitted: with --retry-after slots
+// ptu hands rejected calls consecutive retry slots. (Under the default,
+// exact, every rejection of a full period is told the same instant and
+// only the first retry to arrive gets in, as on Azure.)
 func TestRetryExponentialAgainstServe(t *testing.T) {
-	e := newEnv(t, speed)
+	e := newEnvWith(t, speed, server.Options{RetryAfter: "slots"})
 	e.deploy("gpt-4o", deploymentPTU)
 	var log syncBuffer
 	cfg := e.load(2*callsAtFull, 100*time.Second, bench.RetryExponential)

@@ -99,12 +99,15 @@ type env struct {
 
 // newEnv starts a server; with fake set, the server's clock is a fakeClock
 // the client's retries share.
-func newEnv(t *testing.T, fake bool) *env {
+func newEnv(t *testing.T, fake bool) *env { return newEnvWith(t, fake, server.Options{}) }
+
+// newEnvWith is newEnv with server settings (RetryAfter, ...) set in opt.
+func newEnvWith(t *testing.T, fake bool, opt server.Options) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
-	opt := server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: fastSim,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	opt.Addr, opt.DataDir, opt.SimTimeScale = "127.0.0.1:0", t.TempDir(), fastSim
+	opt.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	e := &env{t: t}
 	if fake {
 		e.clock = newFakeClock()
