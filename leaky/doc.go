@@ -61,20 +61,23 @@
 // (rounded up to whole milliseconds for the retry-after-ms header) finds the
 // bucket open. A rejection's retry-after is never zero.
 //
-// Every call rejected while the bucket is full would get the same instant,
-// and only the first to return would get in: the next admission closes the
-// bucket again. So Admit hands rejected calls consecutive retry slots: the
-// first starts when the bucket opens, each lasts the time the call's own
-// estimate takes to drain, and the next starts where it ends (the slots end at
-// Bucket.Horizon). A retry admitted at the start of its slot raises the level
-// by its estimate, which has drained by the start of the next one, so each
-// retry finds the bucket open in turn. A lone rejection still gets the exact
-// drain time. Slots only shape retry-after; admission looks at the level
-// alone, so throughput, overshoot and the 100 % rule are unchanged. Slots
-// reach at most MaxRetrySpread past the opening, so calls that never come back
-// cannot push retry-after out for long. What slots cannot prevent: a refund
-// that reopens the bucket between slots lets a new call take the room the next
-// retry counted on.
+// Every call rejected while the bucket is full gets that same instant under
+// RetryExact, the default and what Azure documents for retry-after-ms; the
+// first to come back gets in and the next admission closes the bucket again.
+// RetrySlots (a setting) hands rejected calls consecutive retry slots
+// instead: the first starts when the bucket opens, each lasts the time the
+// call's own estimate takes to drain, and the next starts where it ends (the
+// slots end at Bucket.Horizon). A retry admitted at the start of its slot
+// raises the level by its estimate, which has drained by the start of the
+// next one, so each retry finds the bucket open in turn; the price is that
+// every caller is told more than the time to the opening, by the slots of
+// calls rejected before it whether or not they come back. Slots reach at
+// most MaxRetrySpread past the opening, and a refund that reopens the bucket
+// between slots lets a new call take the room the next retry counted on.
+// Either way the rule shapes retry-after only: admission looks at the level
+// alone, so throughput, overshoot and the 100 % rule are the same. The
+// measurements behind the default are in rules_test.go and
+// docs/benchmarks.md.
 //
 // # Representation
 //

@@ -39,7 +39,8 @@
 //
 // The arithmetic is leaky.Bucket's, step for step: drain by elapsed time,
 // the 100 % rule, the exact retry-after (the same bisection over whole
-// nanoseconds), retry slots up to leaky.MaxRetrySpread past the opening,
+// nanoseconds), the retry slots up to leaky.MaxRetrySpread past the opening
+// under Options.RetryRule leaky.RetrySlots,
 // and the clamping. Lua numbers are IEEE 754 doubles like Go's float64, and
 // each step is the same operation in the same order, so the scripts and
 // Bucket agree bit for bit; TestMatchesBucket drives both through the same
