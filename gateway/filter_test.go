@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openai/openai-go/v3"
+
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/backend"
 	"github.com/ptu-dev/ptu/catalog"
@@ -156,6 +158,31 @@ func TestBlocklistPrompt(t *testing.T) {
 	}
 	if cr := ok.Choices[0].Results; len(cr) != 1 || string(cr["custom_blocklists"]) != `{"filtered":false,"details":[{"filtered":false,"id":"secrets"}]}` || ok.Choices[0].FinishReason != "stop" {
 		t.Errorf("choice annotations %v finish %q", cr, ok.Choices[0].FinishReason)
+	}
+
+	// Through openai-go, as an Azure application reads it: Azure's fields are
+	// the choice's and the response's JSON.ExtraFields, decoded by the caller.
+	oc := azureClient(g.endpoint, key)
+	res, err := oc.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "chat", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("proj-12 is fine")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var choice struct {
+		Lists azureBlocklists `json:"custom_blocklists"`
+	}
+	if err := json.Unmarshal([]byte(res.Choices[0].JSON.ExtraFields["content_filter_results"].Raw()), &choice); err != nil ||
+		choice.Lists.Filtered || len(choice.Lists.Details) != 1 || choice.Lists.Details[0].ID != "secrets" {
+		t.Errorf("openai-go choice content_filter_results %q: %+v, %v", res.Choices[0].JSON.ExtraFields["content_filter_results"].Raw(), choice, err)
+	}
+	var prompts []struct {
+		Results struct {
+			Lists azureBlocklists `json:"custom_blocklists"`
+		} `json:"content_filter_results"`
+	}
+	if err := json.Unmarshal([]byte(res.JSON.ExtraFields["prompt_filter_results"].Raw()), &prompts); err != nil ||
+		len(prompts) != 1 || len(prompts[0].Results.Lists.Details) != 1 {
+		t.Errorf("openai-go prompt_filter_results %q: %+v, %v", res.JSON.ExtraFields["prompt_filter_results"].Raw(), prompts, err)
 	}
 }
 
