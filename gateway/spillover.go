@@ -20,9 +20,9 @@ const (
 	// HeaderIsSpilledOver is "true" on an answer of the spillover deployment
 	// and "false" on every other answer of a deployment. Azure sends it on
 	// its inference responses, false on ordinary calls; cost tools key on it
-	// (LiteLLM prices a response with "x-ms-is-spilled-over: true" at the
-	// Standard deployment's token rates, https://docs.litellm.ai, "Azure PTU"
-	// cost attribution). When spillover happens is Microsoft's
+	// (LiteLLM's PTU cost attribution, in BerriAI/litellm, prices a response
+	// with "x-ms-is-spilled-over: true" at the Standard deployment's token
+	// rates and the others at zero). When spillover happens is Microsoft's
 	// https://learn.microsoft.com/azure/ai-foundry/openai/how-to/spillover-traffic-management.
 	HeaderIsSpilledOver = "x-ms-is-spilled-over"
 )

@@ -113,7 +113,8 @@ type Options struct {
 	// nil). The shared buckets always use Redis's clock.
 	Now func() time.Time
 	// RetryRule is the retry-after rule rejected calls are told by, in the
-	// shared buckets and the local one (leaky.DefaultRetryRule when zero).
+	// shared buckets and the local one. The zero value, leaky.RetryExact, is
+	// leaky.DefaultRetryRule.
 	RetryRule leaky.RetryRule
 }
 
