@@ -11,7 +11,7 @@ import (
 // (including a clock that steps back), capacities, estimates and deltas, and
 // checks the invariants: the level is never negative, NaN or infinite;
 // utilization is never NaN; a rejection always has a positive retry-after; an
-// admission happens only below 100 %.
+// admission happens only below 100 %; under either retry-after rule.
 func FuzzBucket(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17})
 	f.Add(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64([]byte{1}, math.Float64bits(1e300)), math.Float64bits(math.Inf(1))))
@@ -34,7 +34,11 @@ func FuzzBucket(f *testing.F) {
 			before := b.LevelAt(now, c)
 			switch op % 3 {
 			case 0:
-				d := b.Admit(now, c, y)
+				rule := RetryExact // the op's bit 0x08 picks the rule
+				if op&0x08 != 0 {
+					rule = RetrySlots
+				}
+				d := b.AdmitRule(now, c, y, rule)
 				if d.Allowed && !(before < c) {
 					t.Fatalf("admitted at level %v, capacity %v", before, c)
 				}
