@@ -264,7 +264,6 @@ func TestServeBannerSuggestsTheCLI(t *testing.T) {
 	}
 }
 
-
 // TestBenchLoadWrongKey: a run whose calls are all refused (a wrong key)
 // stops after the first refusals instead of running its whole duration,
 // shows the first error's status and message, and fails.
