@@ -8,7 +8,7 @@
     if (!dlg || dlg.open) return;
     dlg._opener = opener || document.activeElement;
     dlg.showModal();
-    var first = dlg.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+    var first = dlg.querySelector("[autofocus]") || dlg.querySelector("input:not([type=hidden]):not([readonly]), select, textarea, button");
     if (first) first.focus();
   }
 

@@ -168,7 +168,7 @@ try {
   await page.getByLabel("Version update policy").selectOption("OnceCurrentVersionExpired");
   await assertLabels();
   // What can be deployed here is shown before anything is confirmed.
-  assert.match(await page.locator("#w-available").textContent(), /Available in West US 3 now: 50 PTUs · your quota: 0 of 500 used, 500 free/);
+  assert.match((await page.locator("#w-available").textContent()).replace(/\s+/g, " "), /Available in West US 3 now: 50 PTUs · your quota: 0 of 500 used, 500 free/);
   await shot("02-wizard");
   await page.locator("#wizard-form").screenshot({ path: join(shots, "02-wizard-form.png") });
 
@@ -299,7 +299,7 @@ try {
   log("resize: chat from 15 to 20 PTUs; past the quota it is refused and stays");
   const chatRow = page.locator('[data-account="demo-aoai"] tr[data-deployment="chat"]');
   await ready();
-  await page.getByRole("button", { name: "Resize deployment chat" }).click();
+  await page.getByRole("button", { name: "Resize deployment chat", exact: true }).click();
   const resize = page.getByRole("dialog", { name: "Resize a deployment" });
   await resize.waitFor();
   assert.equal(await resize.getByLabel("Deployment").inputValue(), "chat");
@@ -310,7 +310,7 @@ try {
   await page.getByRole("status").filter({ hasText: "Deployment chat resized from 15 PTUs to 20 PTUs of GlobalProvisionedManaged. It now costs $20.00 per hour" }).waitFor();
   assert.match(await chatRow.locator("td.num").textContent(), /20 PTUs/);
   await ready();
-  await page.getByRole("button", { name: "Resize deployment chat" }).click();
+  await page.getByRole("button", { name: "Resize deployment chat", exact: true }).click();
   await resize.getByLabel(/New capacity/).fill("600");
   await resize.getByRole("button", { name: "Resize" }).click();
   assert.match(await alertFor("InsufficientQuota"), /600/);
@@ -394,7 +394,7 @@ try {
   await page.locator("#fig-utilization").screenshot({ path: join(shots, "07-utilization-chart.png") });
   // Counts are written out, not in exponent notation, and the latency axis is wide enough for its labels.
   await page.locator("#fig-tokens summary").click();
-  const tokensTable = await page.locator("#fig-tokens table").textContent();
+  const tokensTable = await page.locator("#fig-tokens details table").textContent();
   assert.doesNotMatch(tokensTable + (await page.locator('[data-summary="tokens"]').textContent()), /e\+/);
   await page.locator('[data-chart="latency"][data-drawn]:not([data-drawn="0"])').waitFor();
   await page.locator("#fig-latency").screenshot({ path: join(shots, "07-latency-chart.png") });
