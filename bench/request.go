@@ -221,8 +221,9 @@ func errorMessage(resp *http.Response) string {
 	msg := strings.TrimSpace(string(data))
 	if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
 		msg = e.Error.Message
-		if e.Error.Code != nil {
-			msg = fmt.Sprintf("%v: %s", e.Error.Code, msg)
+		// Azure's data plane says code "401" on a 401: name it once.
+		if c := fmt.Sprint(e.Error.Code); e.Error.Code != nil && c != strconv.Itoa(resp.StatusCode) {
+			msg = fmt.Sprintf("%s: %s", c, msg)
 		}
 	}
 	if len(msg) > 300 {

@@ -36,6 +36,18 @@ type runner struct {
 	start  time.Time
 	// keepCalls keeps every successful call's span for servedPerMinute.
 	keepCalls bool
+	// firstErr is the first failed call's error; stopped why the run ended
+	// early (see refused).
+	firstErr, stopped atomic.Pointer[string]
+	succeeded         atomic.Bool
+}
+
+// refused reports whether a failed call's status means every later call
+// will fail the same way: a wrong key (401), no access (403) or no such
+// deployment (404). A run whose calls all get one of those stops at once
+// rather than running its whole duration for nothing.
+func refused(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound
 }
 
 // Run makes the calls cfg describes and returns what it measured. It
@@ -199,7 +211,7 @@ func (r *runner) run(ctx context.Context) *Report {
 	)
 	// more reports whether another call may start, and takes its place.
 	more := func() bool {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.stopped.Load() != nil {
 			return false
 		}
 		if cfg.Duration > 0 && clock.Now().Sub(r.start) >= cfg.Duration {
@@ -220,6 +232,23 @@ func (r *runner) run(ctx context.Context) *Report {
 		}
 		r.agg.add(res)
 		r.writeRequestLog(res)
+		if res.ok() {
+			r.succeeded.Store(true)
+		} else if res.Err != "throttled" && res.Err != "" {
+			msg := res.Err
+			if res.Status == 0 {
+				msg = "no answer: " + msg
+			}
+			if r.firstErr.CompareAndSwap(nil, &msg) {
+				r.logf("ERROR", "call failed: %s", msg)
+			}
+			if refused(res.Status) && !r.succeeded.Load() {
+				why := fmt.Sprintf("every call so far was refused with HTTP %d, which more calls will not change", res.Status)
+				if r.stopped.CompareAndSwap(nil, &why) {
+					r.logf("ERROR", "stopping: %s", why)
+				}
+			}
+		}
 		if e2e := res.End.Sub(res.Start); res.ok() && e2e > cfg.AggregationWindow && slowWarned.CompareAndSwap(false, true) {
 			r.logf("WARNING", "request completed in %.2f seconds, while aggregation-window is %.2f seconds, consider increasing aggregation-window to at least 2x your typical request latency.",
 				e2e.Seconds(), cfg.AggregationWindow.Seconds())

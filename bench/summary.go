@@ -59,6 +59,12 @@ type Summary struct {
 	StreamTPS        Dist        `json:"stream_tps"` // generated tokens per second per call, after the first token
 	Util             Dist        `json:"util"`       // azure-openai-deployment-utilization, percent, every answer carrying it
 	Statuses         map[int]int `json:"statuses"`   // calls by the status of their last answer (0: none came)
+	// FirstError is the first failed call's status and message (or its
+	// connection error), so a run whose calls all fail says why.
+	FirstError string `json:"first_error,omitempty"`
+	// Stopped says why the run ended before its --duration or --requests:
+	// every call so far was refused in a way more calls will not change.
+	Stopped string `json:"stopped,omitempty"`
 
 	// Sizing, when the model's numbers are known: the traffic that
 	// succeeded in normalized tokens per minute, and the PTUs it needs.
@@ -97,6 +103,12 @@ func (r *runner) summary(end time.Time) Summary {
 		RetryWait: t.retryWait, ThrottledTime: t.throttledTime,
 		E2E: distOf(t.e2e), TTFT: distOf(t.ttft), TBT: distOf(t.tbt), StreamTPS: distOf(t.streamTPS), Util: distOf(t.util),
 		Statuses: copyCounts(t.statuses),
+	}
+	if e := r.firstErr.Load(); e != nil {
+		s.FirstError = *e
+	}
+	if e := r.stopped.Load(); e != nil {
+		s.Stopped = *e
 	}
 	s.Duration = end.Sub(r.start)
 	if !t.lastEnd.IsZero() {
@@ -174,6 +186,12 @@ func (s Summary) Write(w io.Writer, retry string) {
 	fmt.Fprintf(w, "  calls          %d: %d succeeded, %d throttled (%.1f%%), %d failed\n",
 		s.Calls, s.Succeeded, s.Throttled, s.ThrottleRate(), s.Failed)
 	fmt.Fprintf(w, "  attempts       %d HTTP requests, %d answered 429; calls by last status: %s\n", s.Attempts, s.ThrottledAttempts, statusList(s.Statuses))
+	if s.FirstError != "" {
+		fmt.Fprintf(w, "  first error    %s\n", s.FirstError)
+	}
+	if s.Stopped != "" {
+		fmt.Fprintf(w, "  stopped        %s\n", s.Stopped)
+	}
 	fmt.Fprintf(w, "  goodput        %s calls/min, %s generated tokens/min (%s per call), %s prompt tokens/min",
 		num(s.RPM, 1), num(s.GeneratedTPM, 0), num(s.GenTokensPerCall, 1), num(s.ContextTPM, 0))
 	if s.CachedTPM > 0 {

@@ -224,7 +224,7 @@ func (c *Client) CreateDeployment(ctx context.Context, resourceGroup, account, n
 	}}
 	if in.SKUName != "" {
 		b.SKU = &SKU{Name: in.SKUName}
-		if in.Capacity != 0 {
+		if in.Capacity != 0 || in.CapacitySet {
 			b.SKU.Capacity = &in.Capacity
 		}
 	}

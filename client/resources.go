@@ -164,7 +164,8 @@ func (d Deployment) ResourceGroup() string { return ResourceGroupOf(d.ID) }
 type DeploymentCreate struct {
 	Model                   ModelRef
 	SKUName                 string // GlobalProvisionedManaged, DataZoneProvisionedManaged, ProvisionedManaged, Standard, ...
-	Capacity                int    // PTUs; 0: the type's default
+	Capacity                int    // PTUs; 0: the type's default, unless CapacitySet
+	CapacitySet             bool   // send Capacity even when it is 0 (the service then refuses it with InvalidCapacity)
 	RaiPolicyName           string
 	VersionUpgradeOption    string
 	SpilloverDeploymentName string

@@ -28,6 +28,7 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET "+Prefix+"deployments", p.deployments)
 	m.HandleFunc("POST "+Prefix+"accounts", p.createAccount)
 	m.HandleFunc("POST "+Prefix+"deployments/delete", p.deleteDeployment)
+	m.HandleFunc("POST "+Prefix+"deployments/resize", p.resizeDeployment)
 	m.HandleFunc("GET "+Prefix+"deployments/new", p.wizard)
 	m.HandleFunc("POST "+Prefix+"deployments/new", p.wizard)
 	m.HandleFunc("GET "+Prefix+"metrics", p.metricsPage)
@@ -410,6 +411,56 @@ func (p *Portal) deleteDeployment(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, Prefix+"deployments", nil, "Deployment "+name+" deleted.")
 }
 
+// resizeDeployment changes a deployment's capacity (PATCH of its sku), as
+// the Azure portal's "Edit deployment" does. The service checks the size,
+// the quota and the capacity; a refusal is shown above the list.
+func (p *Portal) resizeDeployment(w http.ResponseWriter, r *http.Request) {
+	s := p.begin(w, r, "deployments", "Deployments")
+	if s == nil {
+		return
+	}
+	acct, name := r.FormValue("account"), r.FormValue("deployment")
+	if !strings.HasPrefix(strings.ToLower(acct), strings.ToLower("/subscriptions/"+s.v.Sub+"/")) {
+		p.fail(s, &apiError{Status: 400, Code: "InvalidResourceProperties", Message: "Unknown resource."})
+		return
+	}
+	path := acct + "/deployments/" + url.PathEscape(name)
+	var before, after deployment
+	err := s.call(http.MethodGet, path, nil, nil, &before)
+	if err == nil {
+		ptus, aerr := strconv.Atoi(strings.TrimSpace(r.FormValue("ptus")))
+		if aerr != nil || ptus <= 0 {
+			err = &apiError{Status: 400, Code: "InvalidCapacity", Target: "sku.capacity", Message: "Enter the capacity as a whole number."}
+		} else {
+			err = s.call(http.MethodPatch, path, nil, map[string]any{"sku": map[string]any{"name": before.SKU.Name, "capacity": ptus}}, &after)
+		}
+	}
+	if err != nil {
+		d, lerr := p.loadDeployments(s)
+		if lerr != nil {
+			p.fail(s, lerr)
+			return
+		}
+		if !errors.As(err, &d.CreateError) {
+			p.fail(s, err)
+			return
+		}
+		s.v.Data = d
+		p.render(w, r, "deployments", d.CreateError.Status, s.v)
+		return
+	}
+	msg := "Deployment " + name + " resized from " + capacityText(before.SKU) + " to " + capacityText(after.SKU) + " of " + after.SKU.Name + "."
+	if isProvisioned(after.SKU.Name) {
+		q := url.Values{"modelFormat": {"OpenAI"}, "modelName": {after.Properties.Model.Name}, "modelVersion": {after.Properties.Model.Version},
+			"skuName": {after.SKU.Name}, "capacity": {strconv.Itoa(after.SKU.Capacity)}}
+		var qt quote
+		if s.call(http.MethodGet, cs+"/pricing/quote", q, nil, &qt) == nil {
+			msg += " It now costs " + usd(float64(qt.HourlyMicros)/1e6) + " per hour at the list price."
+		}
+	}
+	redirect(w, r, Prefix+"deployments", nil, msg)
+}
+
 // Metrics.
 
 type chartSeries struct {
@@ -551,7 +602,7 @@ func toChart(id, title string, m metricsAnswer, total bool) chart {
 				}
 				ser.Points++
 				ser.Max = max(ser.Max, *x)
-				ser.Last = fmt.Sprintf("%.4g", *x)
+				ser.Last = numText(*x)
 			}
 			ser.Values = vals
 			c.Series = append(c.Series, ser)
@@ -563,7 +614,7 @@ func toChart(id, title string, m metricsAnswer, total bool) chart {
 	case peak == 0:
 		c.Summary = "All values are zero in this time range."
 	default:
-		c.Summary = strings.Replace(fmt.Sprintf("Highest value %.4g %s (%s).", peak, unitWord(c.Unit), peakLabel), "  ", " ", 1)
+		c.Summary = strings.Replace(fmt.Sprintf("Highest value %s %s (%s).", numText(peak), unitWord(c.Unit), peakLabel), "  ", " ", 1)
 	}
 	return c
 }

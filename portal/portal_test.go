@@ -177,41 +177,24 @@ func TestWizard(t *testing.T) {
 	form := url.Values{"account": {west}, "model": {"gpt-4o"}, "version": {"2024-11-20"}, "name": {"big"},
 		"policy": {"Microsoft.DefaultV2"}, "sku": {"ProvisionedManaged"}, "ptus": {"100"}, "upgrade": {"OnceNewDefaultVersionAvailable"}}
 
+	// What fits in West US 3 now is on the form before anything is asked.
+	res, body := get(t, c, s.URL+"/portal/deployments/new?"+form.Encode())
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Available in West US 3 now: <strong>50 PTUs</strong>") {
+		t.Fatalf("wizard: %d, want the available PTUs\n%s", res.StatusCode, body)
+	}
+
+	// Review of 100 PTUs where 50 fit: the shortage, the other regions with
+	// a switch to the user's resource there, and no price to confirm.
 	form.Set("step", "review")
-	res, body := post(t, c, s.URL+"/portal/deployments/new", form, "")
-	if res.StatusCode != http.StatusOK || !strings.Contains(body, "$200.00 per hour") || !strings.Contains(body, `id="pricing-dialog"`) {
-		t.Fatalf("review: %d, want the pricing confirmation\n%s", res.StatusCode, body)
-	}
-	key := regexp.MustCompile(`name="confirmed" value="([^"]+)"`).FindStringSubmatch(body)
-	if key == nil {
-		t.Fatal("no confirmation key")
-	}
-	if _, err := s.Control.GetDeployment(ctx, sub, "demo", "west", "big"); err == nil {
-		t.Fatal("review created the deployment")
-	}
-
-	// A confirmation of 100 PTUs does not create 150: the price is shown again.
-	form.Set("step", "create")
-	form.Set("confirmed", key[1])
-	form.Set("ptus", "150")
 	res, body = post(t, c, s.URL+"/portal/deployments/new", form, "")
-	if res.StatusCode != http.StatusOK || !strings.Contains(body, "$300.00 per hour") {
-		t.Fatalf("create with changed size: %d, want the new price", res.StatusCode)
-	}
-	if _, err := s.Control.GetDeployment(ctx, sub, "demo", "west", "big"); err == nil {
-		t.Fatal("a create with an unconfirmed size went through")
-	}
-
-	form.Set("ptus", "100")
-	res, body = post(t, c, s.URL+"/portal/deployments/new", form, "")
-	if res.StatusCode != http.StatusConflict || !strings.Contains(body, `id="deployable-now">50 PTUs`) {
-		t.Fatalf("capacity short: %d, want 409 with 50 deployable\n%s", res.StatusCode, body)
+	if res.StatusCode != http.StatusConflict || !strings.Contains(body, `id="deployable-now">50 PTUs`) || strings.Contains(body, `id="pricing-dialog"`) {
+		t.Fatalf("capacity short: %d, want 409 with 50 deployable and no price\n%s", res.StatusCode, body)
 	}
 	if !strings.Contains(body, `tr data-region="eastus" class="fits"`) || !strings.Contains(body, `value="`+east+`"`) {
 		t.Fatal("the other regions do not offer East US with the user's resource there")
 	}
 
-	// "Deploy 50 PTUs here instead" prices the size that fits.
+	// "Deploy 50 PTUs here instead" prices the size that fits; review creates nothing.
 	here := url.Values{}
 	for k, v := range form {
 		here[k] = v
@@ -222,13 +205,31 @@ func TestWizard(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "50 PTUs of Regional Provisioned Managed") || !strings.Contains(body, "$100.00 per hour") {
 		t.Fatalf("deploy what fits: %d, want the price of 50 PTUs\n%s", res.StatusCode, body)
 	}
+	key := regexp.MustCompile(`name="confirmed" value="([^"]+)"`).FindStringSubmatch(body)
+	if key == nil {
+		t.Fatal("no confirmation key")
+	}
+	if _, err := s.Control.GetDeployment(ctx, sub, "demo", "west", "big"); err == nil {
+		t.Fatal("review created the deployment")
+	}
+
+	// A confirmation of 50 PTUs does not create 100: the size is checked again.
+	form.Set("step", "create")
+	form.Set("confirmed", key[1])
+	res, _ = post(t, c, s.URL+"/portal/deployments/new", form, "")
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("create with changed size: %d, want the shortage again", res.StatusCode)
+	}
+	if _, err := s.Control.GetDeployment(ctx, sub, "demo", "west", "big"); err == nil {
+		t.Fatal("a create with an unconfirmed size went through")
+	}
 
 	form.Set("account", east)
 	form.Del("confirmed")
 	form.Set("step", "review")
 	_, body = post(t, c, s.URL+"/portal/deployments/new", form, "")
 	key = regexp.MustCompile(`name="confirmed" value="([^"]+)"`).FindStringSubmatch(body)
-	if key == nil {
+	if key == nil || !strings.Contains(body, "$200.00 per hour") {
 		t.Fatalf("no confirmation in East US\n%s", body)
 	}
 	form.Set("step", "create")
@@ -241,34 +242,69 @@ func TestWizard(t *testing.T) {
 	if err != nil || d.Capacity != 100 || d.SKUName != "ProvisionedManaged" {
 		t.Fatalf("created %+v, %v", d, err)
 	}
-	// Past quota (100 of 500 used): refused with the API's code and a way to ask for more.
-	over := url.Values{}
-	for k, v := range form {
-		over[k] = v
-	}
-	over.Set("name", "huge")
-	over.Set("ptus", "450")
-	over.Set("step", "review")
-	_, body = post(t, c, s.URL+"/portal/deployments/new", over, "")
-	key = regexp.MustCompile(`name="confirmed" value="([^"]+)"`).FindStringSubmatch(body)
-	over.Set("step", "create")
-	over.Set("confirmed", key[1])
-	res, body = post(t, c, s.URL+"/portal/deployments/new", over, "")
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<code>InsufficientQuota</code>") || !strings.Contains(body, "Request more quota") {
-		t.Fatalf("over quota: %d, want 400 InsufficientQuota\n%s", res.StatusCode, body)
-	}
 
-	// Creating again under the same name is refused, not a silent replace.
-	form.Set("ptus", "50")
-	_, body = post(t, c, s.URL+"/portal/deployments/new", form, "")
-	key = regexp.MustCompile(`name="confirmed" value="([^"]+)"`).FindStringSubmatch(body)
-	form.Set("confirmed", key[1])
-	res, _ = post(t, c, s.URL+"/portal/deployments/new", form, "")
-	if res.StatusCode != http.StatusConflict {
-		t.Fatalf("same name again: %d, want 409", res.StatusCode)
+	// Problems are shown before the price: past quota (100 of 500 used), a
+	// size off the step, a bad name, a name in use.
+	for _, tc := range []struct {
+		name, ptus string
+		status     int
+		want       string
+	}{
+		{"huge", "450", http.StatusBadRequest, "450 PTUs of ProvisionedManaged do not fit your quota in East US: 100 of 500 are used, 400 are free."},
+		{"odd", "75", http.StatusBadRequest, "<code>InvalidCapacity</code>"},
+		{"bad name!", "50", http.StatusBadRequest, "Deployment name &#39;bad name!&#39; is invalid."},
+		{"big", "50", http.StatusConflict, "A deployment named &#39;big&#39; already exists in east."},
+	} {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Del("confirmed")
+		f.Set("step", "review")
+		f.Set("name", tc.name)
+		f.Set("ptus", tc.ptus)
+		res, body = post(t, c, s.URL+"/portal/deployments/new", f, "")
+		if res.StatusCode != tc.status || !strings.Contains(body, tc.want) || strings.Contains(body, `id="pricing-dialog"`) {
+			t.Errorf("review of %s, %s PTUs: %d, want %d with %q and no price\n%s", tc.name, tc.ptus, res.StatusCode, tc.status, tc.want, body)
+		}
+	}
+	if strings.Contains(body, "Request more quota") {
+		t.Error("a name in use links to the quota page")
 	}
 	if d, _ := s.Control.GetDeployment(ctx, sub, "demo", "east", "big"); d.Capacity != 100 {
 		t.Fatalf("the existing deployment changed to %d PTUs", d.Capacity)
+	}
+}
+
+// Resize: a deployment's capacity changes through PATCH; past the quota the
+// API's refusal is shown and the size stays.
+func TestResize(t *testing.T) {
+	s, c := start(t)
+	signIn(t, s, c)
+	ctx := context.Background()
+	sub := s.Config.Subscriptions[0].ID
+	if _, _, err := s.Control.PutAccount(ctx, sub, "demo", "acct", control.AccountInput{Location: "eastus"}); err != nil {
+		t.Fatal(err)
+	}
+	ptus := 15
+	if _, _, err := s.Control.PutDeployment(ctx, sub, "demo", "acct", "dep", control.DeploymentInput{
+		Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: "GlobalProvisionedManaged", Capacity: &ptus}); err != nil {
+		t.Fatal(err)
+	}
+	acct := "/subscriptions/" + sub + "/resourceGroups/demo/providers/Microsoft.CognitiveServices/accounts/acct"
+	res, _ := post(t, c, s.URL+"/portal/deployments/resize", url.Values{"account": {acct}, "deployment": {"dep"}, "ptus": {"20"}}, "")
+	if res.StatusCode != http.StatusSeeOther || !strings.Contains(mustURL(res.Header.Get("Location")).Query().Get("flash"), "resized from 15 PTUs to 20 PTUs of GlobalProvisionedManaged. It now costs $20.00 per hour") {
+		t.Fatalf("resize: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if d, _ := s.Control.GetDeployment(ctx, sub, "demo", "acct", "dep"); d.Capacity != 20 {
+		t.Fatalf("after the resize: %d PTUs", d.Capacity)
+	}
+	res, body := post(t, c, s.URL+"/portal/deployments/resize", url.Values{"account": {acct}, "deployment": {"dep"}, "ptus": {"600"}}, "")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<code>InsufficientQuota</code>") {
+		t.Fatalf("resize past the quota: %d\n%s", res.StatusCode, body)
+	}
+	if d, _ := s.Control.GetDeployment(ctx, sub, "demo", "acct", "dep"); d.Capacity != 20 {
+		t.Fatalf("a refused resize changed the size to %d", d.Capacity)
 	}
 }
 

@@ -277,12 +277,7 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"num": func(f float64) string {
-		if f == math.Trunc(f) {
-			return group(fmt.Sprintf("%.0f", f))
-		}
-		return group(fmt.Sprintf("%.2f", f))
-	},
+	"num":   numText,
 	"hours": func(minutes int64) string { return fmt.Sprintf("%.2f", float64(minutes)/60) },
 	"pct":   func(f float64) string { return fmt.Sprintf("%.0f", f) },
 	"when": func(s string) string {
@@ -296,6 +291,15 @@ var funcs = template.FuncMap{
 	"provisioned": isProvisioned,
 	"capacity":    capacityText,
 	"list":        func(s ...string) []string { return s },
+}
+
+// numText is a number for people: thousands grouped, at most two decimals
+// (177,400 tokens, not 1.774e+05).
+func numText(f float64) string {
+	if f == math.Trunc(f) {
+		return group(fmt.Sprintf("%.0f", f))
+	}
+	return group(fmt.Sprintf("%.2f", f))
 }
 
 func usd(d float64) string {

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +64,18 @@ type otherRegion struct {
 	Accounts    []account
 }
 
+// availability is what the chosen type allows in the resource's region now:
+// the subscription's quota for the type and the largest deployment the
+// fleet can place (modelCapacities, which counts the quota too). The
+// wizard shows it beside the PTUs and checks a size against it before the
+// price, as the Azure portal does.
+type availability struct {
+	QuotaUsed, QuotaLimit, QuotaFree int
+	Available                        int
+}
+
 type wizardData struct {
+	Avail      *availability
 	Accounts   []account
 	Account    *account
 	ModelNames []string
@@ -184,6 +197,13 @@ func (p *Portal) wizardChoices(s *session, d *wizardData) error {
 	if f.PTUs == "" && d.SKU != nil {
 		f.PTUs = strconv.Itoa(d.SKU.Capacity.Default)
 	}
+	if isProvisioned(f.SKU) {
+		av, err := p.availability(s, a.Location, f)
+		if err != nil {
+			return err
+		}
+		d.Avail = av
+	}
 	var pols struct {
 		Value []struct{ Name string }
 	}
@@ -217,6 +237,39 @@ func (p *Portal) wizardChoices(s *session, d *wizardData) error {
 	return nil
 }
 
+// availability reads the quota of the form's type in loc and the largest
+// deployment of its model, version and type possible there now.
+func (p *Portal) availability(s *session, loc string, f *wizardForm) (*availability, error) {
+	base := "/subscriptions/" + s.v.Sub + cs + "/locations/" + url.PathEscape(loc)
+	var us struct{ Value []usage }
+	if err := s.call(http.MethodGet, base+"/usages", nil, nil, &us); err != nil {
+		return nil, err
+	}
+	av := &availability{}
+	for _, u := range us.Value {
+		if strings.EqualFold(u.SKU(), f.SKU) {
+			av.QuotaUsed, av.QuotaLimit = int(u.CurrentValue), int(u.Limit)
+			av.QuotaFree = max(0, av.QuotaLimit-av.QuotaUsed)
+		}
+	}
+	q := url.Values{"modelFormat": {"OpenAI"}, "modelName": {f.Model}, "modelVersion": {f.Version}}
+	var mc struct{ Value []modelCapacity }
+	if err := s.call(http.MethodGet, base+"/modelCapacities", q, nil, &mc); err != nil {
+		return nil, err
+	}
+	for _, c := range mc.Value {
+		if strings.EqualFold(c.Properties.SKUName, f.SKU) || strings.EqualFold(c.Name, f.SKU) {
+			av.Available = c.Properties.AvailableCapacity
+		}
+	}
+	return av, nil
+}
+
+// deploymentNameRE is ARM's rule for deployment names
+// (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftcognitiveservices),
+// checked before the price as the Azure portal checks it while the name is typed.
+var deploymentNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}$`)
+
 // wizardStep runs "review" (quote the price and ask to confirm it) or
 // "create" (create the deployment at the confirmed price). It returns the
 // status of the page to render, or 0 when it answered (a redirect).
@@ -224,6 +277,11 @@ func (p *Portal) wizardStep(s *session, d *wizardData, step string) int {
 	f := &d.Form
 	if f.Name == "" {
 		d.Error = &apiError{Status: 400, Code: "InvalidResourceName", Target: "name", Message: "Enter a deployment name."}
+		return http.StatusBadRequest
+	}
+	if !deploymentNameRE.MatchString(f.Name) {
+		d.Error = &apiError{Status: 400, Code: "InvalidResourceName", Target: "name",
+			Message: "Deployment name '" + f.Name + "' is invalid. It must be 2-64 characters of letters, digits, '-', '_' and '.', starting with a letter or digit."}
 		return http.StatusBadRequest
 	}
 	ptus, err := strconv.Atoi(f.PTUs)
@@ -235,6 +293,11 @@ func (p *Portal) wizardStep(s *session, d *wizardData, step string) int {
 		return p.create(s, d, ptus)
 	}
 	// Review (or a create whose fields changed since the price was shown).
+	// The name, the size, the quota and the capacity are checked first, so
+	// the price is confirmed only for a deployment that can be created now.
+	if st := p.nameTaken(s, d); st != 0 {
+		return max(st, 0) // -1: it answered
+	}
 	q := url.Values{"modelFormat": {"OpenAI"}, "modelName": {f.Model}, "modelVersion": {f.Version},
 		"skuName": {f.SKU}, "capacity": {f.PTUs}}
 	var qt quote
@@ -245,8 +308,49 @@ func (p *Portal) wizardStep(s *session, d *wizardData, step string) int {
 		}
 		return d.Error.Status
 	}
+	if av := d.Avail; av != nil {
+		region := regionName(s.v.Regions, d.Account.Location)
+		switch {
+		case ptus > av.QuotaFree:
+			d.Error = &apiError{Status: 400, Code: "InsufficientQuota", Target: "sku.capacity",
+				Message: fmt.Sprintf("%d PTUs of %s do not fit your quota in %s: %d of %d are used, %d are free.",
+					ptus, f.SKU, region, av.QuotaUsed, av.QuotaLimit, av.QuotaFree)}
+			return d.Error.Status
+		case ptus > av.Available:
+			d.Error = &apiError{Status: 409, Code: "InsufficientResourcesAvailable", Target: "sku.capacity",
+				Message: fmt.Sprintf("The capacity of %s %s (%s) in %s cannot take %d PTUs now: %d can be deployed here.",
+					f.Model, f.Version, f.SKU, region, ptus, av.Available)}
+			d.Short = &shortage{Requested: ptus, DeployableNow: av.Available, QuotaFree: av.QuotaFree}
+			if err := p.otherRegions(s, d, ptus); err != nil {
+				p.fail(s, err)
+				return 0
+			}
+			return d.Error.Status
+		}
+	}
 	d.Quote, d.QuoteKey = &qt, f.key()
 	return http.StatusOK
+}
+
+// nameTaken refuses a name a deployment of the resource already has: the
+// wizard creates, it does not replace. It returns the page's status, 0 when
+// the name is free, or -1 when it answered (an error page).
+func (p *Portal) nameTaken(s *session, d *wizardData) int {
+	err := s.call(http.MethodGet, d.Account.ID+"/deployments/"+url.PathEscape(d.Form.Name), nil, nil, nil)
+	if err == nil {
+		d.Error = &apiError{Status: 409, Code: "Conflict", Target: "name",
+			Message: "A deployment named '" + d.Form.Name + "' already exists in " + d.Account.Name + ". Choose another name."}
+		return http.StatusConflict
+	}
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return 0
+	}
+	if !errors.As(err, &d.Error) {
+		p.fail(s, err)
+		return -1
+	}
+	return d.Error.Status
 }
 
 func (p *Portal) create(s *session, d *wizardData, ptus int) int {

@@ -76,7 +76,9 @@ subscription (Reader, Contributor, Owner).`,
 	f.StringVar(&offset, "offset", "6h", "length of the range when --start-time is missing: ##d##h##m (6h, 1d2h)")
 	f.IntVar(&max, "max-events", 50, "at most this many events, newest first (0: all)")
 	return group("activity-log", "Read the activity log of control-plane writes, as az monitor activity-log does",
-		`  ptu monitor activity-log list --offset 1d -o table`, list)
+		`  ptu monitor activity-log list --offset 1d -o table`,
+		withTable(list, "Time:eventTimestamp, Caller:caller, Operation:operationName.value, Status:status.value, "+
+			"Code:properties.statusCode, ResourceGroup:resourceGroupName, Resource:resourceId"))
 }
 
 // compactDuration parses az's ##d##h##m##s.

@@ -217,6 +217,15 @@ each step for --duration; --report writes a self-contained HTML report with char
 				}
 				fmt.Fprintf(stderr, "report written to %s\n", reportPath)
 			}
+			// A run with no successful call measured nothing: say why, and
+			// fail, so a script or CI step does not take it for a result.
+			if sum := rep.Summary; sum.Calls > 0 && sum.Succeeded == 0 && !rep.Interrupted {
+				why := sum.FirstError
+				if why == "" {
+					why = fmt.Sprintf("all %d throttled (HTTP 429)", sum.Throttled)
+				}
+				return fmt.Errorf("no call succeeded (%d made): %s", sum.Calls, why)
+			}
 			return nil
 		},
 	}

@@ -82,7 +82,7 @@ func (g *cli) runReport(fn func(cmd *cobra.Command, c *client.Client) (v any, cs
 		}
 		v, writeCSV, err := fn(cmd, c)
 		if err != nil {
-			return cliError(err)
+			return g.conn.fail(err)
 		}
 		if isCSV {
 			return writeCSV(cmd.OutOrStdout())

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ func newCalc() *cobra.Command {
 		cacheRate string
 		workloads []string
 		format    string
+		query     string
 		skuName   string
 	)
 	var conn *connection
@@ -48,8 +48,14 @@ Confirm the estimate with your own traffic shape: deploy it and run
   ptu calc --model gpt-4o --rpm 60 --prompt-tokens 500 --completion-tokens 500 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return fmt.Errorf("argument --output/-o: invalid choice %q (choose from text, json)", format)
+			out := &output{format: format, query: query,
+				table: "SkuName:skuName, PTUs:deployableValue, Minimum:minimum, Step:step, PerPTUHour:listPricePerPTUHour, PerHour:listPricePerHour, PerMonth:listPricePerMonth"}
+			if format != "text" {
+				if err := out.check(); err != nil {
+					return fmt.Errorf("%w (or text, the default)", err)
+				}
+			} else if query != "" {
+				return errors.New("argument --query: give an --output other than text (json, table or tsv)")
 			}
 			f := cmd.Flags()
 			singleSet := f.Changed("rpm") || f.Changed("prompt-tokens") || f.Changed("completion-tokens") || f.Changed("cache-rate")
@@ -86,14 +92,22 @@ Confirm the estimate with your own traffic shape: deploy it and run
 			}
 			res, err := c.CalculateModelCapacity(cmd.Context(), in)
 			if err != nil {
-				return cliError(err)
+				return conn.fail(err)
 			}
-			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+			switch {
+			case format == "text":
+				return printSizing(cmd.OutOrStdout(), in, res, skuName != "")
+			case (format == "table" || format == "tsv") && query == "":
+				// A row per deployment type, as the text's table.
+				var rows []client.CapacityDeploymentType
+				for _, d := range res.Estimate.DeploymentTypes {
+					if skuName == "" || strings.EqualFold(d.SKUName, res.SKUName) {
+						rows = append(rows, d)
+					}
+				}
+				return out.print(cmd.OutOrStdout(), rows)
 			}
-			return printSizing(cmd.OutOrStdout(), in, res, skuName != "")
+			return out.print(cmd.OutOrStdout(), res)
 		},
 	}
 	f := cmd.Flags()
@@ -107,7 +121,8 @@ Confirm the estimate with your own traffic shape: deploy it and run
 	f.StringArrayVar(&workloads, "workload", nil, "a workload as RPM:PROMPT:COMPLETION[:CACHE] (repeatable; summed)")
 	f.StringVar(&skuName, "sku-name", "", "show only this deployment type (GlobalProvisionedManaged, DataZoneProvisionedManaged, ProvisionedManaged)")
 	f.StringVar(&skuName, "sku", "", "alias of --sku-name")
-	f.StringVarP(&format, "output", "o", "text", "output format: text or json (the service's answer)")
+	f.StringVarP(&format, "output", "o", "text", "output format: text, or json (the service's answer), table or tsv (a row per deployment type), none")
+	f.StringVar(&query, "query", "", "JMESPath query string, applied to the json answer (see https://jmespath.org)")
 	_ = cmd.MarkFlagRequired("model")
 	conn = addConnectionFlags(cmd)
 	return cmd

@@ -79,14 +79,14 @@ reported on standard error.`,
 					}
 					acct, _, ferr := c.FindDeployment(ctx, deployment)
 					if ferr != nil {
-						return cliError(ferr)
+						return conn.fail(ferr)
 					}
 					name, rg = acct.Name, acct.ResourceGroup()
 				}
 				c, err = c.ForAccount(ctx, rg, name)
 			}
 			if err != nil {
-				return cliError(err)
+				return conn.fail(err)
 			}
 
 			req := client.ChatRequest{MaxTokens: &maxTokens}
@@ -102,7 +102,7 @@ reported on standard error.`,
 			if noStream {
 				res, err := c.ChatCompletion(ctx, deployment, req)
 				if err != nil {
-					return cliError(err)
+					return conn.fail(err)
 				}
 				fmt.Fprintln(out, res.Text())
 				meta = res.Response
@@ -110,7 +110,7 @@ reported on standard error.`,
 				req.StreamOptions = &oai.StreamOptions{IncludeUsage: true}
 				st, err := c.ChatCompletionStream(ctx, deployment, req)
 				if err != nil {
-					return cliError(err)
+					return conn.fail(err)
 				}
 				for st.Next() {
 					if _, err := io.WriteString(out, client.ChunkText(st.Current())); err != nil {
@@ -120,7 +120,7 @@ reported on standard error.`,
 				}
 				fmt.Fprintln(out)
 				if err := st.Err(); err != nil {
-					return cliError(err)
+					return conn.fail(err)
 				}
 				meta = st.Response
 			}

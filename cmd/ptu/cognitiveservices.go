@@ -1,6 +1,10 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/ptu-dev/ptu/client"
@@ -25,18 +29,54 @@ func (g *cli) run(fn func(cmd *cobra.Command, args []string, c *client.Client) (
 		}
 		v, err := fn(cmd, args, c)
 		if err != nil {
-			return cliError(err)
+			return g.conn.fail(err)
 		}
-		return g.out.print(cmd.OutOrStdout(), v)
+		o := *g.out
+		o.table = cmd.Annotations[tableAnnotation]
+		return o.print(cmd.OutOrStdout(), v)
 	}
 }
 
-// group is a command that only holds subcommands.
+// tableAnnotation holds a command's table transformer (see output.table).
+const tableAnnotation = "ptu/table"
+
+// withTable gives cmd a table transformer: the fields of the JMESPath
+// multiselect hash that picks its -o table columns when no --query does.
+func withTable(cmd *cobra.Command, expr string) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[tableAnnotation] = expr
+	return cmd
+}
+
+// group is a command that only holds subcommands. A word that is none of
+// them is reported as az reports it, with the nearest subcommands, before
+// its flags are looked at: "deployment lst -n x" is a typo of "list", not
+// an unknown flag -n.
 func group(use, short, example string, subs ...*cobra.Command) *cobra.Command {
-	cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: unknownSubcommand,
+		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
+		RunE:               func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	cmd.AddCommand(subs...)
 	return cmd
+}
+
+// unknownSubcommand refuses any argument of a group with az's message:
+// "'lst' is not in the 'az cognitiveservices account deployment' command
+// group", then the most similar choices.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only on the root
+	}
+	msg := fmt.Sprintf("'%s' is not in the '%s' command group. See '%s --help'.", args[0], cmd.CommandPath(), cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\nThe most similar choice to '" + args[0] + "' is: " + strings.Join(s, ", ")
+	}
+	return errors.New(msg)
 }
 
 // newCognitiveServices is `ptu cognitiveservices`, which takes the az
@@ -68,3 +108,18 @@ func accountFlags(cmd *cobra.Command, name, rg *string, required bool) {
 		_ = cmd.MarkFlagRequired("resource-group")
 	}
 }
+
+// Table columns of the az-shaped commands. az's cognitiveservices module
+// defines no table transformer, so its tables show whatever scalars the
+// resource has at the top (a deployment's name and resource group, a usage's
+// numbers without its name); these pick what the portal's lists show, the
+// way az's other modules do (vm list-usage, vm list).
+const (
+	accountTable    = "Name:name, ResourceGroup:resourceGroup, Location:location, Kind:kind, Sku:sku.name, Endpoint:properties.endpoint, State:properties.provisioningState"
+	deploymentTable = "Name:name, Model:properties.model.name, Version:properties.model.version, Sku:sku.name, Capacity:sku.capacity, State:properties.provisioningState, ResourceGroup:resourceGroup"
+	usageTable      = "Name:name.value, CurrentValue:currentValue, Limit:limit, Unit:unit"
+	modelTable      = "Name:model.name, Version:model.version, Format:model.format, Default:model.isDefaultVersion, Lifecycle:model.lifecycleStatus, Skus:join(', ', model.skus[].name || `[]`)"
+	accountModelTab = "Name:name, Version:version, Format:format, Default:isDefaultVersion, Lifecycle:lifecycleStatus, MaxCapacity:maxCapacity"
+	capacityTable   = "Location:location, Sku:name, Model:properties.model.name, Version:properties.model.version, Available:properties.availableCapacity"
+	quotaTable      = "Name:name, Location:properties.location, Sku:properties.skuName, Limit:properties.limit, State:properties.state, Reason:properties.reason, Note:properties.reviewNote"
+)

@@ -56,7 +56,7 @@ confirmation and has no managed identities.`,
 		_ = cmd.MarkFlagRequired(req)
 	}
 	cmd.MarkFlagsOneRequired("sku", "sku-name")
-	return cmd
+	return withTable(cmd, accountTable)
 }
 
 // parseTags reads az's key[=value] tags.
@@ -90,7 +90,7 @@ func newAccountList(g *cli) *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVarP(&rg, "resource-group", "g", "", "resource group name (default: the whole subscription)")
-	return cmd
+	return withTable(cmd, accountTable)
 }
 
 func newAccountShow(g *cli) *cobra.Command {
@@ -106,7 +106,7 @@ func newAccountShow(g *cli) *cobra.Command {
 		}),
 	}
 	accountFlags(cmd, &name, &rg, true)
-	return cmd
+	return withTable(cmd, accountTable)
 }
 
 func newAccountDelete(g *cli) *cobra.Command {
@@ -138,7 +138,7 @@ func newAccountListModels(g *cli) *cobra.Command {
 		}),
 	}
 	accountFlags(cmd, &name, &rg, true)
-	return cmd
+	return withTable(cmd, accountModelTab)
 }
 
 func newAccountKeys(g *cli) *cobra.Command {

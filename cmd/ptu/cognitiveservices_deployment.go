@@ -47,7 +47,12 @@ standard error and the deployment is created, as az creates it without asking.`,
     --sku GlobalProvisionedManaged --capacity 15 --spillover-deployment-name gpt-4o-std`,
 		Args: cobra.NoArgs,
 		RunE: g.run(func(cmd *cobra.Command, _ []string, c *client.Client) (any, error) {
-			if err := confirmPrice(cmd, c, dep, in, yes); err != nil {
+			// --sku-capacity 0 is sent as given, and refused by the service
+			// (InvalidCapacity) as Azure refuses it, rather than dropped and
+			// replaced by the type's default size.
+			f := cmd.Flags()
+			in.CapacitySet = f.Changed("sku-capacity") || f.Changed("capacity")
+			if err := confirmPrice(cmd, c, rg, name, dep, in, yes); err != nil {
 				return nil, err
 			}
 			return c.CreateDeployment(cmd.Context(), rg, name, dep, in)
@@ -74,7 +79,7 @@ standard error and the deployment is created, as az creates it without asking.`,
 	for _, req := range []string{"deployment-name", "model-name", "model-version", "model-format"} {
 		_ = cmd.MarkFlagRequired(req)
 	}
-	return cmd
+	return withTable(cmd, deploymentTable)
 }
 
 func newDeploymentList(g *cli) *cobra.Command {
@@ -91,7 +96,7 @@ func newDeploymentList(g *cli) *cobra.Command {
 		}),
 	}
 	accountFlags(cmd, &name, &rg, true)
-	return cmd
+	return withTable(cmd, deploymentTable)
 }
 
 func newDeploymentShow(g *cli) *cobra.Command {
@@ -108,7 +113,7 @@ func newDeploymentShow(g *cli) *cobra.Command {
 	accountFlags(cmd, &name, &rg, true)
 	cmd.Flags().StringVar(&dep, "deployment-name", "", "deployment name")
 	_ = cmd.MarkFlagRequired("deployment-name")
-	return cmd
+	return withTable(cmd, deploymentTable)
 }
 
 func newDeploymentDelete(g *cli) *cobra.Command {

@@ -21,7 +21,7 @@ func newModel(g *cli) *cobra.Command {
 	}
 	list.Flags().StringVarP(&location, "location", "l", "", "region, e.g. eastus")
 	_ = list.MarkFlagRequired("location")
-	return group("model", "Show the models a region offers", `  ptu cognitiveservices model list -l eastus`, list)
+	return group("model", "Show the models a region offers", `  ptu cognitiveservices model list -l eastus`, withTable(list, modelTable))
 }
 
 func newModelCapacity(g *cli) *cobra.Command {
@@ -49,5 +49,5 @@ of the capacity pools. Without --location every region is listed.`,
 		_ = list.MarkFlagRequired(req)
 	}
 	return group("model-capacity", "Show where a model can be deployed now, and how large",
-		`  ptu cognitiveservices model-capacity list --model-format OpenAI --model-name gpt-4o --model-version 2024-08-06`, list)
+		`  ptu cognitiveservices model-capacity list --model-format OpenAI --model-name gpt-4o --model-version 2024-08-06`, withTable(list, capacityTable))
 }

@@ -21,5 +21,5 @@ func newUsage(g *cli) *cobra.Command {
 	}
 	list.Flags().StringVarP(&location, "location", "l", "", "region, e.g. eastus")
 	_ = list.MarkFlagRequired("location")
-	return group("usage", "Show quota usage", `  ptu cognitiveservices usage list -l eastus -o table`, list)
+	return group("usage", "Show quota usage", `  ptu cognitiveservices usage list -l eastus -o table`, withTable(list, usageTable))
 }

@@ -17,14 +17,21 @@ import (
 )
 
 // connection holds the flags that say which server to talk to. Each value
-// comes from its flag, else the environment (PTU_ENDPOINT, PTU_TOKEN,
+// comes from its flag, else the environment (PTU_ENDPOINT, PTU_TOKEN, then
+// PTU_ADMIN_TOKEN, what `ptu serve` takes its admin token from;
 // PTU_SUBSCRIPTION), else the profile `ptu login` wrote, else the defaults
 // of a local `ptu serve`: http://127.0.0.1:8080, the admin token in its
-// default data directory, and the first subscription the server lists.
+// data directory ($PTU_DATA_DIR or the default), and the first subscription
+// the server lists.
 type connection struct {
 	endpoint     string
 	token        string
 	subscription string
+	// tokenFrom says where the token came from, and tokenLookedIn which
+	// admin-token file was read or looked for; both for hints on a 401.
+	tokenFrom, tokenLookedIn string
+	// resolved is the last resolve's result, for those hints.
+	resolved *connection
 }
 
 func addConnectionFlags(cmd *cobra.Command) *connection {
@@ -129,18 +136,59 @@ func (c *connection) resolve(useProfile bool) (connection, error) {
 	}
 	// The profile's token and subscription belong to its endpoint.
 	sameServer := fromProfile || strings.TrimRight(p.Endpoint, "/") == strings.TrimRight(out.endpoint, "/")
-	out.token = firstSet(c.token, os.Getenv("PTU_TOKEN"))
+	for _, src := range []struct{ from, val string }{
+		{"--token", c.token},
+		{"PTU_TOKEN", os.Getenv("PTU_TOKEN")},
+		{"PTU_ADMIN_TOKEN", os.Getenv("PTU_ADMIN_TOKEN")},
+	} {
+		if out.token == "" && src.val != "" {
+			out.token, out.tokenFrom = src.val, src.from
+		}
+	}
 	out.subscription = firstSet(c.subscription, os.Getenv("PTU_SUBSCRIPTION"))
 	if sameServer {
-		out.token = firstSet(out.token, p.Token)
+		if out.token == "" && p.Token != "" {
+			path, _ := profilePath()
+			out.token, out.tokenFrom = p.Token, "the profile "+path
+		}
 		out.subscription = firstSet(out.subscription, p.Subscription)
 	}
 	if out.token == "" && isLoopback(out.endpoint) {
-		if b, err := os.ReadFile(filepath.Join(defaultDataDir(), "admin-token")); err == nil {
-			out.token = strings.TrimSpace(string(b))
+		out.tokenLookedIn = filepath.Join(defaultDataDir(), "admin-token")
+		if b, err := os.ReadFile(out.tokenLookedIn); err == nil {
+			out.token, out.tokenFrom = strings.TrimSpace(string(b)), out.tokenLookedIn
 		}
 	}
+	c.resolved = &out
 	return out, nil
+}
+
+// fail formats a failed call's error as cliError does and, on an
+// authentication failure, adds where the token came from, or where it was
+// looked for, and how to pass one.
+func (c *connection) fail(err error) error {
+	var e *client.Error
+	if c == nil || c.resolved == nil || !errors.As(err, &e) {
+		return cliError(err)
+	}
+	r := c.resolved
+	switch e.Code {
+	case "AuthenticationFailed":
+		hint := "No token was sent"
+		if r.tokenLookedIn != "" {
+			hint += fmt.Sprintf(": there is no %s, where a local ptu serve with the default --data-dir keeps its admin token", r.tokenLookedIn)
+		}
+		hint += ".\nA server started with --data-dir DIR keeps its admin token in DIR/admin-token: set PTU_DATA_DIR=DIR" +
+			" (or PTU_TOKEN=$(cat DIR/admin-token)). For one started with --admin-token or PTU_ADMIN_TOKEN, set PTU_ADMIN_TOKEN" +
+			" (or PTU_TOKEN) to the same value. Or pass --token, or run ptu login once."
+		return fmt.Errorf("%w\n%s", cliError(err), hint)
+	case "InvalidAuthenticationToken", "ExpiredAuthenticationToken":
+		if r.tokenFrom != "" {
+			return fmt.Errorf("%w\nThe token came from %s, and %s does not accept it (is it another server's?). Pass the right one with --token or PTU_TOKEN, or run ptu login.",
+				cliError(err), r.tokenFrom, r.endpoint)
+		}
+	}
+	return cliError(err)
 }
 
 // client returns an SDK client for the resolved connection.

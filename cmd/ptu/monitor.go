@@ -127,11 +127,11 @@ series and aggregation over time, with a line at 100 for utilization.`,
 			}
 			id, err := fl.res.id(cmd.Context(), c)
 			if err != nil {
-				return cliError(err)
+				return g.conn.fail(err)
 			}
 			res, err := c.ListMetrics(cmd.Context(), id, q)
 			if err != nil {
-				return cliError(err)
+				return g.conn.fail(err)
 			}
 			w := cmd.OutOrStdout()
 			switch {
@@ -141,7 +141,7 @@ series and aggregation over time, with a line at 100 for utilization.`,
 			case g.out.format == "table" && g.out.query == "":
 				// az applies its table transformer when no query chose the columns.
 				rows, rank := metricsTableRows(res)
-				_, err = io.WriteString(w, renderTable(rows, false, rank))
+				_, err = io.WriteString(w, renderTable(rows, false, rank, nil))
 				return err
 			}
 			return g.out.print(w, azMetrics(res))
@@ -379,15 +379,15 @@ func newMetricsListDefinitions(g *cli) *cobra.Command {
 			}
 			id, err := res.id(cmd.Context(), c)
 			if err != nil {
-				return cliError(err)
+				return g.conn.fail(err)
 			}
 			defs, err := c.ListMetricDefinitions(cmd.Context(), id, namespace)
 			if err != nil {
-				return cliError(err)
+				return g.conn.fail(err)
 			}
 			if g.out.format == "table" && g.out.query == "" {
 				rows, rank := definitionsTableRows(defs)
-				_, err = io.WriteString(cmd.OutOrStdout(), renderTable(rows, false, rank))
+				_, err = io.WriteString(cmd.OutOrStdout(), renderTable(rows, false, rank, nil))
 				return err
 			}
 			return g.out.print(cmd.OutOrStdout(), defs)

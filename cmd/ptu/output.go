@@ -21,6 +21,12 @@ import (
 type output struct {
 	format string
 	query  string
+	// table is the command's table transformer: the fields of a JMESPath
+	// multiselect hash that pick -o table's columns when no --query chose
+	// them, for each item of a list or the one object, as az's
+	// table_transformer does (e.g. az vm list-usage's
+	// "[].{Name:localName, CurrentValue:currentValue, Limit:limit}").
+	table string
 }
 
 var outputFormats = []string{"json", "jsonc", "table", "tsv", "none"}
@@ -64,9 +70,17 @@ func (o *output) print(w io.Writer, v any) error {
 		return err
 	}
 	addResourceGroup(doc)
-	rank := keyRanks(raw, o.query)
-	if o.query != "" {
-		if doc, err = jmespath.Search(o.query, doc); err != nil {
+	query := o.query
+	if query == "" && o.format == "table" && o.table != "" {
+		query = "{" + o.table + "}"
+		if _, list := doc.([]any); list {
+			query = "[]." + query
+		}
+	}
+	rank := keyRanks(raw, query)
+	named := hashKeys(query)
+	if query != "" {
+		if doc, err = jmespath.Search(query, doc); err != nil {
 			return fmt.Errorf("argument --query: %v", err)
 		}
 		if doc == nil {
@@ -76,9 +90,9 @@ func (o *output) print(w io.Writer, v any) error {
 	switch o.format {
 	case "table":
 		// az sorts the columns unless a query chose them.
-		_, err = io.WriteString(w, renderTable(doc, o.query == "", rank))
+		_, err = io.WriteString(w, renderTable(doc, query == "", rank, named))
 	case "tsv":
-		_, err = io.WriteString(w, renderTSV(doc))
+		_, err = io.WriteString(w, renderTSV(doc, named))
 	default:
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -127,18 +141,26 @@ func resourceGroupOf(id string) string {
 
 var hashKeyRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*|"[^"]*")\s*:`)
 
+// hashKeys are the keys a query's multiselect hashes name, in the order
+// written. az's JMESPath builds those objects as OrderedDicts, so its tsv
+// keeps their order and its table keeps every one of them as a column.
+func hashKeys(query string) map[string]int {
+	named := map[string]int{}
+	for _, m := range hashKeyRE.FindAllStringSubmatch(query, -1) {
+		k := strings.Trim(m[1], `"`)
+		if _, ok := named[k]; !ok {
+			named[k] = len(named)
+		}
+	}
+	return named
+}
+
 // keyRanks orders object keys when a query is active (az then keeps the
 // order of the data rather than sorting): keys a query's multiselect hash
 // names come first in the order written, then the keys of the document in
 // the order they first appear, then resourceGroup (az appends it).
 func keyRanks(doc []byte, query string) map[string]int {
-	rank := map[string]int{}
-	for _, m := range hashKeyRE.FindAllStringSubmatch(query, -1) {
-		k := strings.Trim(m[1], `"`)
-		if _, ok := rank[k]; !ok {
-			rank[k] = len(rank)
-		}
-	}
+	rank := hashKeys(query)
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	// A stack of containers; for objects, whether the next token is a key.
 	type frame struct{ object, wantKey bool }
@@ -200,8 +222,11 @@ var tableSkip = map[string]bool{"id": true, "type": true, "etag": true}
 
 // renderTable prints v as az's table output: one row per item, a column
 // per scalar field (objects and lists are left out), headers with their
-// first letter upper-cased, tabulate's "simple" layout.
-func renderTable(v any, sorted bool, rank map[string]int) string {
+// first letter upper-cased, tabulate's "simple" layout. A key the query's
+// multiselect hash names is always a column, even "type" or "id" or a null
+// (az drops those there too, silently; a user who asked for a column by name
+// wants to see it), and an object or a list in it is printed as JSON.
+func renderTable(v any, sorted bool, rank, named map[string]int) string {
 	items, ok := v.([]any)
 	if !ok {
 		items = []any{v}
@@ -214,6 +239,10 @@ func renderTable(v any, sorted bool, rank map[string]int) string {
 		if m, ok := it.(map[string]any); ok {
 			keys := make([]string, 0, len(m))
 			for k, val := range m {
+				if _, ok := named[k]; ok {
+					keys = append(keys, k)
+					continue
+				}
 				if tableSkip[k] || val == nil {
 					continue
 				}
@@ -227,6 +256,9 @@ func renderTable(v any, sorted bool, rank map[string]int) string {
 			for _, k := range keys {
 				h := capitalize(k)
 				row[h] = scalar(m[k])
+				if m[k] == nil {
+					row[h] = ""
+				}
 				if !seen[h] {
 					seen[h] = true
 					cols = append(cols, h)
@@ -282,7 +314,9 @@ func renderTable(v any, sorted bool, rank map[string]int) string {
 
 // renderTSV prints v as az's tsv output: a line per item, the values of an
 // object's keys in sorted order, "" for a nested object, a list's length.
-func renderTSV(v any) string {
+// The keys a query's multiselect hash named keep the query's order (az's
+// OrderedDict), so `--query "[].{b:b, a:a}" -o tsv` prints b, then a.
+func renderTSV(v any, named map[string]int) string {
 	items, ok := v.([]any)
 	if !ok {
 		items = []any{v}
@@ -296,7 +330,7 @@ func renderTSV(v any) string {
 			for k := range x {
 				keys = append(keys, k)
 			}
-			sort.Strings(keys)
+			orderKeys(keys, false, named)
 			for _, k := range keys {
 				vals = append(vals, x[k])
 			}

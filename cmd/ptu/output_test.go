@@ -39,6 +39,11 @@ func TestOutputFormats(t *testing.T) {
 		{"tsv", "", "1.5\tTrue\t/subscriptions/s/resourceGroups/rg-1/providers/P/accounts/a\ta\tNone\t\trg-1\t2\n" +
 			"20\tFalse\t/subscriptions/s/providers/P/x\tbb\tcafé\tNone\tNone\n"},
 		{"tsv", "[].[name, count]", "a\t1.5\nbb\t20\n"},
+		// A multiselect hash keeps the query's order in tsv (az's OrderedDict).
+		{"tsv", "[].{z:name, a:count}", "a\t1.5\nbb\t20\n"},
+		// Every key of a multiselect hash is a table column, "id" and "type"
+		// too, a null an empty cell and an object its JSON.
+		{"table", "[].{id:name, type:note, props:props}", "Id    Type    Props\n----  ------  -------\na             {\"k\":1}\nbb    café\n"},
 		{"json", "[1].{name:name, note:note}", "{\n  \"name\": \"bb\",\n  \"note\": \"café\"\n}\n"},
 		{"json", "[5]", ""},
 		{"none", "", ""},

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/ptu-dev/ptu/client"
 )
@@ -41,6 +42,9 @@ it (money in micro-dollars); table and tsv print one row per way of paying.`,
 				if err != nil {
 					return nil, err
 				}
+				// The table shows the prices in dollars; the micro-dollar fields are for scripts.
+				withTable(cmd, "Model:model, Version:version, SkuName:skuName, PerPTUHour:perPTUHour, "+
+					"InputPer1M:inputPer1M, CachedInputPer1M:cachedInputPer1M, OutputPer1M:outputPer1M")
 				return priceRows(list), nil
 			}
 			if in.Model.Name == "" || in.SKUName == "" {
@@ -144,9 +148,15 @@ func quoteRows(q *client.Quote) []quoteRow {
 	return rows
 }
 
-// describeQuote is the price shown before a provisioned deployment is created.
-func describeQuote(dep string, q *client.Quote) string {
+// describeQuote is the price shown before a provisioned deployment is
+// created. existing is the deployment of that name when there is one: the
+// create then updates it, and the notice says what changes.
+func describeQuote(dep string, q *client.Quote, existing *client.Deployment) string {
 	var b strings.Builder
+	if existing != nil {
+		fmt.Fprintf(&b, "Deployment '%s' exists: this updates it from %d PTUs of %s (%s %s) to the size and model below.\n",
+			dep, existing.Capacity(), existing.SKU.Name, existing.Properties.Model.Name, existing.Properties.Model.Version)
+	}
 	fmt.Fprintf(&b, "Price of deployment '%s': %d PTUs of %s (%s %s) at the list price of %s per PTU-hour,\n",
 		dep, q.Capacity, q.SKUName, q.Model.Name, q.Model.Version, usd(q.PricePerPTUHourMicros))
 	fmt.Fprintf(&b, "billed by the minute from now until the deployment is deleted, whether it is used or not:\n")
@@ -166,14 +176,13 @@ func describeQuote(dep string, q *client.Quote) string {
 	return b.String()
 }
 
-// stdinIsTerminal reports whether r is an interactive terminal; tests replace it.
+// stdinIsTerminal reports whether r is an interactive terminal, as az
+// decides it: knack's prompting.verify_is_a_tty asks sys.stdin.isatty(),
+// the isatty(3) terminal ioctl. A character device is not enough: /dev/null
+// is one, and `ssh -n`, cron and CI give it as standard input. Tests replace it.
 var stdinIsTerminal = func(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // confirmPrice shows the price of a provisioned deployment before it is
@@ -183,7 +192,7 @@ var stdinIsTerminal = func(r io.Reader) bool {
 // goes on, so scripts written for az, whose command never asks, keep working.
 // When the price cannot be had (an unknown model, a bad size, a server
 // without billing) it says nothing: the create reports what is wrong.
-func confirmPrice(cmd *cobra.Command, c *client.Client, dep string, in client.DeploymentCreate, yes bool) error {
+func confirmPrice(cmd *cobra.Command, c *client.Client, rg, account, dep string, in client.DeploymentCreate, yes bool) error {
 	capacity := in.Capacity
 	if capacity == 0 {
 		capacity = in.ScaleCapacity
@@ -195,13 +204,23 @@ func confirmPrice(cmd *cobra.Command, c *client.Client, dep string, in client.De
 	if err != nil {
 		return nil
 	}
+	// An existing deployment of that name is updated, not created: say so
+	// before the price, as the portal's dialog does.
+	existing, err := c.GetDeployment(cmd.Context(), rg, account, dep)
+	if err != nil {
+		existing = nil
+	}
 	w := cmd.ErrOrStderr()
-	fmt.Fprint(w, describeQuote(dep, q))
+	fmt.Fprint(w, describeQuote(dep, q, existing))
 	if !stdinIsTerminal(cmd.InOrStdin()) {
-		fmt.Fprintln(w, "(standard input is not a terminal: creating it without asking; --yes skips this notice)")
+		fmt.Fprintf(w, "(standard input is not a terminal: %s it without asking; --yes skips this notice)\n", map[bool]string{false: "creating", true: "updating"}[existing != nil])
 		return nil
 	}
-	fmt.Fprint(w, "Create the deployment at this price? (y/N): ")
+	verb := "Create"
+	if existing != nil {
+		verb = "Update"
+	}
+	fmt.Fprintf(w, "%s the deployment at this price? (y/N): ", verb)
 	answer, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":

@@ -12,13 +12,17 @@ import (
 // newPrincipal is `ptu principal`: the identities that call ptu with their
 // own bearer tokens (ptu's extension; Azure's are Entra ID service
 // principals). Creating and deleting them needs Owner at "/" (the admin).
+// principalTable are a principal's -o table columns.
+const principalTable = "Name:properties.displayName, Id:name, Type:properties.principalType, Created:properties.createdOn, Expires:properties.expiresOn"
+
 func newPrincipal() *cobra.Command {
 	g := &cli{}
 	cmd := group("principal", "Create, list and delete principals: identities with bearer tokens",
 		`  ptu principal create --name ci-deployer --expires-in 90d --query properties.token -o tsv > ci-token
   ptu principal list -o table --query "[].{id:name, name:properties.displayName, expires:properties.expiresOn}"
   ptu principal delete --name ci-deployer`,
-		newPrincipalCreate(g), newPrincipalList(g), newPrincipalShow(g), newPrincipalDelete(g))
+		withTable(newPrincipalCreate(g), principalTable), withTable(newPrincipalList(g), principalTable),
+		withTable(newPrincipalShow(g), principalTable), newPrincipalDelete(g))
 	cmd.Long = `A principal is an identity with a bearer token. It may do what the roles assigned to
 it allow (ptu role assignment create), on the control plane (ARM) and, with a data
 role such as Cognitive Services OpenAI User, on the inference API. Its token is shown

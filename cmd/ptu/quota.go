@@ -79,7 +79,8 @@ func newQuotaRequest(g *cli) *cobra.Command {
 
 	return group("request", "Manage quota increase requests",
 		`  ptu quota request create -l eastus --sku-name GlobalProvisionedManaged --limit 800 --reason "launch in March"`,
-		create, list, show, newQuotaDecision(g, true), newQuotaDecision(g, false))
+		withTable(create, quotaTable), withTable(list, quotaTable), withTable(show, quotaTable),
+		withTable(newQuotaDecision(g, true), quotaTable), withTable(newQuotaDecision(g, false), quotaTable))
 }
 
 func newQuotaDecision(g *cli, approve bool) *cobra.Command {

@@ -12,12 +12,15 @@ import (
 )
 
 // newRole is `ptu role`, with az role's assignment and definition commands.
+const assignmentTable = "Principal:principalName, Role:roleDefinitionName, Scope:scope"
+
 func newRole() *cobra.Command {
 	g := &cli{}
 	assignment := group("assignment", "Grant, list and revoke roles of principals at scopes",
 		`  ptu role assignment create --assignee ci-deployer --role "Cognitive Services Contributor" --scope /subscriptions/{sub}/resourceGroups/demo
   ptu role assignment list --assignee ci-deployer -o table`,
-		newRoleAssignmentCreate(g), newRoleAssignmentList(g), newRoleAssignmentDelete(g))
+		// az's role assignment list table (transform_assignment_list): principal, role, scope.
+		withTable(newRoleAssignmentCreate(g), assignmentTable), withTable(newRoleAssignmentList(g), assignmentTable), newRoleAssignmentDelete(g))
 	definition := group("definition", "List the built-in roles and what they allow",
 		`  ptu role definition list --query "[].roleName" -o tsv
   ptu role definition list --name Reader`,

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ptu-dev/ptu/client"
 	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/server"
 )
@@ -94,14 +96,8 @@ func printWelcome(w io.Writer, s *server.Server) {
 		db = filepath.Join(s.DataDir, "ptu.db")
 	}
 	token := "given by --admin-token / PTU_ADMIN_TOKEN"
-	tokenExpr := "$PTU_ADMIN_TOKEN"
 	if s.AdminTokenFile != "" {
 		token = s.AdminTokenFile
-		tokenExpr = "$(cat " + s.AdminTokenFile + ")"
-	}
-	curl := "curl -s"
-	if s.TLSSelfSigned {
-		curl = "curl -sk"
 	}
 	fmt.Fprintf(w, `ptu is serving at %s
   database:       %s
@@ -110,20 +106,37 @@ func printWelcome(w io.Writer, s *server.Server) {
   health:         %s/healthz
   portal:         %s/portal/ (sign in with the admin token)
 
-Try next (ARM API, api-version 2024-10-01; the official Azure SDKs work against it too):
-  export PTU_TOKEN=%s
-  # your PTU quota per region and deployment type
-  %s -H "Authorization: Bearer $PTU_TOKEN" "%s/subscriptions/%s/providers/Microsoft.CognitiveServices/locations/eastus/usages?api-version=2024-10-01"
+Try next, in another shell: the az cognitiveservices commands with ptu for az (docs/cli.md)
+`, s.URL, db, sub, token, s.URL, s.URL)
+	// What the CLI needs to find this server and its token; nothing for a
+	// server with the defaults.
+	var env []string
+	if strings.TrimRight(s.URL, "/") != client.DefaultEndpoint {
+		env = append(env, "PTU_ENDPOINT="+s.URL)
+	}
+	switch {
+	case s.AdminTokenFile == "":
+		env = append(env, "PTU_ADMIN_TOKEN=<the token given to ptu serve>")
+	case filepath.Dir(s.AdminTokenFile) != filepath.Clean(server.DefaultDataDir()):
+		env = append(env, "PTU_DATA_DIR="+filepath.Dir(s.AdminTokenFile))
+	}
+	if s.TLSSelfSigned {
+		env = append(env, "SSL_CERT_FILE="+filepath.Join(s.DataDir, "tls-cert.pem"))
+	}
+	if len(env) > 0 {
+		fmt.Fprintf(w, "  export %s\n", strings.Join(env, " "))
+	}
+	fmt.Fprint(w, `  # your PTU quota in East US: used and limit per deployment type
+  ptu cognitiveservices usage list -l eastus -o table
   # an Azure OpenAI resource, then a 15-PTU GlobalProvisionedManaged gpt-4o deployment in it
-  %s -X PUT -H "Authorization: Bearer $PTU_TOKEN" -H "Content-Type: application/json" \
-    "%s/subscriptions/%s/resourceGroups/demo/providers/Microsoft.CognitiveServices/accounts/demo-aoai?api-version=2024-10-01" \
-    -d '{"location":"eastus","kind":"OpenAI","sku":{"name":"S0"},"properties":{"customSubDomainName":"demo-aoai"}}'
-  %s -X PUT -H "Authorization: Bearer $PTU_TOKEN" -H "Content-Type: application/json" \
-    "%s/subscriptions/%s/resourceGroups/demo/providers/Microsoft.CognitiveServices/accounts/demo-aoai/deployments/gpt-4o?api-version=2024-10-01" \
-    -d '{"sku":{"name":"GlobalProvisionedManaged","capacity":15},"properties":{"model":{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}}}'
-`, s.URL, db, sub, token, s.URL, s.URL, tokenExpr,
-		curl, s.URL, sub,
-		curl, s.URL, sub,
-		curl, s.URL, sub)
+  ptu cognitiveservices account create -n demo-aoai -g demo -l eastus --kind OpenAI --sku S0 --yes
+  ptu cognitiveservices account deployment create -n demo-aoai -g demo --deployment-name gpt-4o \
+    --model-name gpt-4o --model-version 2024-08-06 --model-format OpenAI \
+    --sku-name GlobalProvisionedManaged --sku-capacity 15
+  # a first call
+  ptu chat --deployment gpt-4o "Does Azure OpenAI support customer managed keys?"
+The ARM API (api-version 2024-10-01) behind them takes the official Azure SDKs and curl,
+with "Authorization: Bearer <admin token>" (docs/arm-api.md).
+`)
 	fmt.Fprintln(w, "\nStop with Ctrl-C. Everything is kept in the database across restarts.")
 }

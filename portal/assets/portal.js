@@ -8,7 +8,7 @@
     if (!dlg || dlg.open) return;
     dlg._opener = opener || document.activeElement;
     dlg.showModal();
-    var first = dlg.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+    var first = dlg.querySelector("[autofocus]") || dlg.querySelector("input:not([type=hidden]):not([readonly]), select, textarea, button");
     if (first) first.focus();
   }
 
@@ -50,6 +50,27 @@
   // Charts: uPlot over the series the page embeds (#chart-data).
   var palette = ["#0f6cbd", "#c4314b", "#2e7d32", "#8a5a00", "#6b3fa0", "#00838f", "#ad1457", "#455a64"];
   var plots = [];
+  var axisFont = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+  var measure = document.createElement("canvas").getContext("2d");
+
+  // An axis label: grouped thousands, large counts shortened (177.4k, not
+  // 177400), latency in ms, utilization in %.
+  function axisLabel(v, unit) {
+    var a = Math.abs(v), s;
+    if (a >= 1e6) s = +(v / 1e6).toFixed(1) + "M";
+    else if (a >= 1e4) s = +(v / 1e3).toFixed(1) + "k";
+    else s = v.toLocaleString("en-US", { maximumFractionDigits: 2 });
+    return s + (unit === "Percent" ? " %" : unit === "MilliSeconds" ? " ms" : "");
+  }
+
+  // The y axis is as wide as its longest label, so none is clipped.
+  function axisWidth(u, values) {
+    if (!values || !values.length) return 40;
+    measure.font = axisFont;
+    var w = 0;
+    values.forEach(function (v) { w = Math.max(w, measure.measureText(v).width); });
+    return Math.ceil(w) + 22; // tick and gap
+  }
 
   function drawCharts() {
     var el = document.getElementById("chart-data");
@@ -70,11 +91,11 @@
       var series = [{}].concat(c.series.map(function (s, i) {
         return { label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: false, points: { show: c.times.length < 40 } };
       }));
-      var unit = c.unit === "Percent" ? "%" : c.unit === "MilliSeconds" ? " ms" : "";
       var opts = {
         width: Math.max(280, box.clientWidth || 600), height: 240,
         series: series,
-        axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return v + unit; }); }, size: 60 }],
+        axes: [{ font: axisFont }, { font: axisFont, size: axisWidth,
+          values: function (u, vals) { return vals.map(function (v) { return axisLabel(v, c.unit); }); } }],
         scales: { y: { range: function (u, min, max) { return [0, Math.max(c.unit === "Percent" ? 100 : 1, max * 1.1)]; } } }
       };
       var p = new uPlot(opts, data, box);

@@ -35,6 +35,8 @@ page.on("console", (m) => {
   if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console error: ${m.text()}`);
 });
 page.on("dialog", (d) => d.accept()); // the confirm() before a delete
+// Every page names its icon; a browser that still asks for /favicon.ico gets a 401 and logs it.
+page.on("request", (r) => { if (new URL(r.url()).pathname === "/favicon.ico") problems.push(`requested ${r.url()}`); });
 
 let step = "start";
 async function shot(name) {
@@ -67,6 +69,18 @@ async function choose(label, value, exact = false) {
   await refreshed;
   await page.waitForFunction(() => !document.querySelector(".htmx-request, .htmx-settling, .htmx-swapping, .htmx-added"));
   assert.equal(await page.getByLabel(label, { exact }).inputValue(), value, `${label} after the update`);
+}
+
+// noDialogOpen: nothing asked for a price confirmation.
+async function noDialogOpen() {
+  assert.equal(await page.locator("#pricing-dialog").count(), 0, "no price dialog before the problem is fixed");
+}
+
+// alertFor waits for the form's error of that code and returns its text.
+async function alertFor(code) {
+  const a = page.getByRole("alert").filter({ hasText: code });
+  await a.waitFor();
+  return a.textContent();
 }
 
 // ready waits until the page's deferred scripts have run (dialogs, charts, htmx).
@@ -104,6 +118,14 @@ try {
   assert.equal(await usageText("eastus", "ProvisionedManaged"), "0 of 500 used");
   assert.equal(await barWidth("eastus", "ProvisionedManaged"), "0%");
   await shot("01-quota-before");
+
+  log("the subscription picker shows the whole subscription");
+  const cut = await pickers.getByLabel("Subscription").evaluate((sel) => {
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = getComputedStyle(sel).font;
+    return ctx.measureText(sel.selectedOptions[0].text).width + 20 - sel.getBoundingClientRect().width;
+  });
+  assert.ok(cut <= 0, `the subscription picker cuts ${cut}px of its text`);
 
   log("subscription and region pickers: pick West US 3");
   await pickers.getByLabel("Region").selectOption("westus3");
@@ -145,22 +167,16 @@ try {
   await page.getByText("Advanced options").click();
   await page.getByLabel("Version update policy").selectOption("OnceCurrentVersionExpired");
   await assertLabels();
+  // What can be deployed here is shown before anything is confirmed.
+  assert.match((await page.locator("#w-available").textContent()).replace(/\s+/g, " "), /Available in West US 3 now: 50 PTUs · your quota: 0 of 500 used, 500 free/);
   await shot("02-wizard");
-  await page.getByRole("button", { name: "Review price and create" }).click();
-  const pricing = page.getByRole("dialog", { name: "Confirm pricing" });
-  await pricing.waitFor();
-  assert.ok(await focusInside("#pricing-dialog"), "focus moves into the pricing dialog");
-  const priceText = await pricing.textContent();
-  assert.match(priceText, /\$2\.00 per PTU-hour/);
-  assert.match(priceText, /\$200\.00 per hour/);
-  assert.match(priceText, /\$146,000\.00 per month/);
-  await shot("03-pricing");
-  await page.locator("#pricing-dialog").screenshot({ path: join(shots, "03-pricing-dialog.png") });
-  await pricing.getByRole("button", { name: "Confirm price and create" }).click();
+  await page.locator("#wizard-form").screenshot({ path: join(shots, "02-wizard-form.png") });
 
-  log("capacity short: deployable PTUs shown, see other regions, switch resource");
+  log("capacity short before the price: deployable PTUs shown, see other regions, switch resource");
+  await page.getByRole("button", { name: "Review price and create" }).click();
   const short = page.locator("#capacity-short");
   await short.waitFor();
+  await noDialogOpen();
   assert.match(await short.textContent(), /Deployable here now: 50 PTUs/);
   const see = page.getByRole("button", { name: "See other regions" });
   await ready();
@@ -185,11 +201,53 @@ try {
   assert.equal(await page.getByLabel("Provisioned throughput units (PTUs)").inputValue(), "100");
   assert.equal(await page.getByLabel("Deployment type").inputValue(), "ProvisionedManaged");
   assert.equal(await page.getByLabel("Model version").inputValue(), "2024-11-20");
+
+  log("a bad name is refused before the price");
+  await page.getByLabel("Deployment name").fill("gpt 4o!");
   await page.getByRole("button", { name: "Review price and create" }).click();
+  assert.match(await alertFor("InvalidResourceName"), /Deployment name 'gpt 4o!' is invalid/);
+  await noDialogOpen();
+  assert.equal(await page.getByLabel("Deployment name").getAttribute("aria-invalid"), "true");
+  await page.getByLabel("Deployment name").fill("gpt-4o");
+
+  log("the pricing confirmation, once the deployment fits");
+  await page.getByRole("button", { name: "Review price and create" }).click();
+  const pricing = page.getByRole("dialog", { name: "Confirm pricing" });
   await pricing.waitFor();
+  assert.ok(await focusInside("#pricing-dialog"), "focus moves into the pricing dialog");
+  const priceText = await pricing.textContent();
+  assert.match(priceText, /\$2\.00 per PTU-hour/);
+  assert.match(priceText, /\$200\.00 per hour/);
+  assert.match(priceText, /\$146,000\.00 per month/);
+  await shot("03-pricing");
+  await page.locator("#pricing-dialog").screenshot({ path: join(shots, "03-pricing-dialog.png") });
   await pricing.getByRole("button", { name: "Confirm price and create" }).click();
   await page.getByRole("status").filter({ hasText: "Deployment gpt-4o created: 100 PTUs of ProvisionedManaged" }).waitFor();
   await page.locator('[data-account="demo-aoai"] tr[data-deployment="gpt-4o"]').waitFor();
+
+  log("a name in use is refused before the price");
+  await page.getByRole("button", { name: "Deploy model in demo-aoai" }).click();
+  await choose("Model", "gpt-4o", true);
+  await choose("Model version", "2024-11-20");
+  await choose("Deployment type", "ProvisionedManaged");
+  await page.getByLabel("Deployment name").fill("gpt-4o");
+  await page.getByLabel("Provisioned throughput units (PTUs)").fill("50");
+  await page.getByRole("button", { name: "Review price and create" }).click();
+  assert.match(await alertFor("Conflict"), /A deployment named 'gpt-4o' already exists in demo-aoai/);
+  await noDialogOpen();
+
+  log("a size off the step, and one past the quota, are refused before the price");
+  await page.getByLabel("Deployment name").fill("gpt-4o-big");
+  await page.getByLabel("Provisioned throughput units (PTUs)").fill("75");
+  await page.getByRole("button", { name: "Review price and create" }).click();
+  assert.match(await alertFor("InvalidCapacity"), /multiple of 50/);
+  await noDialogOpen();
+  await page.getByLabel("Provisioned throughput units (PTUs)").fill("450");
+  await page.getByRole("button", { name: "Review price and create" }).click();
+  assert.match(await alertFor("InsufficientQuota"), /450 PTUs of ProvisionedManaged do not fit your quota in East US: 100 of 500 are used, 400 are free/);
+  await noDialogOpen();
+  await page.getByRole("link", { name: "Request more quota on the Quota page" }).waitFor();
+  await page.getByRole("link", { name: "Deployments" }).click();
 
   log("a Standard (pay-per-token) deployment: the confirmation gives the token prices");
   await page.getByRole("button", { name: "Deploy model in demo-aoai" }).click();
@@ -238,6 +296,26 @@ try {
   assert.match(await page.locator('[data-account="demo-aoai"] tr[data-deployment="chat"]').textContent(), /spills over to chat-std/);
   await shot("05-deployments");
 
+  log("resize: chat from 15 to 20 PTUs; past the quota it is refused and stays");
+  const chatRow = page.locator('[data-account="demo-aoai"] tr[data-deployment="chat"]');
+  await ready();
+  await page.getByRole("button", { name: "Resize deployment chat", exact: true }).click();
+  const resize = page.getByRole("dialog", { name: "Resize a deployment" });
+  await resize.waitFor();
+  assert.equal(await resize.getByLabel("Deployment").inputValue(), "chat");
+  assert.equal(await resize.getByLabel(/New capacity/).inputValue(), "15");
+  assert.ok(await resize.getByLabel(/New capacity/).evaluate((e) => e === document.activeElement), "focus on the new capacity");
+  await resize.getByLabel(/New capacity/).fill("20");
+  await resize.getByRole("button", { name: "Resize" }).click();
+  await page.getByRole("status").filter({ hasText: "Deployment chat resized from 15 PTUs to 20 PTUs of GlobalProvisionedManaged. It now costs $20.00 per hour" }).waitFor();
+  assert.match(await chatRow.locator("td.num").textContent(), /20 PTUs/);
+  await ready();
+  await page.getByRole("button", { name: "Resize deployment chat", exact: true }).click();
+  await resize.getByLabel(/New capacity/).fill("600");
+  await resize.getByRole("button", { name: "Resize" }).click();
+  assert.match(await alertFor("InsufficientQuota"), /600/);
+  assert.match(await chatRow.locator("td.num").textContent(), /20 PTUs/);
+
   log("the quota bars moved");
   await page.getByRole("link", { name: "Quota" }).click();
   await pickers.getByLabel("Region").selectOption("eastus");
@@ -245,7 +323,7 @@ try {
   await page.locator("section.region.selected h3").filter({ hasText: "East US" }).waitFor();
   assert.equal(await usageText("eastus", "ProvisionedManaged"), "100 of 500 used");
   assert.equal(await barWidth("eastus", "ProvisionedManaged"), "20%");
-  assert.equal(await usageText("eastus", "GlobalProvisionedManaged"), "15 of 500 used");
+  assert.equal(await usageText("eastus", "GlobalProvisionedManaged"), "20 of 500 used");
   assert.equal(await usageText("westus3", "ProvisionedManaged"), "0 of 500 used");
 
   log("calculator on the quota page");
@@ -314,6 +392,13 @@ try {
   const points = Number((await row.locator("td").first().textContent()).trim());
   assert.ok(points > 0, "utilization points present");
   await page.locator("#fig-utilization").screenshot({ path: join(shots, "07-utilization-chart.png") });
+  // Counts are written out, not in exponent notation, and the latency axis is wide enough for its labels.
+  await page.locator("#fig-tokens summary").click();
+  const tokensTable = await page.locator("#fig-tokens details table").textContent();
+  assert.doesNotMatch(tokensTable + (await page.locator('[data-summary="tokens"]').textContent()), /e\+/);
+  await page.locator('[data-chart="latency"][data-drawn]:not([data-drawn="0"])').waitFor();
+  await page.locator("#fig-latency").screenshot({ path: join(shots, "07-latency-chart.png") });
+  await page.locator("#fig-tokens").screenshot({ path: join(shots, "07-tokens-chart.png") });
   await shot("07-metrics");
 
   log("the deployment list shows the utilization too");
@@ -324,6 +409,13 @@ try {
 
   log("reservations and billing pages");
   await page.getByRole("link", { name: "Reservations" }).click();
+  // Each checkbox sits on its label's line, right before its text.
+  for (const name of ["Renew automatically", "Buy even if larger than what is deployed"]) {
+    const box = await page.getByLabel(name).boundingBox();
+    const label = await page.locator("label.check").filter({ hasText: name }).boundingBox();
+    assert.ok(box.x >= label.x && box.x + box.width <= label.x + 30 && box.y >= label.y && box.y + box.height <= label.y + label.height + 1,
+      `the "${name}" checkbox is apart from its label: ${JSON.stringify({ box, label })}`);
+  }
   await page.getByLabel("Display name").fill("east regional");
   await page.getByLabel("Deployment type").selectOption("ProvisionedManaged");
   await page.getByLabel("PTUs", { exact: true }).fill("500");
@@ -337,6 +429,8 @@ try {
   const total = await page.locator("tfoot").textContent();
   assert.match(total, /Total/);
   assert.match(await page.locator("tbody").textContent(), /demo-aoai\/gpt-4o/);
+  // Each line says which model and version it bills.
+  assert.match(await page.locator("tbody tr").filter({ hasText: "demo-aoai/gpt-4o" }).first().textContent(), /gpt-4o 2024-11-20/);
   await assertLabels();
   await shot("08-billing");
 
