@@ -216,6 +216,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.Metrics.Registry().MustRegister(&opsCollector{svc: s.Control, upstreams: backends.upstreams})
 	s.Gateway = gateway.New(gateway.Options{Control: s.Control, Limiter: s.Limiter,
 		Backends: backends, Classifier: classifier(cfg.ContentFilter), Recorder: s.BillingRecorder, Logger: opt.Logger, Now: opt.Now,
 		MaxBody: orDefault(opt.MaxInferenceBody, gateway.DefaultMaxBody), MaxStreams: orDefault(opt.MaxStreams, DefaultMaxStreams)})
