@@ -45,7 +45,9 @@ type Options struct {
 	CaptureContent bool
 	// ServiceVersion is service.version of the resource.
 	ServiceVersion string
-	// Getenv reads the environment (os.Getenv when nil).
+	// Getenv reads the variables that decide whether tracing is on and how
+	// (os.Getenv when nil). The OTLP exporters read their own
+	// OTEL_EXPORTER_OTLP_* settings from the process environment.
 	Getenv func(string) string
 }
 

@@ -31,7 +31,11 @@ Every flag can also be set by the environment variable shown in brackets.
 A limit set to a negative value is turned off. On SIGTERM or Ctrl-C the server
 stops accepting connections, lets calls in flight finish for --drain-timeout,
 then cuts off the rest; every call settles its bucket. docs/hardening.md
-describes TLS, HTTP/2, the limits and the shutdown.`,
+describes TLS, HTTP/2, the limits and the shutdown.
+
+OpenTelemetry traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set; the
+other OTEL_* variables (protocol, sampler, headers, service name) apply as the
+OpenTelemetry SDK documents them. docs/operations.md lists the spans.`,
 		Example: `  ptu serve
   ptu serve --addr 0.0.0.0:8443 --tls-self-signed
   PTU_DATA_DIR=/var/lib/ptu ptu serve --config /etc/ptu/ptu.yaml`,
