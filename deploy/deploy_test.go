@@ -11,12 +11,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -466,6 +469,52 @@ func TestContainerImage(t *testing.T) {
 	}
 	if passwd := files["/etc/passwd"]; passwd == nil {
 		t.Error("no /etc/passwd naming the user")
+	}
+
+	runImage(t, store)
+}
+
+// runImage runs the image with podman, when the machine lets containers
+// run, and checks that `ptu serve` answers /healthz and that the image's
+// own health check passes. Where the runtime is refused (no namespaces or
+// rlimits for containers) it says so and stops: the image was still built
+// and checked above.
+func runImage(t *testing.T, store []string) {
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		t.Log("podman not installed: the image was built and inspected, not run")
+		return
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	name := "ptu-test-" + strings.ReplaceAll(filepath.Base(t.TempDir()), "_", "")
+	args := append(append([]string{}, store...), "run", "-d", "--name", name, "--network", "host",
+		"--cgroups", "disabled", "-e", "PTU_ADDR="+addr, "localhost/ptu:test")
+	out, err := exec.Command(podman, args...).CombinedOutput()
+	defer exec.Command(podman, append(append([]string{}, store...), "rm", "-f", name)...).Run()
+	if err != nil {
+		t.Logf("the image was built and inspected; running it was refused here: %s", strings.TrimSpace(string(out)))
+		return
+	}
+	var status int
+	for range 100 {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			status = resp.StatusCode
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // the container starting, not a timed assertion
+	}
+	if status != http.StatusOK {
+		out, _ := exec.Command(podman, append(append([]string{}, store...), "logs", name)...).CombinedOutput()
+		t.Fatalf("the container's /healthz answered %d; logs:\n%s", status, out)
+	}
+	if out, err := exec.Command(podman, append(append([]string{}, store...), "healthcheck", "run", name)...).CombinedOutput(); err != nil {
+		t.Errorf("podman healthcheck run: %v %s", err, out)
 	}
 }
 
