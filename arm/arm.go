@@ -83,9 +83,10 @@ type route struct {
 // endpoint is one method of a route: its handler and what a caller needs
 // to be allowed to call it.
 type endpoint struct {
-	fn     endpointFunc
-	action string // the ARM action the caller must hold (authz.Action of the pattern unless overridden)
-	access access
+	fn      endpointFunc
+	pattern string // the route, for traces: "/subscriptions/{sub}/..."
+	action  string // the ARM action the caller must hold (authz.Action of the pattern unless overridden)
+	access  access
 }
 
 // handle registers fn for method and pattern. The action it requires is
@@ -93,7 +94,7 @@ type endpoint struct {
 // the exceptions.
 func (h *handler) handle(method, pattern string, vs versionSet, fn endpointFunc) {
 	segs := strings.Split(strings.Trim(pattern, "/"), "/")
-	ep := &endpoint{fn: fn, action: authz.Action(method, segs)}
+	ep := &endpoint{fn: fn, pattern: pattern, action: authz.Action(method, segs)}
 	for _, rt := range h.routes {
 		if slices.Equal(rt.segs, segs) {
 			rt.methods[method] = ep
@@ -199,6 +200,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, rc, err)
 		return
 	}
+	traceRequest(r, rc, ep, p)
 	if err := checkAPIVersion(r.URL.Query(), vs); err != nil {
 		h.writeError(w, r, rc, err)
 		return

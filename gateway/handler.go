@@ -293,6 +293,7 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 		PromptTokens: req.promptTokens, CachedTokens: req.cached, Estimate: estimate, IsSpillover: isSpill}
 	defer func() {
 		rec.Duration = g.opt.Now().Sub(start)
+		traceAttempt(r.Context(), w, op, dep, req, &rec)
 		if g.opt.Recorder != nil {
 			g.opt.Recorder.Record(rec)
 		}
@@ -327,7 +328,9 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 			return true
 		}
 	}
-	dec, err := g.opt.Limiter.Admit(ctx, dep.key, dep.capacity, estimate)
+	actx, span := startAdmission(ctx, dep, estimate)
+	dec, err := g.opt.Limiter.Admit(actx, dep.key, dep.capacity, estimate)
+	endAdmission(ctx, span, dec, err, isSpill)
 	if dep.rpm > 0 && (err != nil || !dec.Allowed) {
 		g.windows.refund(dep, windowEnd) // the call does not run: it uses no request
 		remaining++

@@ -18,9 +18,11 @@ import (
 
 // generate routes the request to a backend of the deployment, weighted by the
 // PTUs each pool holds, and runs every prompt. It returns the summed usage.
-func (g *Gateway) generate(ctx context.Context, dep *deployment, req *request, out *responder) (backend.Result, error) {
+func (g *Gateway) generate(ctx context.Context, dep *deployment, req *request, out *responder) (sum backend.Result, err error) {
 	t := dep.pick()
-	var sum backend.Result
+	call := ctx
+	ctx, span := startBackend(ctx, dep, t)
+	defer func() { span.end(call, sum, err) }()
 	for pi, ids := range req.prompts {
 		breq := backend.Request{Model: dep.model.Name, PromptTokens: len(ids), MaxTokens: req.maxTokens,
 			N: req.n, Stop: req.stop, Seed: req.seed, Stream: req.stream, Body: req.body, PromptIndex: pi}
@@ -33,6 +35,7 @@ func (g *Gateway) generate(ctx context.Context, dep *deployment, req *request, o
 		base := pi * req.n
 		res, err := t.backend.Generate(ctx, breq, func(ev backend.Event) error {
 			ev.Index += base
+			span.observe(ev)
 			return out.event(ev)
 		})
 		sum.PromptTokens += res.PromptTokens

@@ -19,6 +19,7 @@ import (
 type promMetrics struct {
 	requests  *prometheus.CounterVec
 	throttled *prometheus.CounterVec
+	spilled   *prometheus.CounterVec
 	tokens    *prometheus.CounterVec
 	consumed  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
@@ -37,6 +38,10 @@ func newProm(r *Recorder) (*promMetrics, *prometheus.Registry) {
 			Name: "ptu_throttled_requests_total",
 			Help: "Inference calls refused with 429 because the deployment's utilization was at or above 100%.",
 		}, depLabels),
+		spilled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ptu_spillover_requests_total",
+			Help: "Calls a provisioned deployment could not serve that spilled over to its Standard target, by the target deployment and the status it answered.",
+		}, []string{"account", "deployment", "code"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ptu_tokens_total",
 			Help: "Tokens of admitted calls by kind: prompt (cached included), cached (prompt tokens served from the prompt cache), completion.",
@@ -57,7 +62,7 @@ func newProm(r *Recorder) (*promMetrics, *prometheus.Registry) {
 		}, []string{"account", "deployment", "stream"}),
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(p.requests, p.throttled, p.tokens, p.consumed, p.duration, p.ttft,
+	reg.MustRegister(p.requests, p.throttled, p.spilled, p.tokens, p.consumed, p.duration, p.ttft,
 		&gauges{r: r},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -74,6 +79,9 @@ func (p *promMetrics) observe(rec gateway.Record, account string, processed bool
 	p.requests.WithLabelValues(account, dep, strconv.Itoa(rec.Status), stream).Inc()
 	if rec.Throttled {
 		p.throttled.WithLabelValues(account, dep).Inc()
+	}
+	if rec.IsSpillover {
+		p.spilled.WithLabelValues(account, dep, strconv.Itoa(rec.Status)).Inc()
 	}
 	if processed {
 		p.tokens.WithLabelValues(account, dep, "prompt").Add(float64(rec.PromptTokens))

@@ -59,6 +59,9 @@ func TestPrometheus(t *testing.T) {
 	throttled.Status, throttled.Throttled, throttled.Actual, throttled.CompletionTokens = 429, true, 0, 0
 	throttled.TimeToFirstToken, throttled.Duration = 0, time.Millisecond
 	e.recordAt(t0.Add(16*time.Second), throttled)
+	spilled := call("std1", 100) // served by the Standard deployment dep1 spilled over to
+	spilled.IsSpillover = true
+	e.recordAt(t0.Add(17*time.Second), spilled)
 
 	e.clock.Set(t0.Add(25 * time.Second))
 	key := strings.ToLower(deployment("dep1").ID())
@@ -76,6 +79,7 @@ func TestPrometheus(t *testing.T) {
 		{`ptu_requests_total{account="acct1",code="200",deployment="dep1",stream="true"}`, 1},
 		{`ptu_requests_total{account="acct1",code="429",deployment="dep1",stream="false"}`, 1},
 		{`ptu_throttled_requests_total{` + d + `}`, 1},
+		{`ptu_spillover_requests_total{account="acct1",code="200",deployment="std1"}`, 1},
 		{`ptu_tokens_total{` + d + `,kind="prompt"}`, 200},
 		{`ptu_tokens_total{` + d + `,kind="cached"}`, 40},
 		{`ptu_tokens_total{` + d + `,kind="completion"}`, 20},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ptu-dev/ptu/inmem"
 	"github.com/ptu-dev/ptu/leaky"
+	"github.com/ptu-dev/ptu/tracing"
 )
 
 // ErrUnavailable is wrapped by the errors the limiter returns when Redis
@@ -283,7 +284,9 @@ func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, esti
 	if err != nil {
 		return leaky.Decision{}, fmt.Errorf("redis limiter: %w", err)
 	}
-	res, err := l.runAdmit(ctx, rkey, []any{l.idleMs, l.scriptTime(), formatFloat(capacityPerMinute), formatFloat(estimate), formatFloat(pending), l.rule.String()})
+	sctx, span := l.startAdmitSpan(ctx)
+	res, err := l.runAdmit(sctx, rkey, []any{l.idleMs, l.scriptTime(), formatFloat(capacityPerMinute), formatFloat(estimate), formatFloat(pending), l.rule.String()})
+	tracing.End(span, err)
 	if err != nil && pending != 0 {
 		switch {
 		case errors.Is(err, errNotSent): // Redis never saw it: the correction goes back in the queue

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -47,7 +48,8 @@ func newSimBackends(cat *catalog.Catalog, timeScale float64) *simBackends {
 
 // newBackends serves pools with the simulated engine or the upstream groups
 // of the configuration, probing the groups' endpoints until ctx ends.
-func newBackends(ctx context.Context, cat *catalog.Catalog, timeScale float64, groups []config.Backend) (*simBackends, error) {
+// wrap wraps the groups' transports (tracing; nil leaves them).
+func newBackends(ctx context.Context, cat *catalog.Catalog, timeScale float64, groups []config.Backend, wrap func(http.RoundTripper) http.RoundTripper) (*simBackends, error) {
 	b := newSimBackends(cat, timeScale)
 	for _, c := range groups {
 		eps := make([]upstream.Endpoint, len(c.Endpoints))
@@ -57,7 +59,7 @@ func newBackends(ctx context.Context, cat *catalog.Catalog, timeScale float64, g
 		g, err := upstream.New(upstream.Config{Name: c.Name, Kind: c.Kind, Endpoints: eps, Models: c.Models, APIVersion: c.APIVersion,
 			ConnectTimeout: c.ConnectTimeout, FirstByteTimeout: c.FirstByteTimeout, RequestTimeout: c.RequestTimeout,
 			MaxConnections: c.MaxConnections, FailureThreshold: c.FailureThreshold, Cooldown: c.Cooldown,
-			HealthPath: c.HealthPath, HealthInterval: c.HealthInterval})
+			HealthPath: c.HealthPath, HealthInterval: c.HealthInterval, Wrap: wrap})
 		if err != nil {
 			return nil, err
 		}

@@ -33,6 +33,7 @@ import (
 	"github.com/ptu-dev/ptu/postgres"
 	ptuRedis "github.com/ptu-dev/ptu/redis"
 	"github.com/ptu-dev/ptu/sqlite"
+	"github.com/ptu-dev/ptu/tracing"
 )
 
 // Options are the settings of `ptu serve`; each has a flag and an environment variable.
@@ -71,6 +72,10 @@ type Options struct {
 	// DrainTimeout is how long Serve lets calls in flight finish after its
 	// context ends; calls still running then are cut off and settled.
 	DrainTimeout time.Duration
+
+	// Tracing exports OpenTelemetry traces of every call (tracing.FromEnv);
+	// nil is off.
+	Tracing *tracing.Tracing
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -210,11 +215,12 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	s.MetricsReader = metrics.NewReader(s.Store, metrics.ReaderOptions{Now: opt.Now, Retention: retention})
 	s.Billing = billing.New(s.Store, cat, billing.Options{Now: opt.Now})
 	s.BillingRecorder = billing.NewRecorder(s.Store, billing.RecorderOptions{Next: s.Metrics, Logger: opt.Logger})
-	backends, err := newBackends(ctx, cat, scale, cfg.Backends)
+	backends, err := newBackends(ctx, cat, scale, cfg.Backends, opt.Tracing.Transport)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.Metrics.Registry().MustRegister(&opsCollector{svc: s.Control, upstreams: backends.upstreams})
 	s.Gateway = gateway.New(gateway.Options{Control: s.Control, Limiter: s.Limiter,
 		Backends: backends, Classifier: classifier(cfg.ContentFilter), Recorder: s.BillingRecorder, Logger: opt.Logger, Now: opt.Now,
 		MaxBody: orDefault(opt.MaxInferenceBody, gateway.DefaultMaxBody), MaxStreams: orDefault(opt.MaxStreams, DefaultMaxStreams)})
@@ -316,7 +322,7 @@ func (s *Server) Handler() http.Handler {
 		MaxBody: orDefault(s.MaxARMBody, DefaultMaxARMBody)})
 	mux.Handle("/", api)
 	mux.Handle(portal.Prefix, portal.Must(portal.Options{API: api, Logger: s.Logger, SecureCookies: s.TLSCert != ""}))
-	return mux
+	return s.Tracing.Handler(mux)
 }
 
 // Addr is the address the server listens on.

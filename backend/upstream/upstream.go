@@ -71,6 +71,9 @@ type Config struct {
 
 	Now       func() time.Time
 	Transport http.RoundTripper // tests; default a Transport built from the limits above
+	// Wrap, when set, wraps the transport (tracing puts the call's
+	// traceparent on each request).
+	Wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // Tokenizer counts tokens of text, for upstreams that report no usage.
@@ -159,6 +162,9 @@ func New(cfg Config) (*Group, error) {
 			ResponseHeaderTimeout: cfg.FirstByteTimeout,
 			ForceAttemptHTTP2:     true,
 		}
+	}
+	if cfg.Wrap != nil {
+		rt = cfg.Wrap(rt)
 	}
 	g := &Group{cfg: cfg, client: &http.Client{Transport: rt}}
 	for _, e := range cfg.Endpoints {

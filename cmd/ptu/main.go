@@ -29,7 +29,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newSim())
+	root.AddCommand(newServe(), newSim(), newProbe())
 	root.AddCommand(newCognitiveServices(), newQuota(), newChat(), newLogin())
 	root.AddCommand(newCalc(), newBench())
 	root.AddCommand(newPricing(), newReservation(), newBilling())

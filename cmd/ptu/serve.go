@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,11 +15,13 @@ import (
 	"github.com/ptu-dev/ptu/client"
 	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/server"
+	"github.com/ptu-dev/ptu/tracing"
 )
 
 func newServe() *cobra.Command {
 	var opt server.Options
 	var logFormat string
+	var traceContent bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the ptu server (ARM control plane and Azure-OpenAI-compatible data plane)",
@@ -30,12 +33,28 @@ Every flag can also be set by the environment variable shown in brackets.
 A limit set to a negative value is turned off. On SIGTERM or Ctrl-C the server
 stops accepting connections, lets calls in flight finish for --drain-timeout,
 then cuts off the rest; every call settles its bucket. docs/hardening.md
-describes TLS, HTTP/2, the limits and the shutdown.`,
+describes TLS, HTTP/2, the limits and the shutdown.
+
+OpenTelemetry traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set; the
+other OTEL_* variables (protocol, sampler, headers, service name) apply as the
+OpenTelemetry SDK documents them. docs/operations.md lists the spans.`,
 		Example: `  ptu serve
   ptu serve --addr 0.0.0.0:8443 --tls-self-signed
   PTU_DATA_DIR=/var/lib/ptu ptu serve --config /etc/ptu/ptu.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt.Logger = newLogger(cmd.ErrOrStderr(), logFormat)
+			tr, err := tracing.FromEnv(cmd.Context(), tracing.Options{CaptureContent: traceContent})
+			if err != nil {
+				return fmt.Errorf("tracing: %w", err)
+			}
+			opt.Tracing = tr
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := tr.Shutdown(ctx); err != nil {
+					opt.Logger.Warn("spans not exported before shutdown", "err", err)
+				}
+			}()
 			s, err := server.New(cmd.Context(), opt)
 			if err != nil {
 				return err
@@ -68,6 +87,7 @@ describes TLS, HTTP/2, the limits and the shutdown.`,
 	f.DurationVar(&opt.IdleTimeout, "idle-timeout", envDuration("PTU_IDLE_TIMEOUT", server.DefaultIdleTimeout), "how long a keep-alive connection may wait for its next request [PTU_IDLE_TIMEOUT]")
 	f.IntVar(&opt.MaxStreams, "max-streams", envInt("PTU_MAX_STREAMS", server.DefaultMaxStreams), "concurrent streamed calls per deployment; more get 429 with retry-after [PTU_MAX_STREAMS]")
 	f.DurationVar(&opt.DrainTimeout, "drain-timeout", envDuration("PTU_DRAIN_TIMEOUT", server.DefaultDrainTimeout), "on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut off and settled [PTU_DRAIN_TIMEOUT]")
+	f.BoolVar(&traceContent, "trace-content", envBool("PTU_TRACE_CONTENT"), "record prompt and completion text on trace spans (off; also "+tracing.EnvCaptureContent+"=true); traces are configured by the OTEL_* variables [PTU_TRACE_CONTENT]")
 	f.StringVar(&logFormat, "log-format", envOr("PTU_LOG_FORMAT", "text"), "log format: text or json [PTU_LOG_FORMAT]")
 	return cmd
 }
