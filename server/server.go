@@ -67,6 +67,10 @@ type Options struct {
 	// DrainTimeout is how long Serve lets calls in flight finish after its
 	// context ends; calls still running then are cut off and settled.
 	DrainTimeout time.Duration
+	// ProvisioningDelay overrides the configuration's provisioningDelay when
+	// not 0; negative answers creations synchronously (for a Now that stands
+	// still, on which provisioning would never end).
+	ProvisioningDelay time.Duration
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -302,7 +306,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/accounts/", s.Gateway.Handler())
 	api := arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing,
 		MaxBody: orDefault(s.MaxARMBody, DefaultMaxARMBody), TenantID: s.Config.Tenant(),
-		ProvisioningDelay: s.Config.Provisioning(), PublicURL: s.Config.PublicURL, Now: s.Now})
+		ProvisioningDelay: orDefault(s.ProvisioningDelay, s.Config.Provisioning()), PublicURL: s.Config.PublicURL, Now: s.Now})
 	mux.Handle("/", api)
 	mux.Handle(portal.Prefix, portal.Must(portal.Options{API: api, Logger: s.Logger, SecureCookies: s.TLSCert != ""}))
 	// The token service and cloud metadata the real az logs in with.
