@@ -76,7 +76,7 @@ func (h *handler) putAccount(r *http.Request, p params) (int, any, error) {
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	var in control.AccountInput
+	in := control.AccountInput{By: callerOf(r).Name}
 	b.apply(&in)
 	a, created, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
 	if err != nil {
@@ -114,6 +114,7 @@ func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
 		Tags:                cur.Tags,
 		DisableLocalAuth:    cur.DisableLocalAuth,
 		PublicNetworkAccess: cur.PublicNetwork,
+		By:                  callerOf(r).Name,
 	}
 	b.apply(&in)
 	a, _, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
@@ -242,6 +243,7 @@ func (h *handler) deploymentInput(r *http.Request, p params, b *deploymentBody) 
 	if err != nil {
 		return in, err
 	}
+	in.By = callerOf(r).Name
 	if b.SKU == nil && in.SKUName != "" {
 		cur, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 		if err == nil && ptu.IsProvisioned(cur.SKUName) == ptu.IsProvisioned(in.SKUName) {

@@ -1,12 +1,14 @@
 package arm_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 
 	"github.com/ptu-dev/ptu/arm"
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/control"
 )
 
 type deploymentWire struct {
@@ -202,5 +204,46 @@ func TestAccountUsagesSkusAndTenants(t *testing.T) {
 		if s.TenantID != tenant {
 			t.Errorf("subscription %s tenantId %q", s.SubscriptionID, s.TenantID)
 		}
+	}
+}
+
+// systemData names who created a resource and who changed it last, as
+// Azure's does (createdBy, createdByType, lastModifiedBy,
+// lastModifiedByType: armcognitiveservices SystemData; the example in
+// working-with-models.md). Every caller is a service principal: Application.
+func TestSystemDataNamesTheCallers(t *testing.T) {
+	e := newEnvWith(t, catalog.Default())
+	_, token, err := e.svc.CreatePrincipal(context.Background(), "ci", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.PutRoleAssignment(context.Background(), "5a8f3c2e-1b4d-4e6f-9a0b-7c8d9e0f1a2b", control.RoleAssignmentInput{
+		Scope: "/subscriptions/" + subID, RoleDefinitionID: "Cognitive Services Contributor", PrincipalID: "ci"}); err != nil {
+		t.Fatal(err)
+	}
+	acct := "/subscriptions/" + subID + "/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/acct1"
+	if rec := e.do("PUT", acct+"?api-version=2024-10-01", `{"location":"eastus","kind":"OpenAI","sku":{"name":"S0"}}`,
+		"Authorization", "Bearer "+token); rec.Code != http.StatusCreated {
+		t.Fatalf("create as ci: %d %s", rec.Code, rec.Body)
+	}
+	e.must(http.StatusOK, "PATCH", acct+"?api-version=2024-10-01", `{"tags":{"team":"search"}}`)
+	var a struct {
+		SystemData struct {
+			CreatedBy, CreatedByType, LastModifiedBy, LastModifiedByType string
+		} `json:"systemData"`
+	}
+	json.Unmarshal(e.must(http.StatusOK, "GET", acct+"?api-version=2024-10-01", ""), &a)
+	if sd := a.SystemData; sd.CreatedBy != "ci" || sd.CreatedByType != "Application" || sd.LastModifiedBy != "admin" || sd.LastModifiedByType != "Application" {
+		t.Errorf("account systemData = %+v", sd)
+	}
+	if rec := e.do("PUT", acct+"/deployments/dep1?api-version=2024-10-01",
+		`{"sku":{"name":"GlobalProvisionedManaged","capacity":15},"properties":{"model":{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}}}`,
+		"Authorization", "Bearer "+token); rec.Code != http.StatusCreated {
+		t.Fatalf("deployment as ci: %d %s", rec.Code, rec.Body)
+	}
+	e.must(http.StatusOK, "PATCH", acct+"/deployments/dep1?api-version=2024-10-01", `{"sku":{"name":"GlobalProvisionedManaged","capacity":20}}`)
+	json.Unmarshal(e.must(http.StatusOK, "GET", acct+"/deployments/dep1?api-version=2024-10-01", ""), &a)
+	if sd := a.SystemData; sd.CreatedBy != "ci" || sd.LastModifiedBy != "admin" {
+		t.Errorf("deployment systemData = %+v", sd)
 	}
 }

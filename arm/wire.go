@@ -45,9 +45,34 @@ type skuJSON struct {
 	Capacity *int   `json:"capacity,omitempty"`
 }
 
+// systemDataJSON is ARM's SystemData. Every caller is a service principal
+// (the admin token or a principal's), so the types are Application.
 type systemDataJSON struct {
-	CreatedAt      string `json:"createdAt,omitempty"`
-	LastModifiedAt string `json:"lastModifiedAt,omitempty"`
+	CreatedBy          string `json:"createdBy,omitempty"`
+	CreatedByType      string `json:"createdByType,omitempty"`
+	CreatedAt          string `json:"createdAt,omitempty"`
+	LastModifiedBy     string `json:"lastModifiedBy,omitempty"`
+	LastModifiedByType string `json:"lastModifiedByType,omitempty"`
+	LastModifiedAt     string `json:"lastModifiedAt,omitempty"`
+}
+
+// byType is the createdByType of a caller named by ("" when unknown).
+func byType(by string) string {
+	if by == "" {
+		return ""
+	}
+	return "Application"
+}
+
+// systemDataBy is systemData with who created and who last changed the resource.
+func systemDataBy(created, modified time.Time, createdBy, modifiedBy string) *systemDataJSON {
+	sd := systemData(created, modified)
+	if sd == nil {
+		return nil
+	}
+	sd.CreatedBy, sd.CreatedByType = createdBy, byType(createdBy)
+	sd.LastModifiedBy, sd.LastModifiedByType = modifiedBy, byType(modifiedBy)
+	return sd
 }
 
 func systemData(created, modified time.Time) *systemDataJSON {
@@ -225,7 +250,7 @@ func (h *handler) accountWire(a ptu.Account) accountJSON {
 			DateCreated:         armTime(a.CreatedAt),
 			InternalID:          strings.ReplaceAll(hashUUID(strings.ToLower(a.ID())), "-", ""),
 		},
-		SystemData: systemData(a.CreatedAt, a.UpdatedAt),
+		SystemData: systemDataBy(a.CreatedAt, a.UpdatedAt, a.CreatedBy, a.ModifiedBy),
 	}
 	out.Etag = contentETag(out)
 	return out
@@ -376,7 +401,7 @@ func (h *handler) deploymentWire(d ptu.Deployment, sh shape) deploymentJSON {
 			CurrentCapacity:         d.Capacity,
 			Capabilities:            caps,
 		},
-		SystemData: systemData(d.CreatedAt, d.UpdatedAt),
+		SystemData: systemDataBy(d.CreatedAt, d.UpdatedAt, d.CreatedBy, d.ModifiedBy),
 	}
 	if !ptu.IsProvisioned(d.SKUName) {
 		out.Properties.RateLimits, out.Properties.CallRateLimit = standardRateLimits(d.Capacity)
