@@ -22,6 +22,7 @@ const (
 	CodeInvalidSKU                  = "InvalidSkuName"              // 400 unknown or unsupported deployment type
 	CodeLocationNotAvailable        = "LocationNotAvailableForResourceType"
 	CodeBadRequest                  = "BadRequest"                 // 400 Azure Monitor: a metrics query parameter is not valid
+	CodeNoRegisteredProvider        = "NoRegisteredProviderFound"  // 400 a resource type the api-version does not have
 	CodeSubscriptionNotFound        = "SubscriptionNotFound"       // 404
 	CodeResourceNotFound            = "ResourceNotFound"           // 404
 	CodeDeploymentNotFound          = "DeploymentNotFound"         // 404
@@ -80,7 +81,7 @@ func ErrorStatus(err error) int {
 	case CodeInvalidRequestContent, CodeInvalidResourceName, CodeInvalidResourceProperties,
 		CodeMissingAPIVersion, CodeInvalidAPIVersion, CodeInvalidCapacity, CodeInsufficientQuota,
 		CodeDeploymentModelNotSupported, CodeInvalidSKU, CodeLocationNotAvailable, CodeBadRequest,
-		CodePrincipalNotFound, CodeInvalidRoleAssignmentID:
+		CodePrincipalNotFound, CodeInvalidRoleAssignmentID, CodeNoRegisteredProvider:
 		return http.StatusBadRequest
 	case CodeSubscriptionNotFound, CodeResourceNotFound, CodeDeploymentNotFound, CodeNotFound,
 		CodeRoleDefinitionDoesNotExist, CodeRoleAssignmentNotFound:

@@ -90,6 +90,9 @@ type Account struct {
 	State            string // provisioning state
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	// CreatedBy and ModifiedBy name the callers (principals, or "admin") of
+	// the creation and of the last change (ARM's systemData).
+	CreatedBy, ModifiedBy string
 }
 
 // ID is the ARM resource id of the account.
@@ -137,6 +140,7 @@ type Deployment struct {
 	Allocations             []Allocation // provisioned types only
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
+	CreatedBy, ModifiedBy   string // the callers of the creation and of the last change
 }
 
 // ID is the ARM resource id of the deployment.

@@ -35,10 +35,6 @@ var authorizationStable = []string{"2015-07-01", "2018-01-01-preview", "2018-09-
 // Activity log versions (armmonitor's ActivityLogsClient sends 2015-04-01).
 var activityLogStable = []string{"2015-04-01", "2017-03-01-preview"}
 
-// Stable Microsoft.CognitiveServices versions. Preview versions are accepted
-// when dated within previewFrom..previewTo.
-var cognitiveStable = []string{"2023-05-01", "2024-10-01", "2025-06-01", "2025-09-01"}
-
 var (
 	previewFrom = time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)
 	previewTo   = time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
@@ -57,9 +53,10 @@ var monitorStable = []string{"2016-06-01", "2017-05-01-preview", "2018-01-01", "
 // supportedList is the version list quoted in InvalidApiVersionParameter
 // messages, newest first; previews are listed by the ones clients send most.
 var supportedList = map[versionSet]string{
-	cognitiveVersions: "2026-01-15-preview, 2025-09-01, 2025-07-01-preview, 2025-06-01, 2025-04-01-preview, " +
-		"2024-10-01, 2024-06-01-preview, 2024-04-01-preview, 2023-10-01-preview, 2023-05-01 " +
-		"(and any YYYY-MM-DD-preview from 2023-05-01 to 2026-12-31)",
+	cognitiveVersions: "2026-03-15-preview, 2026-03-01, 2026-01-15-preview, 2025-12-01, 2025-10-01-preview, 2025-09-01, " +
+		"2025-07-01-preview, 2025-06-01, 2025-04-01-preview, 2024-10-01, 2024-06-01-preview, 2024-04-01-preview, " +
+		"2023-10-01-preview, 2023-05-01, 2022-12-01, 2022-10-01, 2022-03-01, 2021-10-01, 2021-04-30, 2017-04-18, " +
+		"2016-02-01-preview (and any YYYY-MM-DD-preview from 2023-05-01 to 2026-12-31)",
 	monitorVersions: "2024-02-01, 2023-10-01, 2021-05-01, 2019-07-01, 2018-01-01, 2017-05-01-preview, 2016-06-01",
 	authorizationVersions: "2022-05-01-preview, 2022-04-01, 2020-10-01-preview, 2020-04-01-preview, 2018-09-01-preview, " +
 		"2018-01-01-preview, 2015-07-01",
@@ -77,7 +74,7 @@ func (vs versionSet) accepts(v string) bool {
 	case activityLogVersions:
 		return slices.Contains(activityLogStable, v)
 	}
-	if slices.Contains(cognitiveStable, v) {
+	if slices.Contains(cognitiveStable, v) || slices.Contains(cognitivePreviewOld, v) {
 		return true
 	}
 	if vs == subscriptionVersions && slices.Contains(subscriptionStable, v) {

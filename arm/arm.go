@@ -6,7 +6,6 @@ package arm
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -41,6 +40,19 @@ type Options struct {
 	// MaxBody is the largest request body accepted (DefaultMaxBody when 0);
 	// larger ones are refused with 413 RequestEntityTooLarge.
 	MaxBody int64
+	// TenantID is the tenant subscriptions belong to (GET /tenants and
+	// tenantId on subscriptions); "" keeps each subscription's own.
+	TenantID string
+	// ProvisioningDelay is how long a created account or deployment reports
+	// provisioningState Creating, answering its creation as a long-running
+	// operation (201 with Azure-AsyncOperation); 0 completes creations in
+	// their first response.
+	ProvisioningDelay time.Duration
+	// PublicURL is the base of the absolute URLs the API hands out
+	// (Azure-AsyncOperation); "" takes each request's scheme and Host.
+	PublicURL string
+	// Now is the clock provisioning is timed by; time.Now when nil.
+	Now func() time.Time
 }
 
 // DefaultMaxBody is the largest request body accepted by default (1 MiB).
@@ -51,6 +63,9 @@ const DefaultMaxBody = 1 << 20
 func New(svc *control.Service, opt Options) http.Handler {
 	if opt.MaxBody <= 0 {
 		opt.MaxBody = DefaultMaxBody
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	h := &handler{svc: svc, opt: opt, log: opt.Logger}
 	if h.log == nil {
@@ -229,6 +244,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, rc, err)
 		return
 	}
+	if wh, ok := body.(withHeaders); ok {
+		for k, v := range wh.header {
+			hdr[k] = v
+		}
+		body = wh.body
+	}
 	if err := writeJSON(w, status, body); err != nil {
 		h.writeError(w, r, rc, err)
 	}
@@ -284,14 +305,7 @@ func (h *handler) authenticate(r *http.Request) (*control.Caller, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return nil, ptu.Errorf(ptu.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format.")
 	}
-	token = strings.TrimSpace(token)
-	if h.opt.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(h.opt.AdminToken)) == 1 {
-		return control.Admin(), nil
-	}
-	if !strings.HasPrefix(token, control.TokenPrefix) {
-		return nil, ptu.Errorf(ptu.CodeInvalidAuthenticationToken, "The access token is invalid.")
-	}
-	return h.svc.Authenticate(r.Context(), token)
+	return bearerCaller(r, h.svc, h.opt.AdminToken, strings.TrimSpace(token))
 }
 
 // reqContext is what the error writer needs to know about a request.

@@ -166,7 +166,21 @@ func TestAPIVersions(t *testing.T) {
 		{acct, "2027-01-01-preview", false},
 		{acct, "2024-02-30-preview", false},
 		{acct, "2024-10-02", false},
-		{acct, "2022-12-01", false}, // a subscription API version, not a provider one
+		// Every published version (specification/cognitiveservices/resource-manager/readme.md).
+		{acct, "2016-02-01-preview", true},
+		{acct, "2017-04-18", true},
+		{acct, "2021-04-30", true},
+		{acct, "2021-10-01", true},
+		{acct, "2022-03-01", true},
+		{acct, "2022-10-01", true},
+		{acct, "2022-12-01", true}, // az 2.45, azure-mgmt-cognitiveservices 13.4.0b1
+		{acct, "2025-09-01", true},
+		{acct, "2025-10-01-preview", true},
+		{acct, "2025-12-01", true},
+		{acct, "2026-03-01", true},
+		{acct, "2026-03-15-preview", true},
+		{acct, "2022-11-01", false},
+		{acct, "2019-11-01", false}, // a subscription API version, not a provider one
 		{acct, "2024-10-01 ", false},
 		{acct, "latest", false},
 		{"/subscriptions", "2022-12-01", true},

@@ -109,6 +109,13 @@ func newEnv(t testing.TB) *env {
 
 func newEnvWith(t testing.TB, cat *catalog.Catalog) *env {
 	t.Helper()
+	return newEnvOpts(t, cat, nil)
+}
+
+// newEnvOpts is newEnvWith with handler options set by opt (the admin token,
+// the logger and the clock are the environment's).
+func newEnvOpts(t testing.TB, cat *catalog.Catalog, opt func(*arm.Options)) *env {
+	t.Helper()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ptu.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +129,11 @@ func newEnvWith(t testing.TB, cat *catalog.Catalog) *env {
 		DefaultQuota: testQuota,
 	})
 	logs := &syncBuffer{}
-	h := arm.New(svc, arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	o := arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clk.Now}
+	if opt != nil {
+		opt(&o)
+	}
+	h := arm.New(svc, o)
 	return &env{t: t, store: db, svc: svc, h: h, logs: logs, clock: clk}
 }
 

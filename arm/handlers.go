@@ -20,7 +20,7 @@ func (h *handler) listSubscriptions(r *http.Request, _ params) (int, any, error)
 	for _, s := range subs {
 		// Each caller sees the subscriptions it has access to something in.
 		if caller.Reaches("/subscriptions/" + s.ID) {
-			out = append(out, subscriptionWire(s))
+			out = append(out, h.subscriptionWire(s))
 		}
 	}
 	return http.StatusOK, listOf(out), nil
@@ -31,7 +31,16 @@ func (h *handler) getSubscription(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, subscriptionWire(s), nil
+	return http.StatusOK, h.subscriptionWire(s), nil
+}
+
+// listTenants lists the one tenant the server answers as (Microsoft.Resources
+// Tenants - List; az login and az account tenant list read it).
+func (h *handler) listTenants(r *http.Request, _ params) (int, any, error) {
+	if h.opt.TenantID == "" {
+		return http.StatusOK, listOf([]tenantJSON(nil)), nil
+	}
+	return http.StatusOK, listOf([]tenantJSON{tenantWire(h.opt.TenantID)}), nil
 }
 
 func (h *handler) listLocations(r *http.Request, p params) (int, any, error) {
@@ -60,20 +69,23 @@ func (h *handler) listAccounts(r *http.Request, p params) (int, any, error) {
 	return http.StatusOK, listOf(out), nil
 }
 
-// putAccount creates or replaces an account. It answers 201 or 200 with
-// provisioningState Succeeded, which completes the SDK's poller at once.
+// putAccount creates or replaces an account. A creation is a long-running
+// operation (lro.go); a replacement answers 200 with the account.
 func (h *handler) putAccount(r *http.Request, p params) (int, any, error) {
 	var b accountBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	var in control.AccountInput
+	in := control.AccountInput{By: callerOf(r).Name}
 	b.apply(&in)
 	a, created, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
 	if err != nil {
 		return 0, nil, err
 	}
-	return createdOrOK(created), h.accountWire(a), nil
+	if created {
+		return h.created(r, a.SubscriptionID, a.Location, a.ID(), a.CreatedAt, h.accountWire(a))
+	}
+	return http.StatusOK, h.accountWire(a), nil
 }
 
 func (h *handler) getAccount(r *http.Request, p params) (int, any, error) {
@@ -102,6 +114,7 @@ func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
 		Tags:                cur.Tags,
 		DisableLocalAuth:    cur.DisableLocalAuth,
 		PublicNetworkAccess: cur.PublicNetwork,
+		By:                  callerOf(r).Name,
 	}
 	b.apply(&in)
 	a, _, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
@@ -158,45 +171,107 @@ func (h *handler) accountModels(r *http.Request, p params) (int, any, error) {
 	return http.StatusOK, listOf(out), nil
 }
 
+// accountUsages answers Accounts - List Usages: the quota usages of the
+// account's subscription in its region, which its deployments draw from.
+func (h *handler) accountUsages(r *http.Request, p params) (int, any, error) {
+	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.usagesIn(r, a.SubscriptionID, a.Location)
+}
+
+// accountSKUs answers Accounts - List Skus: the SKUs an account of this kind
+// can take (AccountSkuListResult).
+func (h *handler) accountSKUs(r *http.Request, p params) (int, any, error) {
+	if _, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"]); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, listOf([]accountSKUJSON{{ResourceType: typeAccount, SKU: accountSKUNameJSON{Name: "S0", Tier: "Standard"}}}), nil
+}
+
 // --- deployments ---
 
 func (h *handler) listDeployments(r *http.Request, p params) (int, any, error) {
+	sh := shapeOf(r)
+	if err := sh.checkDeployments(); err != nil {
+		return 0, nil, err
+	}
 	ds, err := h.svc.ListDeployments(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
 	out := make([]deploymentJSON, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, h.deploymentWire(d))
+		out = append(out, h.deploymentWire(d, sh))
 	}
 	return http.StatusOK, listOf(out), nil
 }
 
-// putDeployment creates or updates a deployment; placement is synchronous, so
-// the answer carries provisioningState Succeeded and the SDK's poller ends.
+// putDeployment creates or updates a deployment. Placement (quota and
+// capacity) is decided at once; a creation then provisions as a long-running
+// operation (lro.go), an update answers 200.
 func (h *handler) putDeployment(r *http.Request, p params) (int, any, error) {
+	sh := shapeOf(r)
+	if err := sh.checkDeployments(); err != nil {
+		return 0, nil, err
+	}
 	var b deploymentBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	d, created, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], b.input())
+	in, err := h.deploymentInput(r, p, &b)
 	if err != nil {
 		return 0, nil, err
 	}
-	return createdOrOK(created), h.deploymentWire(d), nil
+	d, created, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
+	if err != nil {
+		return 0, nil, err
+	}
+	if created {
+		return h.created(r, d.SubscriptionID, d.Region, d.ID(), d.CreatedAt, h.deploymentWire(d, sh))
+	}
+	return http.StatusOK, h.deploymentWire(d, sh), nil
+}
+
+// deploymentInput is what a PUT or PATCH body asks for. A size given only by
+// scaleSettings keeps an existing deployment's type when the scale type
+// names its family (Manual: provisioned; Standard: pay-per-token), since the
+// versions that send it cannot name the other types.
+func (h *handler) deploymentInput(r *http.Request, p params, b *deploymentBody) (control.DeploymentInput, error) {
+	in, err := b.input()
+	if err != nil {
+		return in, err
+	}
+	in.By = callerOf(r).Name
+	if b.SKU == nil && in.SKUName != "" {
+		cur, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+		if err == nil && ptu.IsProvisioned(cur.SKUName) == ptu.IsProvisioned(in.SKUName) {
+			in.SKUName = cur.SKUName
+		}
+	}
+	return in, nil
 }
 
 func (h *handler) getDeployment(r *http.Request, p params) (int, any, error) {
+	sh := shapeOf(r)
+	if err := sh.checkDeployments(); err != nil {
+		return 0, nil, err
+	}
 	d, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, h.deploymentWire(d), nil
+	return http.StatusOK, h.deploymentWire(d, sh), nil
 }
 
 // patchDeployment updates an existing deployment from a partial body (the
 // SDK's BeginUpdate sends sku and tags); what the body leaves out is kept.
 func (h *handler) patchDeployment(r *http.Request, p params) (int, any, error) {
+	sh := shapeOf(r)
+	if err := sh.checkDeployments(); err != nil {
+		return 0, nil, err
+	}
 	var b deploymentBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
@@ -205,15 +280,21 @@ func (h *handler) patchDeployment(r *http.Request, p params) (int, any, error) {
 	if _, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"]); err != nil {
 		return 0, nil, err
 	}
-	in := b.input() // absent fields keep their current values
+	in, err := h.deploymentInput(r, p, &b) // absent fields keep their current values
+	if err != nil {
+		return 0, nil, err
+	}
 	d, _, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, h.deploymentWire(d), nil
+	return http.StatusOK, h.deploymentWire(d, sh), nil
 }
 
 func (h *handler) deleteDeployment(r *http.Request, p params) (int, any, error) {
+	if err := shapeOf(r).checkDeployments(); err != nil {
+		return 0, nil, err
+	}
 	existed, err := h.svc.DeleteDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 	if err != nil {
 		return 0, nil, err
@@ -240,7 +321,11 @@ func (h *handler) deploymentSKUs(r *http.Request, p params) (int, any, error) {
 // --- usages, models, model capacities ---
 
 func (h *handler) usages(r *http.Request, p params) (int, any, error) {
-	us, err := h.svc.Usages(r.Context(), p["sub"], p["location"])
+	return h.usagesIn(r, p["sub"], p["location"])
+}
+
+func (h *handler) usagesIn(r *http.Request, sub, location string) (int, any, error) {
+	us, err := h.svc.Usages(r.Context(), sub, location)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -107,7 +107,7 @@ func (h *handler) listMetrics(r *http.Request, p params) (int, any, error) {
 	v := r.URL.Query()
 	q, err := metrics.ParseQuery(metrics.Params{
 		Metricnames:         param(v, "metricnames"),
-		Timespan:            param(v, "timespan"),
+		Timespan:            unescapedTwice(param(v, "timespan")),
 		Interval:            param(v, "interval"),
 		Aggregation:         param(v, "aggregation"),
 		Filter:              param(v, "$filter", "filter"),
@@ -207,4 +207,18 @@ func (h *handler) listMetricDefinitions(r *http.Request, p params) (int, any, er
 		out = append(out, dj)
 	}
 	return http.StatusOK, listOf(out), nil
+}
+
+// unescapedTwice undoes a second percent-encoding: az monitor metrics list
+// (az 2.45, azure-mgmt-monitor at 2018-01-01) quotes the timespan before the
+// query string is encoded, so it arrives as "2026-12-06T21%3A39%3A35%2F…";
+// Azure Monitor reads it. A value that is not valid encoding is kept.
+func unescapedTwice(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
 }

@@ -17,6 +17,7 @@ const (
 
 func (h *handler) register() {
 	// Microsoft.Resources: subscriptions and locations.
+	h.handle(http.MethodGet, "/tenants", subscriptionVersions, h.listTenants)
 	h.handle(http.MethodGet, "/subscriptions", subscriptionVersions, h.listSubscriptions)
 	h.handle(http.MethodGet, pSub, subscriptionVersions, h.getSubscription)
 	h.handle(http.MethodGet, pSub+"/locations", subscriptionVersions, h.listLocations)
@@ -31,6 +32,8 @@ func (h *handler) register() {
 	h.handle(http.MethodPost, pAccount+"/listKeys", cognitiveVersions, h.listKeys)
 	h.handle(http.MethodPost, pAccount+"/regenerateKey", cognitiveVersions, h.regenerateKey)
 	h.handle(http.MethodGet, pAccount+"/models", cognitiveVersions, h.accountModels)
+	h.handle(http.MethodGet, pAccount+"/usages", cognitiveVersions, h.accountUsages)
+	h.handle(http.MethodGet, pAccount+"/skus", cognitiveVersions, h.accountSKUs)
 
 	// Azure Monitor metrics of an account (Microsoft.Insights).
 	h.handle(http.MethodGet, pAccount+"/providers/Microsoft.Insights/metrics", monitorVersions, h.listMetrics)
@@ -46,6 +49,7 @@ func (h *handler) register() {
 
 	// Quota, models and capacity by location.
 	h.handle(http.MethodGet, pLoc+"/usages", cognitiveVersions, h.usages)
+	h.handle(http.MethodGet, pLoc+"/operationStatuses/{id}", cognitiveVersions, h.operationStatus)
 	h.handle(http.MethodGet, pLoc+"/models", cognitiveVersions, h.models)
 	h.handle(http.MethodGet, pLoc+"/modelCapacities", cognitiveVersions, h.modelCapacities)
 	h.handle(http.MethodGet, pSub+pCS+"/modelCapacities", cognitiveVersions, h.modelCapacities)
@@ -83,6 +87,10 @@ func (h *handler) accessRules() {
 	// Everyone sees their own subscriptions; a subscription and its
 	// locations are readable by anyone with access to something in it.
 	h.rule(get, "/subscriptions", "", accessAny)
+	h.rule(get, "/tenants", "", accessAny)
+	// An operation's status is as readable as the resource it creates
+	// (checked by the handler, which knows the resource).
+	h.rule(get, pLoc+"/operationStatuses/{id}", "", accessReach)
 	h.rule(get, pSub, "", accessReach)
 	h.rule(get, pSub+"/locations", "", accessReach)
 	// Public price lists.

@@ -45,9 +45,34 @@ type skuJSON struct {
 	Capacity *int   `json:"capacity,omitempty"`
 }
 
+// systemDataJSON is ARM's SystemData. Every caller is a service principal
+// (the admin token or a principal's), so the types are Application.
 type systemDataJSON struct {
-	CreatedAt      string `json:"createdAt,omitempty"`
-	LastModifiedAt string `json:"lastModifiedAt,omitempty"`
+	CreatedBy          string `json:"createdBy,omitempty"`
+	CreatedByType      string `json:"createdByType,omitempty"`
+	CreatedAt          string `json:"createdAt,omitempty"`
+	LastModifiedBy     string `json:"lastModifiedBy,omitempty"`
+	LastModifiedByType string `json:"lastModifiedByType,omitempty"`
+	LastModifiedAt     string `json:"lastModifiedAt,omitempty"`
+}
+
+// byType is the createdByType of a caller named by ("" when unknown).
+func byType(by string) string {
+	if by == "" {
+		return ""
+	}
+	return "Application"
+}
+
+// systemDataBy is systemData with who created and who last changed the resource.
+func systemDataBy(created, modified time.Time, createdBy, modifiedBy string) *systemDataJSON {
+	sd := systemData(created, modified)
+	if sd == nil {
+		return nil
+	}
+	sd.CreatedBy, sd.CreatedByType = createdBy, byType(createdBy)
+	sd.LastModifiedBy, sd.LastModifiedByType = modifiedBy, byType(modifiedBy)
+	return sd
 }
 
 func systemData(created, modified time.Time) *systemDataJSON {
@@ -94,7 +119,12 @@ type subscriptionJSON struct {
 	AuthorizationSource string `json:"authorizationSource"`
 }
 
-func subscriptionWire(s ptu.Subscription) subscriptionJSON {
+// subscriptionWire is a subscription in the tenant the server answers as
+// (its own tenant when none is configured).
+func (h *handler) subscriptionWire(s ptu.Subscription) subscriptionJSON {
+	if h.opt.TenantID != "" {
+		s.TenantID = h.opt.TenantID
+	}
 	state := s.State
 	if state == "" {
 		state = "Enabled"
@@ -107,6 +137,22 @@ func subscriptionWire(s ptu.Subscription) subscriptionJSON {
 		State:               state,
 		AuthorizationSource: "RoleBased",
 	}
+}
+
+// tenantJSON is Microsoft.Resources' TenantIdDescription (2022-12-01).
+type tenantJSON struct {
+	ID             string   `json:"id"`
+	TenantID       string   `json:"tenantId"`
+	TenantCategory string   `json:"tenantCategory"`
+	DisplayName    string   `json:"displayName"`
+	DefaultDomain  string   `json:"defaultDomain"`
+	Domains        []string `json:"domains"`
+	TenantType     string   `json:"tenantType"`
+}
+
+func tenantWire(id string) tenantJSON {
+	return tenantJSON{ID: "/tenants/" + id, TenantID: id, TenantCategory: "Home", DisplayName: "ptu",
+		DefaultDomain: "ptu.local", Domains: []string{"ptu.local"}, TenantType: "AAD"}
 }
 
 type locationJSON struct {
@@ -185,10 +231,7 @@ type accountPropsJSON struct {
 
 func (h *handler) accountWire(a ptu.Account) accountJSON {
 	ep := h.svc.Endpoint(a)
-	state := a.State
-	if state == "" {
-		state = ptu.StateSucceeded
-	}
+	state := h.provisioningState(a.State, a.CreatedAt, stateAccountCreating)
 	out := accountJSON{
 		ID:       a.ID(),
 		Name:     a.Name,
@@ -207,7 +250,7 @@ func (h *handler) accountWire(a ptu.Account) accountJSON {
 			DateCreated:         armTime(a.CreatedAt),
 			InternalID:          strings.ReplaceAll(hashUUID(strings.ToLower(a.ID())), "-", ""),
 		},
-		SystemData: systemData(a.CreatedAt, a.UpdatedAt),
+		SystemData: systemDataBy(a.CreatedAt, a.UpdatedAt, a.CreatedBy, a.ModifiedBy),
 	}
 	out.Etag = contentETag(out)
 	return out
@@ -279,7 +322,7 @@ type deploymentJSON struct {
 	ID         string              `json:"id"`
 	Name       string              `json:"name"`
 	Type       string              `json:"type"`
-	SKU        skuJSON             `json:"sku"`
+	SKU        *skuJSON            `json:"sku,omitempty"` // nil in the api-versions before 2023-05-01
 	Etag       string              `json:"etag"`
 	Properties deploymentPropsJSON `json:"properties"`
 	SystemData *systemDataJSON     `json:"systemData,omitempty"`
@@ -291,15 +334,54 @@ type deploymentPropsJSON struct {
 	RaiPolicyName           string            `json:"raiPolicyName,omitempty"`
 	VersionUpgradeOption    string            `json:"versionUpgradeOption,omitempty"`
 	SpilloverDeploymentName string            `json:"spilloverDeploymentName,omitempty"`
-	CurrentCapacity         int               `json:"currentCapacity"`
+	CurrentCapacity         int               `json:"currentCapacity,omitempty"`
 	Capabilities            map[string]string `json:"capabilities,omitempty"`
+	// ScaleSettings is the size in the api-versions before 2023-05-01.
+	ScaleSettings *scaleSettingsJSON `json:"scaleSettings,omitempty"`
+	// RateLimits and CallRateLimit are the request and token limits the data
+	// plane enforces on a Standard deployment; provisioned ones are admitted
+	// by utilization and carry none.
+	RateLimits    []throttlingRuleJSON `json:"rateLimits,omitempty"`
+	CallRateLimit *callRateLimitJSON   `json:"callRateLimit,omitempty"`
 }
 
-func (h *handler) deploymentWire(d ptu.Deployment) deploymentJSON {
-	state := d.State
-	if state == "" {
-		state = ptu.StateSucceeded
+// scaleSettingsJSON is DeploymentScaleSettings.
+type scaleSettingsJSON struct {
+	ScaleType      string `json:"scaleType"`
+	Capacity       *int   `json:"capacity,omitempty"`
+	ActiveCapacity *int   `json:"activeCapacity,omitempty"`
+}
+
+// throttlingRuleJSON is ThrottlingRule: count calls or tokens per renewalPeriod seconds.
+type throttlingRuleJSON struct {
+	Key           string  `json:"key"`
+	RenewalPeriod float64 `json:"renewalPeriod"`
+	Count         float64 `json:"count"`
+}
+
+// callRateLimitJSON is CallRateLimit: the request limit and every rule.
+type callRateLimitJSON struct {
+	Count         float64              `json:"count"`
+	RenewalPeriod float64              `json:"renewalPeriod"`
+	Rules         []throttlingRuleJSON `json:"rules"`
+}
+
+// Rate limits of a Standard deployment of capacity c (units of 1,000 TPM), as
+// Azure reports them (MicrosoftDocs/azure-ai-docs, articles/ai-services/openai/
+// how-to/working-with-models.md: capacity 60 shows request 60 per 10 s and
+// token 60,000 per 60 s) and the data plane enforces them (gateway/standard.go:
+// 6 requests per minute per 1,000 TPM, in 10-second windows).
+func standardRateLimits(c int) ([]throttlingRuleJSON, *callRateLimitJSON) {
+	requests := float64(max(1, c*control.StandardRequestsPer1K/6))
+	rules := []throttlingRuleJSON{
+		{Key: "request", RenewalPeriod: 10, Count: requests},
+		{Key: "token", RenewalPeriod: 60, Count: float64(c * 1000)},
 	}
+	return rules, &callRateLimitJSON{Count: requests, RenewalPeriod: 10, Rules: rules}
+}
+
+func (h *handler) deploymentWire(d ptu.Deployment, sh shape) deploymentJSON {
+	state := h.provisioningState(d.State, d.CreatedAt, stateDeploymentAccepted)
 	capacity := d.Capacity
 	var caps map[string]string
 	if m, ok := h.svc.Catalog().Lookup(d.Model.Name, d.Model.Version); ok {
@@ -309,7 +391,7 @@ func (h *handler) deploymentWire(d ptu.Deployment) deploymentJSON {
 		ID:   d.ID(),
 		Name: d.Name,
 		Type: typeDeployment,
-		SKU:  skuJSON{Name: d.SKUName, Capacity: &capacity},
+		SKU:  &skuJSON{Name: d.SKUName, Capacity: &capacity},
 		Properties: deploymentPropsJSON{
 			Model:                   modelRefWire(d.Model),
 			ProvisioningState:       state,
@@ -319,8 +401,12 @@ func (h *handler) deploymentWire(d ptu.Deployment) deploymentJSON {
 			CurrentCapacity:         d.Capacity,
 			Capabilities:            caps,
 		},
-		SystemData: systemData(d.CreatedAt, d.UpdatedAt),
+		SystemData: systemDataBy(d.CreatedAt, d.UpdatedAt, d.CreatedBy, d.ModifiedBy),
 	}
+	if !ptu.IsProvisioned(d.SKUName) {
+		out.Properties.RateLimits, out.Properties.CallRateLimit = standardRateLimits(d.Capacity)
+	}
+	sh.shapeDeployment(&out)
 	out.Etag = contentETag(out)
 	return out
 }
@@ -359,7 +445,10 @@ type deploymentBody struct {
 	Tags map[string]string `json:"tags"`
 }
 
-func (b *deploymentBody) input() control.DeploymentInput {
+// input is the deployment the body asks for. A body with no sku (what the
+// api-versions before 2023-05-01 send) sizes it by scaleSettings: scaleType
+// Manual is ProvisionedManaged, Standard is Standard (shapes.go).
+func (b *deploymentBody) input() (control.DeploymentInput, error) {
 	var in control.DeploymentInput
 	if b.SKU != nil {
 		in.SKUName = deref(b.SKU.Name)
@@ -372,11 +461,21 @@ func (b *deploymentBody) input() control.DeploymentInput {
 		in.RAIPolicyName = deref(p.RaiPolicyName)
 		in.VersionUpgradeOption = deref(p.VersionUpgradeOption)
 		in.SpilloverDeploymentName = p.SpilloverDeploymentName
-		if in.Capacity == nil && p.ScaleSettings != nil {
-			in.Capacity = p.ScaleSettings.Capacity
+		if ss := p.ScaleSettings; ss != nil {
+			if in.SKUName == "" && ss.ScaleType != nil {
+				sku, ok := skuOfScale(*ss.ScaleType)
+				if !ok {
+					return in, &ptu.Error{Code: ptu.CodeInvalidResourceProperties, Target: "properties.scaleSettings.scaleType",
+						Message: fmt.Sprintf("The scale type '%s' is not supported: use 'Manual' (a provisioned deployment, ProvisionedManaged) or 'Standard'.", *ss.ScaleType)}
+				}
+				in.SKUName = sku
+			}
+			if in.Capacity == nil {
+				in.Capacity = ss.Capacity
+			}
 		}
 	}
-	return in
+	return in, nil
 }
 
 func deref[T any](p *T) T {
@@ -402,6 +501,17 @@ type skuResourceJSON struct {
 	ResourceType string       `json:"resourceType"`
 	SKU          skuJSON      `json:"sku"`
 	Capacity     capacityJSON `json:"capacity"`
+}
+
+// accountSKUJSON is AccountSku: a SKU an existing account can change to.
+type accountSKUJSON struct {
+	ResourceType string             `json:"resourceType"`
+	SKU          accountSKUNameJSON `json:"sku"`
+}
+
+type accountSKUNameJSON struct {
+	Name string `json:"name"`
+	Tier string `json:"tier,omitempty"`
 }
 
 // --- usages ---

@@ -326,6 +326,40 @@ func (c *Client) armStatus(ctx context.Context, s *settings, method, path string
 	}
 	q.Set("api-version", s.armVersion)
 	u := s.endpoint + path + "?" + q.Encode()
+	resp, err := s.armSend(ctx, method, u, body, idempotent)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if op := resp.Header.Get("Azure-AsyncOperation"); op != "" && (resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusAccepted) {
+		// A long-running operation: wait for it, then read the result.
+		if err := s.awaitOperation(ctx, resp, op); err != nil {
+			return 0, err
+		}
+		if out == nil || method == http.MethodDelete {
+			return resp.StatusCode, nil
+		}
+		final, err := s.armSend(ctx, http.MethodGet, u, nil, true)
+		if err != nil {
+			return 0, err
+		}
+		defer final.Body.Close()
+		if err := json.NewDecoder(final.Body).Decode(out); err != nil {
+			return resp.StatusCode, fmt.Errorf("client: decode %s %s response: %w", method, path, err)
+		}
+		return resp.StatusCode, nil
+	}
+	if out != nil && resp.StatusCode != http.StatusNoContent {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return resp.StatusCode, fmt.Errorf("client: decode %s %s response: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// armSend sends one ARM request to the absolute URL u with the call's
+// retries; the caller closes the response's body.
+func (s *settings) armSend(ctx context.Context, method, u string, body []byte, idempotent bool) (*http.Response, error) {
 	resp, _, err := s.do(ctx, request{
 		method:     method,
 		targets:    []Target{{}},
@@ -349,16 +383,7 @@ func (c *Client) armStatus(ctx context.Context, s *settings, method, path string
 			return req, nil
 		},
 	})
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if out != nil && resp.StatusCode != http.StatusNoContent {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return resp.StatusCode, fmt.Errorf("client: decode %s %s response: %w", method, path, err)
-		}
-	}
-	return resp.StatusCode, nil
+	return resp, err
 }
 
 // seg escapes one path segment.

@@ -64,6 +64,14 @@ func (c *fakeClock) Slept() []time.Duration {
 	return append([]time.Duration(nil), c.slept...)
 }
 
+// forgetSleeps clears the waits recorded so far (a creation's polls), so
+// a test sees only the waits of what it calls next.
+func (c *fakeClock) forgetSleeps() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.slept = nil
+}
+
 func (c *fakeClock) SetOnSleep(f func(time.Duration)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -149,6 +157,7 @@ func (e *env) account(rg, name, location string) (*client.Account, *client.Clien
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.createdPolled()
 	ac, err := e.c.ForAccount(ctx, rg, name)
 	if err != nil {
 		e.t.Fatal(err)
@@ -166,7 +175,22 @@ func (e *env) deploy(rg, account, name string) *client.Deployment {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.createdPolled()
 	return d
+}
+
+// createdPolled checks that a creation was a long-running operation the
+// client waited out on the fake clock (the server's default provisioning
+// delay), and forgets those waits.
+func (e *env) createdPolled() {
+	e.t.Helper()
+	if e.clock == nil {
+		return
+	}
+	if len(e.clock.Slept()) == 0 {
+		e.t.Error("the creation answered at once; want a long-running operation the client polls")
+	}
+	e.clock.forgetSleeps()
 }
 
 // bucket is a deployment's leaky bucket as the gateway keys and sizes it.

@@ -44,7 +44,39 @@ type Config struct {
 	Subscriptions  []Subscription  `yaml:"subscriptions"`
 	Metrics        Metrics         `yaml:"metrics"`
 	Admission      Admission       `yaml:"admission"`
-	lines          map[string]int  // "pools[3]" -> line in the parsed file
+	// TenantID is the one Microsoft Entra tenant ptu answers as: GET /tenants,
+	// tenantId on subscriptions, az login --tenant. "" is DefaultTenantID.
+	TenantID string `yaml:"tenantId"`
+	// ProvisioningDelay is how long a new account or deployment stays in
+	// provisioningState Creating before it is Succeeded: the time ARM clients
+	// poll its Azure-AsyncOperation for. Absent: DefaultProvisioningDelay; 0
+	// answers creations synchronously.
+	ProvisioningDelay *time.Duration `yaml:"provisioningDelay"`
+	lines             map[string]int // "pools[3]" -> line in the parsed file
+}
+
+// DefaultTenantID is the tenant id when the configuration names none.
+const DefaultTenantID = "6f1c3b2a-8d4e-4f7a-9b05-2e6d1c0a7f38"
+
+// DefaultProvisioningDelay is how long creations take when the
+// configuration does not say: long enough for pollers to poll, short
+// enough not to be noticed.
+const DefaultProvisioningDelay = 200 * time.Millisecond
+
+// Tenant is the configured tenant id, or DefaultTenantID.
+func (c *Config) Tenant() string {
+	if c.TenantID == "" {
+		return DefaultTenantID
+	}
+	return strings.ToLower(c.TenantID)
+}
+
+// Provisioning is the configured provisioning delay, or DefaultProvisioningDelay.
+func (c *Config) Provisioning() time.Duration {
+	if c.ProvisioningDelay == nil {
+		return DefaultProvisioningDelay
+	}
+	return *c.ProvisioningDelay
 }
 
 // Admission configures the deployments' leaky buckets.

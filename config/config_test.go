@@ -170,6 +170,10 @@ func TestValidateProblems(t *testing.T) {
 		want []string // each must appear in the error; nil means valid
 	}{
 		{"minimal", regions, nil},
+		{"tenant and provisioning delay", regions + "tenantId: 0B1C2D3E-4F5A-4B6C-8D7E-9F0A1B2C3D4E\nprovisioningDelay: 2s\n", nil},
+		{"tenant not a GUID", regions + "tenantId: contoso\n", []string{"line 3: tenantId: \"contoso\" is not a GUID"}},
+		{"negative provisioning delay", regions + "provisioningDelay: -1s\n", []string{"provisioningDelay: -1s is out of range (0 to 10m0s)"}},
+		{"provisioning delay too long", regions + "provisioningDelay: 1h\n", []string{"provisioningDelay: 1h0m0s is out of range"}},
 		{"no regions", "defaultQuota: {ProvisionedManaged: 1}\n", []string{"regions: at least one region is required"}},
 		{"empty region name", "regions:\n  - {displayName: Nowhere}\n", []string{"line 2: regions[0]: name is missing"}},
 		{"region name spelling", "regions:\n  - {name: East US}\n", []string{"regions[0] (East US): name \"East US\" must be lowercase letters and digits"}},
@@ -443,4 +447,24 @@ func FuzzBackendKeySecret(f *testing.F) {
 			t.Fatalf("validation error repeats the key: %v", err)
 		}
 	})
+}
+
+// The tenant and the provisioning delay: the configured values, or their
+// defaults when absent; 0 is a delay of its own (synchronous creations).
+func TestTenantAndProvisioningDelay(t *testing.T) {
+	c, err := Parse([]byte("tenantId: 0B1C2D3E-4F5A-4B6C-8D7E-9F0A1B2C3D4E\nprovisioningDelay: 1.5s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Tenant() != "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e" || c.Provisioning() != 1500*time.Millisecond {
+		t.Errorf("tenant %q delay %s", c.Tenant(), c.Provisioning())
+	}
+	c, _ = Parse([]byte("provisioningDelay: 0s\n"))
+	if c.Provisioning() != 0 || c.Tenant() != DefaultTenantID {
+		t.Errorf("explicit 0: delay %s tenant %q", c.Provisioning(), c.Tenant())
+	}
+	d := Default()
+	if d.Provisioning() != DefaultProvisioningDelay || d.Tenant() != DefaultTenantID {
+		t.Errorf("default: delay %s tenant %q", d.Provisioning(), d.Tenant())
+	}
 }

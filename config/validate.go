@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/catalog"
@@ -49,6 +50,7 @@ func (c *Config) Validate(cat *catalog.Catalog) error {
 	if _, err := leaky.ParseRetryRule(c.Admission.RetryAfter); err != nil {
 		v.addf("admission.retryAfter", "", "must be exact or slots (it is %q)", c.Admission.RetryAfter)
 	}
+	c.validateIdentity(v)
 	if len(v.problems) == 0 {
 		return nil
 	}
@@ -268,5 +270,18 @@ func (c *Config) validateMetrics(v *validator) {
 	if d := c.Metrics.RetentionDays; d < 0 || d > maxRetentionDays {
 		v.addf("metrics.retentionDays", "", "must be between 1 and %d days, or 0 for the default %d (it is %d)",
 			maxRetentionDays, DefaultMetricsRetentionDays, d)
+	}
+}
+
+// maxProvisioningDelay bounds provisioningDelay: pollers wait that long for
+// every account and deployment created.
+const maxProvisioningDelay = 10 * time.Minute
+
+func (c *Config) validateIdentity(v *validator) {
+	if c.TenantID != "" && !guidPattern.MatchString(c.TenantID) {
+		v.addf("tenantId", "", "%q is not a GUID", c.TenantID)
+	}
+	if d := c.ProvisioningDelay; d != nil && (*d < 0 || *d > maxProvisioningDelay) {
+		v.addf("provisioningDelay", "", "%s is out of range (0 to %s)", *d, maxProvisioningDelay)
 	}
 }

@@ -18,6 +18,7 @@ type AccountInput struct {
 	Tags                map[string]string
 	DisableLocalAuth    bool
 	PublicNetworkAccess string // Enabled (default) or Disabled
+	By                  string // the caller making the change (systemData); "" keeps the record's
 }
 
 // ListSubscriptions lists every subscription.
@@ -149,7 +150,7 @@ func (s *Service) PutAccount(ctx context.Context, sub, rg, name string, in Accou
 				SubscriptionID: subn.ID, ResourceGroup: rg, Name: name,
 				CustomSubDomain: subDomain,
 				Key1:            newKey(), Key2: newKey(),
-				CreatedAt: now,
+				CreatedAt: now, CreatedBy: in.By,
 			}
 		case err != nil:
 			return err
@@ -172,6 +173,9 @@ func (s *Service) PutAccount(ctx context.Context, sub, rg, name string, in Accou
 		out.PublicNetwork = pna
 		out.State = ptu.StateSucceeded
 		out.UpdatedAt = now
+		if in.By != "" {
+			out.ModifiedBy = in.By
+		}
 		return tx.PutAccount(out)
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ type DeploymentInput struct {
 	VersionUpgradeOption string
 	// SpilloverDeploymentName: nil keeps the current target, "" removes it.
 	SpilloverDeploymentName *string
+	By                      string // the caller making the change (systemData); "" keeps the record's
 }
 
 // CapacityShortage is the Info of an InsufficientResourcesAvailable error: what can
@@ -88,8 +89,12 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, acct, name string,
 		}
 		now := s.now()
 		d.CreatedAt, d.UpdatedAt = now, now
+		d.CreatedBy, d.ModifiedBy = in.By, in.By
 		if exists {
-			d.CreatedAt = cur.CreatedAt
+			d.CreatedAt, d.CreatedBy = cur.CreatedAt, cur.CreatedBy
+			if in.By == "" {
+				d.ModifiedBy = cur.ModifiedBy
+			}
 		}
 		out = d
 		return putDeploymentRecorded(tx, cur, exists, d)

@@ -72,6 +72,10 @@ type Options struct {
 	// DrainTimeout is how long Serve lets calls in flight finish after its
 	// context ends; calls still running then are cut off and settled.
 	DrainTimeout time.Duration
+	// ProvisioningDelay overrides the configuration's provisioningDelay when
+	// not 0; negative answers creations synchronously (for a Now that stands
+	// still, on which provisioning would never end).
+	ProvisioningDelay time.Duration
 
 	// Tracing exports OpenTelemetry traces of every call (tracing.FromEnv);
 	// nil is off.
@@ -319,10 +323,34 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/accounts/", s.Gateway.Handler())
 	api := arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing,
-		MaxBody: orDefault(s.MaxARMBody, DefaultMaxARMBody)})
+		MaxBody: orDefault(s.MaxARMBody, DefaultMaxARMBody), TenantID: s.Config.Tenant(),
+		ProvisioningDelay: orDefault(s.ProvisioningDelay, s.Config.Provisioning()), PublicURL: s.Config.PublicURL, Now: s.Now})
 	mux.Handle("/", api)
 	mux.Handle(portal.Prefix, portal.Must(portal.Options{API: api, Logger: s.Logger, SecureCookies: s.TLSCert != ""}))
-	return s.Tracing.Handler(mux)
+	// The token service and cloud metadata the real az logs in with.
+	idp := arm.Identity(s.Control, arm.IdentityOptions{AdminToken: s.AdminToken, TenantID: s.Config.Tenant(),
+		PublicURL: s.Config.PublicURL, Now: s.Now})
+	mux.Handle("/adfs/", idp)
+	mux.Handle("/metadata/endpoints", idp)
+	return s.Tracing.Handler(singleLeadingSlash(mux))
+}
+
+// singleLeadingSlash serves a path that starts with several slashes as the
+// path with one, where ServeMux would redirect it: az asks
+// {resourceManager}/metadata/endpoints with the endpoint's trailing slash kept
+// ("//metadata/endpoints"), and ARM clients join paths the same way.
+func singleLeadingSlash(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "//") {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/" + strings.TrimLeft(r.URL.Path, "/")
+			if r.URL.RawPath != "" {
+				r2.URL.RawPath = "/" + strings.TrimLeft(r.URL.RawPath, "/")
+			}
+			r = r2
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Addr is the address the server listens on.

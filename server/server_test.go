@@ -142,3 +142,36 @@ func TestSelfSignedTLS(t *testing.T) {
 		t.Fatalf("healthz over TLS: %d %s", resp.StatusCode, resp.Proto)
 	}
 }
+
+// az asks {resource manager}/metadata/endpoints with the endpoint's trailing
+// slash kept; a path with a doubled leading slash is served as with one,
+// not redirected (ServeMux would answer 301), and the token service and
+// the cloud metadata take no bearer token.
+func TestDoubledLeadingSlashAndLoginRoutes(t *testing.T) {
+	s, stop := start(t, t.TempDir())
+	defer stop()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"//metadata/endpoints?api-version=2015-01-01", "/metadata/endpoints?api-version=2015-01-01",
+		"//adfs/.well-known/openid-configuration"} {
+		resp, err := c.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), s.URL+"/adfs") {
+			t.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"//subscriptions?api-version=2022-12-01", nil)
+	req.Header.Set("Authorization", "Bearer "+s.AdminToken)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"tenantId":"`+s.Config.Tenant()+`"`) {
+		t.Errorf("GET //subscriptions: %d %s", resp.StatusCode, b)
+	}
+}

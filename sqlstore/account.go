@@ -10,14 +10,14 @@ import (
 )
 
 const accountColumns = `subscription_id, resource_group, name, location, kind, sku, custom_subdomain, tags,
-	key1, key2, disable_local_auth, public_network, state, created_at, updated_at`
+	key1, key2, disable_local_auth, public_network, state, created_at, updated_at, created_by, modified_by`
 
 func scanAccount(r interface{ Scan(...any) error }) (ptu.Account, error) {
 	var a ptu.Account
 	var tags, created, updated string
 	if err := r.Scan(&a.SubscriptionID, &a.ResourceGroup, &a.Name, &a.Location, &a.Kind, &a.SKU,
 		&a.CustomSubDomain, &tags, &a.Key1, &a.Key2, &a.DisableLocalAuth, &a.PublicNetwork, &a.State,
-		&created, &updated); err != nil {
+		&created, &updated, &a.CreatedBy, &a.ModifiedBy); err != nil {
 		return a, err
 	}
 	if tags != "" && tags != "{}" {
@@ -89,16 +89,17 @@ func (t *tx) PutAccount(a ptu.Account) error {
 		}
 		tags = string(b)
 	}
-	_, err := t.exec(`INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.exec(`INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (subscription_id, resource_group, name) DO UPDATE SET
 			location = excluded.location, kind = excluded.kind, sku = excluded.sku,
 			custom_subdomain = excluded.custom_subdomain, tags = excluded.tags,
 			key1 = excluded.key1, key2 = excluded.key2, disable_local_auth = excluded.disable_local_auth,
 			public_network = excluded.public_network, state = excluded.state,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`,
+			created_at = excluded.created_at, updated_at = excluded.updated_at,
+			created_by = excluded.created_by, modified_by = excluded.modified_by`,
 		a.SubscriptionID, a.ResourceGroup, a.Name, a.Location, a.Kind, a.SKU, a.CustomSubDomain, tags,
 		a.Key1, a.Key2, a.DisableLocalAuth, a.PublicNetwork, a.State,
-		FormatTime(a.CreatedAt), FormatTime(a.UpdatedAt))
+		FormatTime(a.CreatedAt), FormatTime(a.UpdatedAt), a.CreatedBy, a.ModifiedBy)
 	return err
 }
 

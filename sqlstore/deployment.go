@@ -12,7 +12,8 @@ import (
 // and account name they report are the account's, with its casing.
 const deploymentSelect = `SELECT d.id, a.subscription_id, a.resource_group, a.name, d.name, d.region,
 	d.model_format, d.model_name, d.model_version, d.sku_name, d.capacity, d.rai_policy_name,
-	d.version_upgrade_option, d.spillover_deployment_name, d.state, d.created_at, d.updated_at
+	d.version_upgrade_option, d.spillover_deployment_name, d.state, d.created_at, d.updated_at,
+	d.created_by, d.modified_by
 	FROM deployments d JOIN accounts a ON a.id = d.account_id`
 
 func scanDeployment(r interface{ Scan(...any) error }) (int64, ptu.Deployment, error) {
@@ -21,7 +22,8 @@ func scanDeployment(r interface{ Scan(...any) error }) (int64, ptu.Deployment, e
 	var created, updated string
 	if err := r.Scan(&id, &d.SubscriptionID, &d.ResourceGroup, &d.AccountName, &d.Name, &d.Region,
 		&d.Model.Format, &d.Model.Name, &d.Model.Version, &d.SKUName, &d.Capacity, &d.RAIPolicyName,
-		&d.VersionUpgradeOption, &d.SpilloverDeploymentName, &d.State, &created, &updated); err != nil {
+		&d.VersionUpgradeOption, &d.SpilloverDeploymentName, &d.State, &created, &updated,
+		&d.CreatedBy, &d.ModifiedBy); err != nil {
 		return 0, d, err
 	}
 	var err error
@@ -134,18 +136,19 @@ func (t *tx) PutDeployment(d ptu.Deployment) error {
 	var id int64
 	err = t.queryRow(`INSERT INTO deployments (account_id, name, region, model_format, model_name, model_version,
 			sku_name, capacity, rai_policy_name, version_upgrade_option, spillover_deployment_name, state,
-			created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			created_at, updated_at, created_by, modified_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, name) DO UPDATE SET
 			region = excluded.region, model_format = excluded.model_format, model_name = excluded.model_name,
 			model_version = excluded.model_version, sku_name = excluded.sku_name, capacity = excluded.capacity,
 			rai_policy_name = excluded.rai_policy_name, version_upgrade_option = excluded.version_upgrade_option,
 			spillover_deployment_name = excluded.spillover_deployment_name, state = excluded.state,
-			created_at = excluded.created_at, updated_at = excluded.updated_at
+			created_at = excluded.created_at, updated_at = excluded.updated_at,
+			created_by = excluded.created_by, modified_by = excluded.modified_by
 		RETURNING id`,
 		accountID, d.Name, d.Region, d.Model.Format, d.Model.Name, d.Model.Version,
 		d.SKUName, d.Capacity, d.RAIPolicyName, d.VersionUpgradeOption, d.SpilloverDeploymentName, d.State,
-		FormatTime(d.CreatedAt), FormatTime(d.UpdatedAt)).Scan(&id)
+		FormatTime(d.CreatedAt), FormatTime(d.UpdatedAt), d.CreatedBy, d.ModifiedBy).Scan(&id)
 	if err != nil {
 		return err
 	}

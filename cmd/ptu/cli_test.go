@@ -33,7 +33,10 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: 1000,
-		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return fixedNow }})
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return fixedNow },
+		// The clock stands still: creations answer at once rather than
+		// provision for ever (TestCLIWaitsForCreations polls on a real clock).
+		ProvisioningDelay: -1})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -349,5 +352,42 @@ func TestQuotaCommands(t *testing.T) {
 	}
 	if got := e.mustPTU("quota", "request", "list", "--all", "--query", "length(@)"); got != "2\n" {
 		t.Errorf("list --all printed %q", got)
+	}
+}
+
+// TestCLIWaitsForCreations: on a server whose creations are long-running
+// operations (the default provisioningDelay, real time), the CLI polls
+// Azure-AsyncOperation and prints the account and the deployment once they
+// are Succeeded, as az does.
+func TestCLIWaitsForCreations(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: 1000,
+		Logger: slog.New(slog.DiscardHandler), ProvisioningDelay: 300 * time.Millisecond})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		s.Close()
+	})
+	t.Setenv("PTU_ENDPOINT", s.URL)
+	t.Setenv("PTU_TOKEN", s.AdminToken)
+	t.Setenv("PTU_SUBSCRIPTION", "")
+	t.Setenv("PTU_PROFILE", filepath.Join(t.TempDir(), "profile.json"))
+	t.Setenv("PTU_DATA_DIR", t.TempDir())
+	out, errOut, err := ptu(t, "", "cognitiveservices", "account", "create", "-n", "lro", "-g", "rg", "-l", "eastus",
+		"--kind", "OpenAI", "--sku", "S0", "--yes", "--query", "properties.provisioningState", "-o", "tsv")
+	if err != nil || strings.TrimSpace(out) != "Succeeded" {
+		t.Fatalf("account create: %q %v %s", out, err, errOut)
+	}
+	out, errOut, err = ptu(t, "", "cognitiveservices", "account", "deployment", "create", "-n", "lro", "-g", "rg",
+		"--deployment-name", "gpt-4o", "--model-name", "gpt-4o", "--model-version", "2024-08-06", "--model-format", "OpenAI",
+		"--sku-name", "GlobalProvisionedManaged", "--sku-capacity", "15", "--yes", "--query", "properties.provisioningState", "-o", "tsv")
+	if err != nil || strings.TrimSpace(out) != "Succeeded" {
+		t.Fatalf("deployment create: %q %v %s", out, err, errOut)
 	}
 }
