@@ -14,8 +14,8 @@ import (
 // token id, and an open-addressing hash table of ids. In tiktoken a token's
 // id is also its merge rank.
 type vocab struct {
-	blob  string   // the bytes of every token, by id
-	off   []uint32 // token id's bytes are blob[off[id]:off[id+1]]; empty if no such id
+	blob string   // the bytes of every token, by id
+	off  []uint32 // token id's bytes are blob[off[id]:off[id+1]]; empty if no such id
 	// table holds, at the slot of each token's hash (linear probing), the
 	// hash's top 32 bits above 1 + the token's id; 0 is an empty slot.
 	table []uint64
