@@ -34,6 +34,7 @@ describes TLS, HTTP/2, the limits and the shutdown.`,
   PTU_DATA_DIR=/var/lib/ptu ptu serve --config /etc/ptu/ptu.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt.Logger = newLogger(cmd.ErrOrStderr(), logFormat)
+			servePprof(opt.Logger)
 			s, err := server.New(cmd.Context(), opt)
 			if err != nil {
 				return err
