@@ -33,7 +33,7 @@ func newBenchOverhead() *cobra.Command {
 		replot               string
 		stream               bool
 		iso                  perf.IsolationOptions
-		wrk                  string
+		wrk, serveExe        string
 		wrkConns             int
 	)
 	cmd := &cobra.Command{
@@ -85,7 +85,7 @@ long and checks goroutines and buckets return to their baseline.`,
 				return err
 			}
 			opt := perf.Options{Exe: exe, Rates: rates, Duration: duration, Workers: workers, Rounds: rounds, Limiters: limiters,
-				RedisURL: redisURL, WorkDir: work, Progress: w, MaxTokens: maxTokens, Stream: stream}
+				RedisURL: redisURL, WorkDir: work, Progress: w, MaxTokens: maxTokens, Stream: stream, ServeExe: serveExe}
 			ctx := cmd.Context()
 			if soak > 0 {
 				return runSoak(ctx, cmd, opt, soak, out)
@@ -158,6 +158,7 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.IntVar(&workers, "workers", 64, "closed-loop callers of the saturation step; 0 skips it")
 	f.StringVar(&wrk, "wrk", "", "instead: drive the bare proxy and ptu serve to saturation with this wrk binary (an external load generator, e.g. /usr/bin/wrk from Debian's wrk package), --rounds rounds of --duration per target; writes wrk.json")
 	f.IntVar(&wrkConns, "wrk-connections", 32, "with --wrk: open connections")
+	f.StringVar(&serveExe, "serve-exe", "", "run this binary as ptu serve instead of this one (to compare two builds)")
 	f.IntVar(&rounds, "rounds", 3, "rounds of the saturation step, the targets taking turns in each (--duration each); calls and CPU are summed over them")
 	f.StringSliceVar(&limiters, "limiter", []string{"memory", "redis"}, "ptu serve's limiters to measure: memory, redis")
 	f.StringVar(&redisURL, "redis", envOr("PTU_REDIS", "redis://127.0.0.1:6379"), "Redis for the redis limiter [PTU_REDIS]")

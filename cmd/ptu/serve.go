@@ -33,7 +33,9 @@ describes TLS, HTTP/2, the limits and the shutdown.`,
   ptu serve --addr 0.0.0.0:8443 --tls-self-signed
   PTU_DATA_DIR=/var/lib/ptu ptu serve --config /etc/ptu/ptu.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opt.Logger = newLogger(cmd.ErrOrStderr(), logFormat)
+			logs := newBatchWriter(cmd.ErrOrStderr())
+			defer logs.Close()
+			opt.Logger = newLogger(logs, logFormat)
 			servePprof(opt.Logger)
 			s, err := server.New(cmd.Context(), opt)
 			if err != nil {
