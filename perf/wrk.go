@@ -97,18 +97,28 @@ func wrkTurn(ctx context.Context, opt WrkOptions, t target, script string) (req,
 	if err = cmd.Run(); err != nil {
 		return 0, 0, 0, 0, fmt.Errorf("wrk %s: %v: %s", t.name, err, out.String())
 	}
-	m := wrkRequests.FindStringSubmatch(out.String())
+	req, non2xx, errs, elapsed, err = parseWrk(out.String())
+	if err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("wrk %s: %w", t.name, err)
+	}
+	return req, non2xx, errs, elapsed, nil
+}
+
+// parseWrk reads wrk's summary: requests, non-2xx answers, socket errors and
+// the time they took.
+func parseWrk(out string) (req, non2xx, errs int64, elapsed time.Duration, err error) {
+	m := wrkRequests.FindStringSubmatch(out)
 	if m == nil {
-		return 0, 0, 0, 0, fmt.Errorf("wrk %s: no summary in %q", t.name, out.String())
+		return 0, 0, 0, 0, fmt.Errorf("no summary in %q", out)
 	}
 	req, _ = strconv.ParseInt(m[1], 10, 64)
 	v, _ := strconv.ParseFloat(m[2], 64)
 	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute}[m[3]]
 	elapsed = time.Duration(v * float64(unit))
-	if m := wrkNon2xx.FindStringSubmatch(out.String()); m != nil {
+	if m := wrkNon2xx.FindStringSubmatch(out); m != nil {
 		non2xx, _ = strconv.ParseInt(m[1], 10, 64)
 	}
-	if m := wrkErrors.FindStringSubmatch(out.String()); m != nil {
+	if m := wrkErrors.FindStringSubmatch(out); m != nil {
 		for _, s := range m[1:] {
 			n, _ := strconv.ParseInt(s, 10, 64)
 			errs += n
