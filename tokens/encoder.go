@@ -149,7 +149,7 @@ func (e *Encoder) Encode(text string) []int {
 		return nil
 	}
 	out := make([]int, 0, len(text)/4+4)
-	e.run(text, &out)
+	e.run(text, &out, -1)
 	return out
 }
 
@@ -158,20 +158,32 @@ func (e *Encoder) Count(text string) int {
 	if text == "" {
 		return 0
 	}
-	return e.run(text, nil)
+	return e.run(text, nil, -1)
+}
+
+// countUpTo counts the tokens of text as Count does but stops as soon as
+// the count exceeds limit, returning a number above limit: the work is then
+// bounded by limit's worth of text rather than by the whole text. A
+// non-negative limit is required.
+func (e *Encoder) countUpTo(text string, limit int) int {
+	if text == "" {
+		return 0
+	}
+	return e.run(text, nil, limit)
 }
 
 // run cuts text into the encoding's pieces and appends the tokens of each to
-// *out, or only counts them when out is nil; it returns their number. A
+// *out, or only counts them when out is nil; it returns their number. With a
+// limit of 0 or more it stops once the number exceeds limit. A
 // piece that is a token (most English words with their leading space) is one
 // hash lookup; any other is looked up in the piece cache, then merged.
-func (e *Encoder) run(text string, out *[]int) int {
+func (e *Encoder) run(text string, out *[]int, limit int) int {
 	text = toValidUTF8(text)
 	v := e.vocab
 	n := 0
 	var bufA [smallPiece]uint32
 	buf := bufA[:0]
-	for i := 0; i < len(text); {
+	for i := 0; i < len(text) && (limit < 0 || n <= limit); {
 		j := e.split(text, i)
 		piece := text[i:j]
 		i = j

@@ -275,3 +275,19 @@ func FuzzEncodeDecode(f *testing.F) {
 		}
 	})
 }
+
+// countUpTo stops past the limit and agrees with Count below it.
+func TestCountUpTo(t *testing.T) {
+	e := MustGet(O200kBase)
+	text := englishText(20 << 10)
+	n := e.Count(text)
+	if got := e.countUpTo(text, n); got != n {
+		t.Errorf("countUpTo(text, %d) = %d, want %d", n, got, n)
+	}
+	if got := e.countUpTo(text, 100); got <= 100 || got > 100+64 {
+		t.Errorf("countUpTo(text, 100) = %d, want just past 100", got)
+	}
+	if got := e.countUpTo("", 0); got != 0 {
+		t.Errorf("countUpTo of empty text = %d", got)
+	}
+}
