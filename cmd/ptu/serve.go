@@ -33,15 +33,19 @@ describes TLS, HTTP/2, the limits and the shutdown.`,
   ptu serve --addr 0.0.0.0:8443 --tls-self-signed
   PTU_DATA_DIR=/var/lib/ptu ptu serve --config /etc/ptu/ptu.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			logs := newBatchWriter(cmd.ErrOrStderr())
-			defer logs.Close()
-			opt.Logger = newLogger(logs, logFormat)
-			servePprof(opt.Logger)
+			// Log lines go out in batches (logwriter.go); an error cobra
+			// prints after RunE returns goes straight to stderr again.
+			stderr := cmd.ErrOrStderr()
+			logs := newBatchWriter(stderr)
+			defer func() { logs.Close(); cmd.SetErr(stderr) }()
+			cmd.SetErr(logs)
+			opt.Logger = newLogger(cmd.ErrOrStderr(), logFormat)
 			s, err := server.New(cmd.Context(), opt)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
+			servePprof(opt.Logger)
 			printWelcome(cmd.OutOrStdout(), s)
 			return s.Serve(cmd.Context())
 		},
