@@ -47,6 +47,9 @@ type Tx interface {
 	DeleteAccount(subscriptionID, resourceGroup, name string) error
 
 	ListDeployments(f DeploymentFilter) ([]Deployment, error)
+	// SumCapacity is the total capacity of the deployments f matches, summed
+	// in the store: what quota checks need, without reading each deployment.
+	SumCapacity(f DeploymentFilter) (int, error)
 	GetDeployment(subscriptionID, resourceGroup, account, name string) (Deployment, error)
 	// PutDeployment creates or replaces a deployment, replacing its allocations.
 	PutDeployment(Deployment) error
@@ -142,4 +145,5 @@ type DeploymentFilter struct {
 	Account        string
 	Region         string
 	SKUName        string
+	ModelName      string // case-insensitive; SumCapacity only
 }

@@ -77,11 +77,11 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, acct, name string,
 					keep = cur.Allocations
 				}
 			}
-			selfID := ""
+			selfCap := 0
 			if exists && cur.SKUName == d.SKUName {
-				selfID = d.ID()
+				selfCap = cur.Capacity
 			}
-			if d.Allocations, err = s.reserve(tx, a, m, d, held, keep, selfID); err != nil {
+			if d.Allocations, err = s.reserve(tx, a, m, d, held, keep, selfCap); err != nil {
 				return err
 			}
 		} else if err := s.checkStandardQuota(tx, a, m, d, cur, exists); err != nil {
@@ -265,10 +265,10 @@ func (s *Service) unknownModel(ref ptu.ModelRef) error {
 
 // reserve checks quota and places d's PTUs, returning its allocations. held are
 // the allocations d holds now (released by this change), keep those of them that
-// may stay where they are; selfID names d when its current size already counts
+// may stay where they are; selfCap is d's current size when it already counts
 // against the same quota.
-func (s *Service) reserve(tx ptu.Tx, a ptu.Account, m *catalog.Model, d ptu.Deployment, held, keep []ptu.Allocation, selfID string) ([]ptu.Allocation, error) {
-	free, used, limit, err := s.quotaFree(tx, a.SubscriptionID, a.Location, d.SKUName, selfID)
+func (s *Service) reserve(tx ptu.Tx, a ptu.Account, m *catalog.Model, d ptu.Deployment, held, keep []ptu.Allocation, selfCap int) ([]ptu.Allocation, error) {
+	free, used, limit, err := s.quotaFree(tx, a.SubscriptionID, a.Location, d.SKUName, selfCap)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +343,7 @@ func (s *Service) alternatives(tx ptu.Tx, w *world, a ptu.Account, m *catalog.Mo
 
 // largest is the biggest new deployment of m with sku that sub could create in region now.
 func (s *Service) largest(tx ptu.Tx, w *world, sub, region string, m *catalog.Model, sku *catalog.SKU) (int, error) {
-	free, _, _, err := s.quotaFree(tx, sub, region, sku.Name, "")
+	free, _, _, err := s.quotaFree(tx, sub, region, sku.Name, 0)
 	if err != nil {
 		return 0, err
 	}

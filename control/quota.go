@@ -38,28 +38,22 @@ func (s *Service) quotaLimit(tx ptu.Tx, sub, region, sku string) (int, error) {
 	return s.opt.DefaultQuota[sku], nil
 }
 
-// quotaUsed sums the capacity of the subscription's deployments of sku in region,
-// leaving out the deployment named by skip (an update counts its own size once).
-func quotaUsed(tx ptu.Tx, sub, region, sku, skipID string) (int, error) {
-	ds, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: sub, Region: region, SKUName: sku})
-	if err != nil {
-		return 0, err
-	}
-	used := 0
-	for _, d := range ds {
-		if !strings.EqualFold(d.ID(), skipID) {
-			used += d.Capacity
-		}
-	}
-	return used, nil
+// quotaUsed sums the capacity of the subscription's deployments of sku in
+// region, less skipCap: the capacity of a deployment of that sku and region
+// being updated, which counts its own size once. The store sums, so the cost
+// does not grow with the number of deployments read into memory.
+func quotaUsed(tx ptu.Tx, sub, region, sku string, skipCap int) (int, error) {
+	used, err := tx.SumCapacity(ptu.DeploymentFilter{SubscriptionID: sub, Region: region, SKUName: sku})
+	return used - skipCap, err
 }
 
-// quotaFree is what a deployment (skipID, or "" for a new one) could hold under the limit.
-func (s *Service) quotaFree(tx ptu.Tx, sub, region, sku, skipID string) (free, used, limit int, err error) {
+// quotaFree is what a deployment (an update of one holding skipCap PTUs of
+// sku in region, or 0 for a new one) could hold under the limit.
+func (s *Service) quotaFree(tx ptu.Tx, sub, region, sku string, skipCap int) (free, used, limit int, err error) {
 	if limit, err = s.quotaLimit(tx, sub, region, sku); err != nil {
 		return
 	}
-	if used, err = quotaUsed(tx, sub, region, sku, skipID); err != nil {
+	if used, err = quotaUsed(tx, sub, region, sku, skipCap); err != nil {
 		return
 	}
 	return max(0, limit-used), used, limit, nil
@@ -79,7 +73,7 @@ func (s *Service) Usages(ctx context.Context, sub, location string) ([]Usage, er
 			return err
 		}
 		for _, sku := range ptu.ProvisionedSKUs {
-			_, used, limit, err := s.quotaFree(tx, subn.ID, region.Name, sku, "")
+			_, used, limit, err := s.quotaFree(tx, subn.ID, region.Name, sku, 0)
 			if err != nil {
 				return err
 			}

@@ -39,19 +39,10 @@ func (s *Service) standardLimit(tx ptu.Tx, sub, region, sku string) (int, error)
 }
 
 // standardUsed sums the capacity of the subscription's deployments of model
-// (any version) and sku in region, leaving out skipID.
-func standardUsed(tx ptu.Tx, sub, region, sku, model, skipID string) (int, error) {
-	ds, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: sub, Region: region, SKUName: sku})
-	if err != nil {
-		return 0, err
-	}
-	used := 0
-	for _, d := range ds {
-		if strings.EqualFold(d.Model.Name, model) && !strings.EqualFold(d.ID(), skipID) {
-			used += d.Capacity
-		}
-	}
-	return used, nil
+// (any version) and sku in region, less skipCap (an update's own size).
+func standardUsed(tx ptu.Tx, sub, region, sku, model string, skipCap int) (int, error) {
+	used, err := tx.SumCapacity(ptu.DeploymentFilter{SubscriptionID: sub, Region: region, SKUName: sku, ModelName: model})
+	return used - skipCap, err
 }
 
 func standardUsageName(m *catalog.Model, sku string) string {
@@ -68,9 +59,9 @@ func standardDisplay(model, sku string) string {
 // checkStandardQuota refuses a Standard deployment whose model's quota in the
 // region cannot hold it.
 func (s *Service) checkStandardQuota(tx ptu.Tx, a ptu.Account, m *catalog.Model, d ptu.Deployment, cur ptu.Deployment, exists bool) error {
-	skip := ""
+	skip := 0
 	if exists && cur.SKUName == d.SKUName && strings.EqualFold(cur.Model.Name, d.Model.Name) {
-		skip = d.ID()
+		skip = cur.Capacity
 	}
 	limit, err := s.standardLimit(tx, a.SubscriptionID, a.Location, d.SKUName)
 	if err != nil {
@@ -106,7 +97,7 @@ func (s *Service) standardUsages(tx ptu.Tx, sub, region string) ([]Usage, error)
 				continue
 			}
 			seen[strings.ToLower(name)] = true
-			used, err := standardUsed(tx, sub, region, sku.Name, m.Name, "")
+			used, err := standardUsed(tx, sub, region, sku.Name, m.Name, 0)
 			if err != nil {
 				return nil, err
 			}

@@ -106,6 +106,14 @@ type Gateway struct {
 	accounts map[string]*account // by lowercased subdomain
 	pools    map[string]ptu.Pool
 	regions  map[string]ptu.Region
+
+	// loading holds the account loads under way, by generation and
+	// subdomain: calls that miss the cache together wait for one load
+	// instead of each reading the account's deployments (a thousand calls
+	// arriving at once for an account of a thousand deployments held
+	// hundreds of megabytes of copies).
+	loadMu  sync.Mutex
+	loading map[loadKey]*loadCall
 }
 
 // New returns a Gateway.
@@ -176,7 +184,7 @@ func (g *Gateway) resolve(ctx context.Context, subDomain string) (*account, erro
 	}
 	g.mu.RUnlock()
 
-	a, err := g.load(ctx, subDomain)
+	a, err := g.loadOnce(ctx, gen, subDomain)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +204,48 @@ func (g *Gateway) resolve(ctx context.Context, subDomain string) (*account, erro
 	}
 	g.accounts[subDomain] = a
 	return a, nil
+}
+
+type loadKey struct {
+	gen       uint64
+	subDomain string
+}
+
+type loadCall struct {
+	done chan struct{}
+	a    *account
+	err  error
+}
+
+// loadOnce is load shared by the calls that ask for the same account in the
+// same generation while it runs. A waiting call whose context ends stops
+// waiting; the load goes on for the others.
+func (g *Gateway) loadOnce(ctx context.Context, gen uint64, subDomain string) (*account, error) {
+	key := loadKey{gen, subDomain}
+	g.loadMu.Lock()
+	if c, ok := g.loading[key]; ok {
+		g.loadMu.Unlock()
+		select {
+		case <-c.done:
+			return c.a, c.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if g.loading == nil {
+		g.loading = map[loadKey]*loadCall{}
+	}
+	c := &loadCall{done: make(chan struct{})}
+	g.loading[key] = c
+	g.loadMu.Unlock()
+	// The load is not tied to the first caller's context, so one caller
+	// giving up does not fail the others.
+	c.a, c.err = g.load(context.WithoutCancel(ctx), subDomain)
+	g.loadMu.Lock()
+	delete(g.loading, key)
+	g.loadMu.Unlock()
+	close(c.done)
+	return c.a, c.err
 }
 
 func (g *Gateway) load(ctx context.Context, subDomain string) (*account, error) {

@@ -26,7 +26,10 @@ const (
 
 // Options configure an overhead run.
 type Options struct {
-	Exe      string        // the ptu binary to run as upstream, proxy and server
+	Exe string // the ptu binary to run as upstream, proxy and server
+	// ServeExe, if set, is the binary run as ptu serve instead of Exe: to
+	// compare two builds of the server against the same proxy and upstream.
+	ServeExe string
 	Rates    []float64     // open-loop steps, calls per second
 	Duration time.Duration // of each step
 	Workers  int           // closed-loop callers of the saturation step; 0 skips it
@@ -212,7 +215,11 @@ func (b *Bench) startPTU(ctx context.Context, lim, config string) (*Proc, error)
 	default:
 		return nil, fmt.Errorf("limiter %q: memory or redis", lim)
 	}
-	p, err := Start(ctx, name, opt.Exe, saddr, filepath.Join(dir, "serve.log"), args...)
+	exe := opt.Exe
+	if opt.ServeExe != "" {
+		exe = opt.ServeExe
+	}
+	p, err := Start(ctx, name, exe, saddr, filepath.Join(dir, "serve.log"), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,8 @@ const busyTimeout = 10 * time.Second
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	// Prepared statements of each pool (sqlstore.StmtCache).
+	writeStmts, readStmts *sqlstore.StmtCache
 }
 
 var _ ptu.Store = (*DB)(nil)
@@ -71,7 +73,7 @@ func Open(path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db := &DB{write: w, read: r}
+	db := &DB{write: w, read: r, writeStmts: sqlstore.NewStmtCache(w), readStmts: sqlstore.NewStmtCache(r)}
 
 	if err := db.migrate(context.Background()); err != nil {
 		db.Close()
@@ -100,21 +102,25 @@ func dsnParams(writer bool) string {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.readStmts.Close()
+	db.writeStmts.Close()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
 // Update runs fn in a write transaction serialized against every other
 // Update. An error from fn, or a panic, rolls the transaction back.
 func (db *DB) Update(ctx context.Context, fn func(ptu.Tx) error) error {
-	return runTx(ctx, db.write, nil, fn)
+	defer db.writeStmts.Prepare(ctx)
+	return runTx(ctx, db.write, db.writeStmts, nil, fn)
 }
 
 // View runs fn in a read-only transaction that sees one snapshot.
 func (db *DB) View(ctx context.Context, fn func(ptu.Tx) error) error {
-	return runTx(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+	defer db.readStmts.Prepare(ctx)
+	return runTx(ctx, db.read, db.readStmts, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
-func runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(ptu.Tx) error) error {
+func runTx(ctx context.Context, pool *sql.DB, stmts *sqlstore.StmtCache, opts *sql.TxOptions, fn func(ptu.Tx) error) error {
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -122,7 +128,7 @@ func runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(ptu.T
 	// Rolls back when fn fails or panics; after Commit it is a no-op.
 	defer sqlTx.Rollback()
 
-	if err := fn(sqlstore.NewTx(ctx, sqlTx, nil)); err != nil {
+	if err := fn(sqlstore.NewTxCached(ctx, sqlTx, nil, stmts)); err != nil {
 		return err
 	}
 	if opts != nil && opts.ReadOnly {

@@ -49,6 +49,7 @@ func deploymentWhere(f ptu.DeploymentFilter) (string, []any) {
 	add("a.name = ?", f.Account)
 	add("d.region = ?", f.Region)
 	add("d.sku_name = ?", f.SKUName)
+	add("lower(d.model_name) = lower(?)", f.ModelName)
 	if len(conds) == 0 {
 		return "", nil
 	}
@@ -99,6 +100,16 @@ func (t *tx) ListDeployments(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {
 		}
 	}
 	return out, arows.Err()
+}
+
+// SumCapacity reads the running totals per account, region, type and model
+// that the migrations' triggers keep (0006_usage_totals.sql), so its cost
+// grows with the subscription's accounts, not its deployments.
+func (t *tx) SumCapacity(f ptu.DeploymentFilter) (int, error) {
+	where, args := deploymentWhere(f)
+	var n int
+	err := t.queryRow(`SELECT COALESCE(SUM(d.capacity), 0) FROM deployment_usage d JOIN accounts a ON a.id = d.account_id`+where, args...).Scan(&n)
+	return n, err
 }
 
 func (t *tx) GetDeployment(subscriptionID, resourceGroup, account, name string) (ptu.Deployment, error) {

@@ -51,19 +51,36 @@ type tx struct {
 	// replicas cache; metric points, token counts and activity-log entries
 	// do not set it.
 	changed bool
+	stmts   *StmtCache // nil: every query is prepared anew
 }
 
 var _ ptu.Tx = (*tx)(nil)
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	t.changed = true
-	return t.tx.ExecContext(t.ctx, t.rebind(query), args...)
+	return t.execData(query, args...)
+}
+
+// stmt returns the transaction's copy of query's cached statement, or nil
+// when there is no cache or it does not hold query yet.
+func (t *tx) stmt(query string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
+	}
+	if s := t.stmts.get(query); s != nil {
+		return t.tx.StmtContext(t.ctx, s)
+	}
+	return nil
 }
 
 // execData runs a write of records no replica caches (metric points, token
 // counts, activity-log entries), so it does not count as a change.
 func (t *tx) execData(query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.ctx, t.rebind(query), args...)
+	q := t.rebind(query)
+	if s := t.stmt(q); s != nil {
+		return s.ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, q, args...)
 }
 
 // Changed reports whether a transaction NewTx returned has written
@@ -76,11 +93,19 @@ func Changed(t ptu.Tx) bool {
 }
 
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.ctx, t.rebind(query), args...)
+	q := t.rebind(query)
+	if s := t.stmt(q); s != nil {
+		return s.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, q, args...)
 }
 
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx, t.rebind(query), args...)
+	q := t.rebind(query)
+	if s := t.stmt(q); s != nil {
+		return s.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, q, args...)
 }
 
 // timeFormat is RFC 3339 with a fixed-width fraction, so stored times sort
@@ -206,7 +231,8 @@ func (t *tx) PutPool(p ptu.Pool) error {
 }
 
 func (t *tx) PoolAllocations() (map[string]int, error) {
-	rows, err := t.query(`SELECT pool_id, sum(ptu) FROM allocations GROUP BY pool_id`)
+	// pool_usage is kept by triggers (0006_usage_totals.sql): one row per pool.
+	rows, err := t.query(`SELECT pool_id, ptu FROM pool_usage WHERE ptu <> 0`)
 	if err != nil {
 		return nil, err
 	}

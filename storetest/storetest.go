@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) ptu.Store) {
 		{"DeploymentFilter", testDeploymentFilter},
 		{"DeleteAccountCascades", testDeleteAccountCascades},
 		{"PoolAllocations", testPoolAllocations},
+		{"SumCapacity", testSumCapacity},
 		{"QuotaRequests", testQuotaRequests},
 		{"RollbackOnError", testRollbackOnError},
 		{"RollbackOnPanic", testRollbackOnPanic},
@@ -826,6 +828,82 @@ func testPoolAllocations(t *testing.T, s ptu.Store) {
 		must(t, err)
 		if m[pa.ID] != 175 || m[pb.ID] != 20 || m[pc.ID] != 0 {
 			t.Errorf("PoolAllocations = %v, want %s:175 %s:20 and nothing in %s", m, pa.ID, pb.ID, pc.ID)
+		}
+		return nil
+	})
+}
+
+// SumCapacity follows creates, resizes, changes of type and model, deletes
+// and an account's deletion, and matches what summing ListDeployments gives.
+func testSumCapacity(t *testing.T, s ptu.Store) {
+	p := pool("p/a", "eastus", 100000)
+	a1, a2, b := account(sub1, "rg", "a1"), account(sub1, "other", "a2"), account(sub2, "rg", "b")
+	seed(t, s, []ptu.Pool{p}, a1, a2, b)
+	dep := func(a ptu.Account, name, sku, model string, capacity int) ptu.Deployment {
+		d := deployment(a, name, ptu.Allocation{PoolID: p.ID, PTU: capacity})
+		d.SKUName, d.Model.Name = sku, model
+		return d
+	}
+	check := func(when string, f ptu.DeploymentFilter, want int) {
+		t.Helper()
+		view(t, s, func(tx ptu.Tx) error {
+			got, err := tx.SumCapacity(f)
+			must(t, err)
+			ds, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: f.SubscriptionID, ResourceGroup: f.ResourceGroup, Account: f.Account, Region: f.Region, SKUName: f.SKUName})
+			must(t, err)
+			listed := 0
+			for _, d := range ds {
+				if f.ModelName == "" || strings.EqualFold(d.Model.Name, f.ModelName) {
+					listed += d.Capacity
+				}
+			}
+			if got != want || listed != want {
+				t.Errorf("%s: SumCapacity(%+v) = %d, summed list %d, want %d", when, f, got, listed, want)
+			}
+			return nil
+		})
+	}
+	gm, pm := ptu.GlobalProvisionedManaged, ptu.ProvisionedManaged
+	subGM := ptu.DeploymentFilter{SubscriptionID: sub1, Region: "EastUS", SKUName: gm}
+	check("empty", subGM, 0)
+	update(t, s, func(tx ptu.Tx) error {
+		must(t, tx.PutDeployment(dep(a1, "d1", gm, "gpt-4o", 100)))
+		must(t, tx.PutDeployment(dep(a1, "d2", gm, "GPT-4o", 50)))
+		must(t, tx.PutDeployment(dep(a2, "d1", gm, "gpt-4o-mini", 25)))
+		must(t, tx.PutDeployment(dep(a1, "d3", pm, "gpt-4o", 7)))
+		return tx.PutDeployment(dep(b, "d1", gm, "gpt-4o", 1000))
+	})
+	check("created", subGM, 175)
+	check("created, one model", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "eastus", SKUName: gm, ModelName: "gpt-4O"}, 150)
+	check("created, one account", ptu.DeploymentFilter{SubscriptionID: sub1, ResourceGroup: "RG", Account: "A1"}, 157)
+	check("created, other region", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "westus", SKUName: gm}, 0)
+	update(t, s, func(tx ptu.Tx) error {
+		must(t, tx.PutDeployment(dep(a1, "D1", gm, "gpt-4o", 60))) // resized
+		must(t, tx.PutDeployment(dep(a1, "d2", pm, "gpt-4o", 50))) // another type
+		return tx.PutDeployment(dep(a2, "d1", gm, "gpt-4o", 25))   // another model
+	})
+	check("updated", subGM, 85)
+	check("updated, one model", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "eastus", SKUName: gm, ModelName: "gpt-4o"}, 85)
+	check("updated, other type", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "eastus", SKUName: pm}, 57)
+	update(t, s, func(tx ptu.Tx) error { return tx.DeleteDeployment(sub1, "rg", "a1", "d1") })
+	check("deleted", subGM, 25)
+	// A failed transaction leaves the totals as they were.
+	if err := s.Update(context.Background(), func(tx ptu.Tx) error {
+		must(t, tx.PutDeployment(dep(a2, "big", gm, "gpt-4o", 500)))
+		return errors.New("refused")
+	}); err == nil {
+		t.Fatal("Update returning an error succeeded")
+	}
+	check("rolled back", subGM, 25)
+	update(t, s, func(tx ptu.Tx) error { return tx.DeleteAccount(sub1, "other", "a2") })
+	check("account deleted", subGM, 0)
+	check("account deleted, other type", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "eastus", SKUName: pm}, 57)
+	check("other subscription", ptu.DeploymentFilter{SubscriptionID: sub2, Region: "eastus", SKUName: gm}, 1000)
+	view(t, s, func(tx ptu.Tx) error {
+		m, err := tx.PoolAllocations()
+		must(t, err)
+		if m[p.ID] != 1057 {
+			t.Errorf("PoolAllocations = %v, want %s:1057", m, p.ID)
 		}
 		return nil
 	})

@@ -2,21 +2,44 @@ package tokens
 
 import (
 	"fmt"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
+// cpuSeconds is the CPU time this process has used, user and system.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// benchText runs f over text, reporting MB/s of wall time (b.SetBytes) and
+// MB per CPU-second ("MB/cpu-s"), which a machine busy with other work
+// does not lower.
+func benchText(b *testing.B, text string, f func(string)) {
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	start := cpuSeconds()
+	for b.Loop() {
+		f(text)
+	}
+	if cpu := cpuSeconds() - start; cpu > 0 {
+		b.ReportMetric(float64(b.N)*float64(len(text))/1e6/cpu, "MB/cpu-s")
+	}
+}
+
+// The tokenizer on ordinary English text, 10 KiB at a time. The piece cache
+// holds few entries for such text: most English words with their leading
+// space are tokens.
 func BenchmarkEncode(b *testing.B) {
 	text := englishText(10 << 10)
 	for _, name := range []string{O200kBase, Cl100kBase} {
 		e := MustGet(name)
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(int64(len(text)))
-			b.ReportAllocs()
-			for b.Loop() {
-				e.Encode(text)
-			}
-		})
+		b.Run(name, func(b *testing.B) { benchText(b, text, func(s string) { e.Encode(s) }) })
 	}
 }
 
@@ -24,13 +47,27 @@ func BenchmarkCount(b *testing.B) {
 	text := englishText(10 << 10)
 	for _, name := range []string{O200kBase, Cl100kBase} {
 		e := MustGet(name)
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(int64(len(text)))
-			b.ReportAllocs()
-			for b.Loop() {
-				e.Count(text)
-			}
-		})
+		b.Run(name, func(b *testing.B) { benchText(b, text, func(s string) { e.Count(s) }) })
+	}
+}
+
+// The mixed corpus of the equality tests: code, CJK, emoji, whitespace runs,
+// invalid UTF-8.
+func BenchmarkCountMixed(b *testing.B) {
+	text := strings.Join(mixedCorpus(400), "")
+	for _, name := range []string{O200kBase, Cl100kBase} {
+		e := MustGet(name)
+		b.Run(name, func(b *testing.B) { benchText(b, text, func(s string) { e.Count(s) }) })
+	}
+}
+
+// The previous tokenizer (the library's, regexp2 pre-tokenizer) on the same
+// text, for comparison.
+func BenchmarkCountLibrary(b *testing.B) {
+	text := englishText(10 << 10)
+	for _, name := range []string{O200kBase, Cl100kBase} {
+		ref := getRef(b, name)
+		b.Run(name, func(b *testing.B) { benchText(b, text, func(s string) { _, _ = ref.lib.Count(s) }) })
 	}
 }
 

@@ -272,12 +272,22 @@ func FuzzEncodeDecode(f *testing.F) {
 			} else if want := e.Encode(toValidUTF8(text)); !slices.Equal(ids, want) {
 				t.Fatalf("%s: Encode(%q) = %v, but %v after toValidUTF8: the replacements differ", e.Name(), text, ids, want)
 			}
-			// The interpreted split pattern used for text with a DEL must
-			// split everything else as the library does.
-			noDEL := strings.ReplaceAll(text, "\x7f", "")
-			if got, want := e.encodeWithDEL(noDEL), e.encodeOrdinary(noDEL); !slices.Equal(got, want) {
-				t.Fatalf("%s: split path gives %v for %q, library %v", e.Name(), got, noDEL, want)
-			}
 		}
 	})
+}
+
+// countUpTo stops past the limit and agrees with Count below it.
+func TestCountUpTo(t *testing.T) {
+	e := MustGet(O200kBase)
+	text := englishText(20 << 10)
+	n := e.Count(text)
+	if got := e.countUpTo(text, n); got != n {
+		t.Errorf("countUpTo(text, %d) = %d, want %d", n, got, n)
+	}
+	if got := e.countUpTo(text, 100); got <= 100 || got > 100+64 {
+		t.Errorf("countUpTo(text, 100) = %d, want just past 100", got)
+	}
+	if got := e.countUpTo("", 0); got != 0 {
+		t.Errorf("countUpTo of empty text = %d", got)
+	}
 }

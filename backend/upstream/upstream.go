@@ -394,10 +394,18 @@ func (b *modelBackend) body(req backend.Request) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("upstream: request body: %w", err)
 	}
 	_, chat := m["messages"]
+	// changed records whether the body must be encoded anew; an unchanged
+	// one is forwarded as it came, saving an encoding per call.
+	changed := false
 	if b.g.cfg.Kind == KindAzure {
+		_, changed = m["model"]
 		delete(m, "model")
 	} else {
-		m["model"], _ = json.Marshal(b.model)
+		model, _ := json.Marshal(b.model)
+		if !bytes.Equal(bytes.TrimSpace(m["model"]), model) {
+			changed = true
+			m["model"] = model
+		}
 	}
 	if !chat {
 		var prompts []json.RawMessage
@@ -406,6 +414,7 @@ func (b *modelBackend) body(req backend.Request) ([]byte, bool, error) {
 			if p0 := bytes.TrimSpace(prompts[0]); len(p0) > 0 && (p0[0] == '"' || p0[0] == '[') {
 				if req.PromptIndex < len(prompts) {
 					m["prompt"] = prompts[req.PromptIndex]
+					changed = true
 				}
 			}
 		}
@@ -414,13 +423,21 @@ func (b *modelBackend) body(req backend.Request) ([]byte, bool, error) {
 	_, hasMaxC := m["max_completion_tokens"]
 	if req.MaxTokens > 0 && !hasMax && !hasMaxC {
 		m["max_tokens"], _ = json.Marshal(req.MaxTokens)
+		changed = true
 	}
+	_, hasStream := m["stream"]
+	_, hasOptions := m["stream_options"]
 	if req.Stream {
 		m["stream"] = json.RawMessage("true")
 		m["stream_options"] = json.RawMessage(`{"include_usage":true}`)
-	} else {
+		changed = true
+	} else if hasStream || hasOptions {
 		delete(m, "stream")
 		delete(m, "stream_options")
+		changed = true
+	}
+	if !changed {
+		return req.Body, chat, nil
 	}
 	out, err := json.Marshal(m)
 	return out, chat, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -347,5 +348,37 @@ func TestWholeAnswer(t *testing.T) {
 	}
 	if want := len(tok.Encode("hello there general kenobi")); res.CompletionTokens != want || res.FirstToken.IsZero() {
 		t.Errorf("usage %+v, want %d completion tokens counted by the tokenizer and a first-token time", res, want)
+	}
+}
+
+// TestBodyForwarding: a body that already names the upstream's model and
+// asks for what the call needs reaches the upstream byte for byte; one that
+// needs a change (another model name, a stream flag to drop) is rewritten.
+func TestBodyForwarding(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, string(b))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}`)
+	}))
+	defer srv.Close()
+	g, err := upstream.New(upstream.Config{Name: "plain", Endpoints: []upstream.Endpoint{{URL: srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := g.For("gpt-4o", tokenizer(t))
+	same := `{ "model": "gpt-4o", "messages": [{"role":"user","content":"hi"}], "max_tokens": 5, "seed": 1 }`
+	for _, body := range []string{same, `{"model":"other","messages":[{"role":"user","content":"hi"}],"max_tokens":5,"stream":false}`} {
+		if _, _, err := run(t, b, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 2 || got[0] != same {
+		t.Fatalf("forwarded %q, want the first body unchanged", got)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(got[1]), &m); err != nil || m["model"] != "gpt-4o" || m["stream"] != nil {
+		t.Errorf("second body forwarded as %s, want model gpt-4o and no stream flag", got[1])
 	}
 }

@@ -33,6 +33,8 @@ func newBenchOverhead() *cobra.Command {
 		replot               string
 		stream               bool
 		iso                  perf.IsolationOptions
+		wrk, serveExe        string
+		wrkConns             int
 	)
 	cmd := &cobra.Command{
 		Use:   "overhead",
@@ -83,7 +85,7 @@ long and checks goroutines and buckets return to their baseline.`,
 				return err
 			}
 			opt := perf.Options{Exe: exe, Rates: rates, Duration: duration, Workers: workers, Rounds: rounds, Limiters: limiters,
-				RedisURL: redisURL, WorkDir: work, Progress: w, MaxTokens: maxTokens, Stream: stream}
+				RedisURL: redisURL, WorkDir: work, Progress: w, MaxTokens: maxTokens, Stream: stream, ServeExe: serveExe}
 			ctx := cmd.Context()
 			if soak > 0 {
 				return runSoak(ctx, cmd, opt, soak, out)
@@ -118,6 +120,16 @@ long and checks goroutines and buckets return to their baseline.`,
 				return err
 			}
 			defer b.Stop()
+			if wrk != "" {
+				rep, err := b.RunWrk(ctx, perf.WrkOptions{Path: wrk, Connections: wrkConns, Duration: duration, Rounds: rounds})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "\nmachine: %d CPUs, %s, %s; load average %s before, %s after\n\n",
+					rep.Machine.CPUs, rep.Machine.Model, rep.Machine.GoVersion, rep.Machine.Load, rep.LoadAfter)
+				rep.WriteTable(w)
+				return rep.WriteJSON(filepath.Join(out, "wrk.json"))
+			}
 			rep, err := b.Run(ctx)
 			if err != nil {
 				return err
@@ -144,6 +156,9 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.Float64SliceVar(&rates, "rates", []float64{500, 1000, 2000}, "open-loop steps, calls per second")
 	f.DurationVar(&duration, "duration", 10*time.Second, "length of each step")
 	f.IntVar(&workers, "workers", 64, "closed-loop callers of the saturation step; 0 skips it")
+	f.StringVar(&wrk, "wrk", "", "instead: drive the bare proxy and ptu serve to saturation with this wrk binary (an external load generator, e.g. /usr/bin/wrk from Debian's wrk package), --rounds rounds of --duration per target; writes wrk.json")
+	f.IntVar(&wrkConns, "wrk-connections", 32, "with --wrk: open connections")
+	f.StringVar(&serveExe, "serve-exe", "", "run this binary as ptu serve instead of this one (to compare two builds)")
 	f.IntVar(&rounds, "rounds", 3, "rounds of the saturation step, the targets taking turns in each (--duration each); calls and CPU are summed over them")
 	f.StringSliceVar(&limiters, "limiter", []string{"memory", "redis"}, "ptu serve's limiters to measure: memory, redis")
 	f.StringVar(&redisURL, "redis", envOr("PTU_REDIS", "redis://127.0.0.1:6379"), "Redis for the redis limiter [PTU_REDIS]")

@@ -42,6 +42,12 @@ OpenTelemetry SDK documents them. docs/operations.md lists the spans.`,
   ptu serve --addr 0.0.0.0:8443 --tls-self-signed
   PTU_DATA_DIR=/var/lib/ptu ptu serve --config /etc/ptu/ptu.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Log lines go out in batches (logwriter.go); an error cobra
+			// prints after RunE returns goes straight to stderr again.
+			stderr := cmd.ErrOrStderr()
+			logs := newBatchWriter(stderr)
+			defer func() { logs.Close(); cmd.SetErr(stderr) }()
+			cmd.SetErr(logs)
 			opt.Logger = newLogger(cmd.ErrOrStderr(), logFormat)
 			tr, err := tracing.FromEnv(cmd.Context(), tracing.Options{CaptureContent: traceContent})
 			if err != nil {
@@ -60,6 +66,7 @@ OpenTelemetry SDK documents them. docs/operations.md lists the spans.`,
 				return err
 			}
 			defer s.Close()
+			servePprof(opt.Logger)
 			printWelcome(cmd.OutOrStdout(), s)
 			return s.Serve(cmd.Context())
 		},
