@@ -112,6 +112,10 @@ func (g *Gateway) v1(op operation) http.HandlerFunc {
 		if status != 0 {
 			return
 		}
+		if e := checkKeys(op, body); e != nil {
+			writeOpenAIError(w, e) // "model" read here must be the one the upstream reads
+			return
+		}
 		var m struct {
 			Model string `json:"model"`
 		}
