@@ -41,6 +41,10 @@ type Options struct {
 	// MaxBody is the largest request body accepted (DefaultMaxBody when 0);
 	// larger ones are refused with 413 RequestEntityTooLarge.
 	MaxBody int64
+	// OnAuthFailure, when set, is told of each request refused with 401:
+	// the reason (no_credential, malformed, invalid_token, expired_token)
+	// and the caller's address.
+	OnAuthFailure func(plane, reason, source string)
 }
 
 // DefaultMaxBody is the largest request body accepted by default (1 MiB).
@@ -181,6 +185,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	caller, err := h.authenticate(r)
 	if err != nil {
+		if reason := authReason(r, err); h.opt.OnAuthFailure != nil && reason != "" {
+			h.opt.OnAuthFailure("arm", reason, r.RemoteAddr)
+		}
 		if ptu.ErrorCode(err) == ptu.CodeAuthenticationFailed {
 			hdr.Set("WWW-Authenticate", `Bearer`)
 		} else {
@@ -290,6 +297,22 @@ func (h *handler) authenticate(r *http.Request) (*control.Caller, error) {
 		return nil, ptu.Errorf(ptu.CodeInvalidAuthenticationToken, "The access token is invalid.")
 	}
 	return h.svc.Authenticate(r.Context(), token)
+}
+
+// authReason names why authenticate refused r, for the failure counter.
+func authReason(r *http.Request, err error) string {
+	switch ptu.ErrorCode(err) {
+	case ptu.CodeAuthenticationFailed:
+		if r.Header.Get("Authorization") == "" {
+			return "no_credential"
+		}
+		return "malformed"
+	case ptu.CodeExpiredAuthenticationToken:
+		return "expired_token"
+	case ptu.CodeInvalidAuthenticationToken:
+		return "invalid_token"
+	}
+	return "" // not a refused credential: the store failed
 }
 
 // reqContext is what the error writer needs to know about a request.
