@@ -136,3 +136,11 @@ func (g *Gateway) holdBody(w http.ResponseWriter, r *http.Request) (*bodyHold, b
 	}
 	return &bodyHold{b: &g.decode, n: n}, true
 }
+
+// DecodeInUse is the bytes of the decode budget held by bodies being read
+// and parsed.
+func (g *Gateway) DecodeInUse() int64 {
+	g.decode.mu.Lock()
+	defer g.decode.mu.Unlock()
+	return g.decode.used
+}

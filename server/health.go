@@ -55,7 +55,7 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 }
 
 // repeatHandler logs a warning or error once per interval when it repeats
-// with the same message and err: the repeats in between are counted, and
+// with the same message and attributes (a request id aside): the repeats in between are counted, and
 // the next line logged for it says how many there were ("repeated").
 // Lower levels pass through.
 type repeatHandler struct {
@@ -89,8 +89,8 @@ func (h *repeatHandler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	key := r.Level.String() + "\x00" + r.Message + "\x00" + h.attrs
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "err" || a.Key == "error" {
-			key += "\x00" + a.Value.String()
+		if a.Key != "request_id" { // one per call: not what makes an error new
+			key += "\x00" + a.Key + "=" + a.Value.String()
 		}
 		return true
 	})
