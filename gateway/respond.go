@@ -371,7 +371,10 @@ func (o *responder) fail(ctx context.Context, err error, draining bool, log *slo
 	case errorsIsCanceled(err) && ctx.Err() != nil:
 		return 499, "" // the client went away; nothing more can be written
 	case errorsIsCanceled(err):
-		status, code, cut = http.StatusGatewayTimeout, "Timeout", CutTimeout
+		status, code = http.StatusGatewayTimeout, "Timeout"
+		if o.started {
+			cut = CutTimeout
+		}
 		msg = "The model backend did not finish the answer in time (request id " + id + "). Retry the request."
 		log.Error("backend timed out", "request_id", id, "err", err)
 	default:
