@@ -53,6 +53,10 @@ type Options struct {
 	PublicURL string
 	// Now is the clock provisioning is timed by; time.Now when nil.
 	Now func() time.Time
+	// OnAuthFailure, when set, is told of each request refused with 401:
+	// the reason (no_credential, malformed, invalid_token, expired_token)
+	// and the caller's address.
+	OnAuthFailure func(plane, reason, source string)
 }
 
 // DefaultMaxBody is the largest request body accepted by default (1 MiB).
@@ -197,6 +201,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	caller, err := h.authenticate(r)
 	if err != nil {
+		if reason := authReason(r, err); h.opt.OnAuthFailure != nil && reason != "" {
+			h.opt.OnAuthFailure("arm", reason, r.RemoteAddr)
+		}
 		if ptu.ErrorCode(err) == ptu.CodeAuthenticationFailed {
 			hdr.Set("WWW-Authenticate", `Bearer`)
 		} else {
@@ -306,6 +313,22 @@ func (h *handler) authenticate(r *http.Request) (*control.Caller, error) {
 		return nil, ptu.Errorf(ptu.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format.")
 	}
 	return bearerCaller(r, h.svc, h.opt.AdminToken, strings.TrimSpace(token))
+}
+
+// authReason names why authenticate refused r, for the failure counter.
+func authReason(r *http.Request, err error) string {
+	switch ptu.ErrorCode(err) {
+	case ptu.CodeAuthenticationFailed:
+		if r.Header.Get("Authorization") == "" {
+			return "no_credential"
+		}
+		return "malformed"
+	case ptu.CodeExpiredAuthenticationToken:
+		return "expired_token"
+	case ptu.CodeInvalidAuthenticationToken:
+		return "invalid_token"
+	}
+	return "" // not a refused credential: the store failed
 }
 
 // reqContext is what the error writer needs to know about a request.

@@ -41,10 +41,63 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 	if err := dec.Decode(v); err != nil {
 		return describeJSONError(err, data)
 	}
+	if path, ok := repeatedKey(data); ok {
+		return invalidContent(path, "The request content was invalid and could not be deserialized: the property '%s' is given more than once (property names are compared without regard to case).", path)
+	}
 	if _, err := dec.Token(); err != io.EOF {
 		return invalidContent("", "The request content was invalid and could not be deserialized: unexpected data after the JSON object at offset %d.", dec.InputOffset())
 	}
 	return nil
+}
+
+// repeatedKey finds an object key given twice in data, compared without
+// regard to case, and returns its path (sku.capacity). Go's decoder would
+// take the last of them and match "CAPACITY" to capacity; another reader
+// of the same body (a proxy, a policy engine, an audit log) may take the
+// first or the exact-case one, so such a body is refused rather than read
+// one way. data is valid JSON (it has just been decoded).
+func repeatedKey(data []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var walk func(path string) (string, bool) // reads one value
+	walk = func(path string) (string, bool) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return "", false
+				}
+				k, _ := kt.(string)
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				fold := strings.ToLower(strings.ToUpper(k)) // as strings.EqualFold compares
+				if seen[fold] {
+					return p, true
+				}
+				seen[fold] = true
+				if p, dup := walk(p); dup {
+					return p, true
+				}
+			}
+			_, _ = dec.Token() // }
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if p, dup := walk(fmt.Sprintf("%s[%d]", path, i)); dup {
+					return p, true
+				}
+			}
+			_, _ = dec.Token() // ]
+		}
+		return "", false
+	}
+	return walk("")
 }
 
 // checkMediaType refuses a body declared as something other than JSON, as

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -72,11 +73,14 @@ func TestBackendFailure(t *testing.T) {
 		body   string
 		status int
 		code   string
+		cut    string // what the record says
 	}{
 		{name: "fails at once", be: failingBackend{err: errors.New("connection refused")}, body: req + `}`, status: 500, code: "InternalServerError"},
 		{name: "unavailable", be: failingBackend{err: unavailable{}}, body: req + `}`, status: 503, code: "ServiceUnavailable"},
 		{name: "fails after 3 tokens", be: failingBackend{tokens: 3, err: errors.New("replica lost")}, body: req + `}`, status: 500, code: "InternalServerError"},
-		{name: "stream fails after 3 tokens", be: failingBackend{tokens: 3, err: errors.New("replica lost")}, body: req + `,"stream":true}`, status: 200},
+		{name: "stream fails after 3 tokens", be: failingBackend{tokens: 3, err: errors.New("replica lost")}, body: req + `,"stream":true}`, status: 200, cut: gateway.CutUpstream},
+		{name: "times out", be: failingBackend{err: context.DeadlineExceeded}, body: req + `}`, status: 504, code: "Timeout"},
+		{name: "stream times out after 3 tokens", be: failingBackend{tokens: 3, err: fmt.Errorf("upstream: %w", context.DeadlineExceeded)}, body: req + `,"stream":true}`, status: 200, cut: gateway.CutTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
@@ -93,13 +97,17 @@ func TestBackendFailure(t *testing.T) {
 				// The stream had started: the error is its last event, with no [DONE].
 				body := strings.TrimSpace(string(r.body))
 				last := body[strings.LastIndex(body, "data: ")+len("data: "):]
-				if code := azureErr(t, []byte(last)); code != "InternalServerError" || strings.Contains(body, "[DONE]") {
-					t.Errorf("stream ends with %q, want an InternalServerError event and no [DONE]", last)
+				want := map[string]string{gateway.CutUpstream: "InternalServerError", gateway.CutTimeout: "Timeout"}[tc.cut]
+				if code := azureErr(t, []byte(last)); code != want || strings.Contains(body, "[DONE]") {
+					t.Errorf("stream ends with %q, want a %s event and no [DONE]", last, want)
 				}
 			}
 			rec := g.rec.next(t)
 			wantActual := prompt + w*float64(tc.be.tokens)
-			if rec.Status != 500 && rec.Status != 503 || rec.Actual != wantActual || rec.Estimate != prompt+w*100 {
+			if rec.Cut != tc.cut {
+				t.Errorf("record: cut %q, want %q", rec.Cut, tc.cut)
+			}
+			if rec.Status < 500 || rec.Actual != wantActual || rec.Estimate != prompt+w*100 {
 				t.Errorf("record: status %d, actual %v, estimate %v; want a 5xx, %v, %v", rec.Status, rec.Actual, rec.Estimate, wantActual, prompt+w*100)
 			}
 			if got, want := utilization(t, g.lim, b), wantActual/b.capacity*100; math.Abs(got-want) > 1e-9 {

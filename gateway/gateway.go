@@ -71,6 +71,10 @@ type Record struct {
 	// deployment it spilled over to; the provisioned deployment's own refusal
 	// is recorded separately with IsSpillover false, as Azure records it.
 	IsSpillover bool
+	// Cut says why an answer was cut off before its end by the server's
+	// side: CutDrain, CutUpstream, CutTimeout; "" for a whole answer, a
+	// refusal, or a client that went away.
+	Cut string
 }
 
 // Options configure a Gateway.
@@ -90,6 +94,15 @@ type Options struct {
 	// MaxStreams is how many streamed calls a deployment serves at once;
 	// more are answered 429 with retry-after. 0 is no limit.
 	MaxStreams int
+	// DecodeBudget bounds the bytes of request bodies being read and parsed
+	// at once (DefaultDecodeBudget when 0, none when negative); a body waits
+	// up to DecodeWait (DefaultDecodeWait when 0) for room, then gets 503.
+	DecodeBudget int64
+	DecodeWait   time.Duration
+	// OnAuthFailure, when set, is told of each call refused with 401: the
+	// reason (no_credential, wrong_key, local_auth_disabled, invalid_token,
+	// expired_token, permission_denied) and the caller's address.
+	OnAuthFailure func(plane, reason, source string)
 }
 
 // Gateway serves the data plane.
@@ -98,6 +111,7 @@ type Gateway struct {
 	windows requestWindows // Standard deployments' request counts
 	streams streamSlots    // streamed calls in flight per deployment
 	calls   inflight       // calls being served
+	decode  budget         // bytes of bodies being read and parsed
 	aborted context.Context
 	abort   context.CancelFunc
 
@@ -130,7 +144,14 @@ func New(opt Options) *Gateway {
 	if opt.Cache == nil {
 		opt.Cache = tokens.NewPrefixCache(tokens.DefaultPrefixCacheEntries, tokens.DefaultPrefixCacheTTL, opt.Now)
 	}
+	if opt.DecodeBudget == 0 {
+		opt.DecodeBudget = DefaultDecodeBudget
+	}
+	if opt.DecodeWait == 0 {
+		opt.DecodeWait = DefaultDecodeWait
+	}
 	g := &Gateway{opt: opt}
+	g.decode.size = max(opt.DecodeBudget, 0)
 	g.aborted, g.abort = context.WithCancel(context.Background())
 	return g
 }

@@ -107,8 +107,18 @@ func (g *Gateway) v1(op operation) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		body, status := g.readBody(w, r)
+		hold, ok := g.holdBody(w, r)
+		if !ok {
+			return
+		}
+		defer hold.release()
+		r = r.WithContext(context.WithValue(r.Context(), holdKey{}, hold))
+		body, status := g.readBody(w, r, hold)
 		if status != 0 {
+			return
+		}
+		if e := checkKeys(op, body); e != nil {
+			writeOpenAIError(w, e) // "model" read here must be the one the upstream reads
 			return
 		}
 		var m struct {
@@ -156,6 +166,14 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, action, o
 	cred := credentialOf(r)
 	if cred.token == "" {
 		if !keyMatches(cred.key, a.acct) {
+			reason := "wrong_key"
+			switch {
+			case cred.key == "":
+				reason = "no_credential"
+			case a.acct.DisableLocalAuth:
+				reason = "local_auth_disabled"
+			}
+			g.authFailed(r, reason)
 			writeAzureError(w, http.StatusUnauthorized, "401", msgUnauthorized)
 			return nil, false
 		}
@@ -165,6 +183,11 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, action, o
 	switch ptu.ErrorCode(err) {
 	case "":
 	case ptu.CodeInvalidAuthenticationToken, ptu.CodeExpiredAuthenticationToken:
+		reason := "invalid_token"
+		if ptu.ErrorCode(err) == ptu.CodeExpiredAuthenticationToken {
+			reason = "expired_token"
+		}
+		g.authFailed(r, reason)
 		writeAzureError(w, http.StatusUnauthorized, "401", msgBadToken)
 		return nil, false
 	default:
@@ -174,11 +197,19 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, action, o
 		}
 	}
 	if !caller.CanData(action, a.acct.ID()) {
+		g.authFailed(r, "permission_denied")
 		writeAzureError(w, http.StatusUnauthorized, "PermissionDenied",
 			"The principal `"+caller.ID+"` lacks the required data action `"+action+"` to perform `"+operation+"` operation.")
 		return nil, false
 	}
 	return a, true
+}
+
+// authFailed reports a call refused with 401.
+func (g *Gateway) authFailed(r *http.Request, reason string) {
+	if g.opt.OnAuthFailure != nil {
+		g.opt.OnAuthFailure("data", reason, r.RemoteAddr)
+	}
 }
 
 func (g *Gateway) internal(w http.ResponseWriter, err error) {
@@ -189,9 +220,10 @@ func (g *Gateway) internal(w http.ResponseWriter, err error) {
 }
 
 // readBody reads the request body, or answers the error and returns its
-// status (0 when the body was read).
-func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.opt.MaxBody))
+// status (0 when the body was read). The body holds its share of the decode
+// budget until releaseBody (attempt, once it is parsed) or hold's release.
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request, hold *bodyHold) ([]byte, int) {
+	body, err := readAll(http.MaxBytesReader(w, r.Body, g.opt.MaxBody), r.ContentLength, g.opt.MaxBody)
 	var e *openAIError
 	var tooBig *http.MaxBytesError
 	switch {
@@ -203,8 +235,32 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int)
 	default:
 		return body, 0
 	}
+	hold.release()
 	writeOpenAIError(w, e)
 	return nil, e.status()
+}
+
+// readAll reads r whole into one buffer of its announced length, so a large
+// body costs its size once rather than the doubling growth of io.ReadAll.
+func readAll(r io.Reader, length, limit int64) ([]byte, error) {
+	if length <= 0 || length > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, length+1) // +1: the read that sees EOF
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // longer than announced
+			rest, err := io.ReadAll(r)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // refused records a call to dep answered with status before it reached
@@ -228,8 +284,15 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depNa
 	}
 	if body == nil {
 		start := g.opt.Now()
+		hold, ok := g.holdBody(w, r)
+		if !ok {
+			g.refused(a, dep, op, id, start, http.StatusServiceUnavailable, false)
+			return
+		}
+		defer hold.release()
+		r = r.WithContext(context.WithValue(r.Context(), holdKey{}, hold))
 		var status int
-		if body, status = g.readBody(w, r); status != 0 {
+		if body, status = g.readBody(w, r, hold); status != 0 {
 			g.refused(a, dep, op, id, start, status, false)
 			return
 		}
@@ -265,6 +328,7 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 	w.Header().Set(HeaderIsSpilledOver, strconv.FormatBool(isSpill))
 
 	req, oerr := parse(op, body, dep)
+	releaseBody(r.Context()) // parsed: what it cost to decode is garbage now
 	if oerr != nil {
 		g.refused(a, dep, op, id, start, oerr.status(), isSpill)
 		writeOpenAIError(w, oerr)
@@ -394,7 +458,7 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 		err = nil // every choice ended, some by the content filter
 	}
 	if err != nil {
-		rec.Status = out.fail(err, g.opt.Logger)
+		rec.Status, rec.Cut = out.fail(ctx, err, g.aborted.Err() != nil, g.opt.Logger)
 		return rec.Status >= 500 && !out.started
 	}
 	if !req.stream && dep.filter.ClassifiesCompletion() {

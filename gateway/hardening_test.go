@@ -185,9 +185,20 @@ func TestShutdownCutsOffAtDrainTimeout(t *testing.T) {
 	}
 	for _, s := range streams {
 		evs := s.rest()
-		if len(evs) > 0 && evs[len(evs)-1] == "[DONE]" {
+		if len(evs) == 0 || evs[len(evs)-1] == "[DONE]" {
 			t.Fatal("a stream of 4000 tokens at real speed finished within the drain timeout")
 		}
+		// The cut stream says so: its last event is an error in Azure's shape.
+		var last struct {
+			Error *struct{ Code, Message string } `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(evs[len(evs)-1]), &last); err != nil || last.Error == nil ||
+			last.Error.Code != "ServiceUnavailable" || last.Error.Message == "" {
+			t.Fatalf("a stream cut at the drain timeout ends with %q, want an error event", evs[len(evs)-1])
+		}
+	}
+	if n := strings.Count(e.logs.String(), "cut=drain"); n != len(streams) {
+		t.Errorf("%d access log lines say cut=drain, want %d:\n%s", n, len(streams), e.logs.String())
 	}
 	spent := consumed(t, e, "ptu")
 	if spent <= 0 {
@@ -293,5 +304,71 @@ func TestLongStreamOutlivesWriteTimeout(t *testing.T) {
 	t.Logf("%d tokens streamed in %v", completion, took)
 	if took < 300*time.Millisecond {
 		t.Fatalf("the stream took only %v; it did not outlast the write timeout", took)
+	}
+}
+
+// TestDecodeBudget: while large bodies fill the server's decode budget, the
+// next large body is refused with 503 and retry-after before it is read,
+// small calls still run, and a prompt far past the context window is
+// refused with context_length_exceeded.
+func TestDecodeBudget(t *testing.T) {
+	e := newEnv(t, server.Options{DecodeBudget: 1 << 20})
+	e.deploy("ptu", ptu.GlobalProvisionedManaged, 15)
+	key := e.key()
+	prose := `{"messages":[{"role":"user","content":"` + strings.Repeat("all work and no play ", 900<<10/21) + `"}],"max_tokens":5}`
+
+	// A large body whose client is slow to send it holds the budget.
+	pr, pw := io.Pipe()
+	slow, err := http.NewRequest("POST", chatURL(e.endpoint, "ptu"), pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.ContentLength = int64(len(prose))
+	slow.Header.Set("api-key", key)
+	slow.Header.Set("Content-Type", "application/json")
+	slowDone := make(chan *http.Response, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(slow)
+		if err != nil {
+			t.Error(err)
+			slowDone <- nil
+			return
+		}
+		slowDone <- res
+	}()
+	if _, err := pw.Write([]byte(prose[:10])); err != nil {
+		t.Fatal(err)
+	}
+	for e.s.Gateway.DecodeInUse() == 0 { // until the server holds the budget for it
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	r := do(t, "POST", chatURL(e.endpoint, "ptu"), strings.NewReader(prose), "api-key", key)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("retry-after") == "" {
+		t.Fatalf("a large body while the budget is full: %d (retry-after %q), want 503 with retry-after: %s", r.status, r.header.Get("retry-after"), r.body)
+	}
+	if code := azureErr(t, r.body); code != "ServiceUnavailable" {
+		t.Errorf("code %q", code)
+	}
+	if r := do(t, "POST", chatURL(e.endpoint, "ptu"), strings.NewReader(`{"messages":[{"role":"user","content":"hi"}],"max_tokens":5}`), "api-key", key); r.status != 200 {
+		t.Fatalf("a small call while the budget is full: %d: %s", r.status, r.body)
+	}
+
+	if _, err := pw.Write([]byte(prose[10:])); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	res := <-slowDone
+	if res == nil {
+		return
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(body), "context_length_exceeded") || !strings.Contains(string(body), "at least") {
+		t.Fatalf("a prompt far past the context window: %d: %.300s", res.StatusCode, body)
+	}
+	// The budget is free again.
+	if r := do(t, "POST", chatURL(e.endpoint, "ptu"), strings.NewReader(prose), "api-key", key); r.status != 400 {
+		t.Fatalf("a large body once the budget is free: %d: %.300s", r.status, r.body)
 	}
 }

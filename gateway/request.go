@@ -20,6 +20,7 @@ type request struct {
 	maxTokens    int     // per choice, as asked; 0 when not given
 	reserve      int     // per choice, what admission reserves
 	n            int
+	runs         int // generations per prompt: n, or best_of when larger
 	stop         []string
 	seed         *int64
 	stream       bool
@@ -32,7 +33,7 @@ type request struct {
 // estimate is the admission cost: uncached prompt tokens plus the output the
 // call may generate, weighted as the model's output-to-input ratio.
 func (r *request) estimate(dep *deployment) float64 {
-	return tokens.Estimate(r.promptTokens, r.cached, r.reserve*r.n*len(r.prompts), dep.weight)
+	return tokens.Estimate(r.promptTokens, r.cached, r.reserve*r.runs*len(r.prompts), dep.weight)
 }
 
 var chatRoles = map[string]bool{"system": true, "user": true, "assistant": true, "tool": true, "function": true, "developer": true}
@@ -73,7 +74,7 @@ func typeName(kind string) string {
 
 type common struct {
 	maxTokens, maxCompletionTokens *int
-	n                              *int
+	n, bestOf                      *int
 	stop                           []string
 	temperature, topP              *float64
 	penalties                      map[string]*float64
@@ -82,19 +83,23 @@ type common struct {
 }
 
 func checkCommon(c common, r *request, dep *deployment) *openAIError {
-	maxParam := "max_tokens"
-	mt := c.maxTokens
-	if c.maxCompletionTokens != nil {
-		maxParam, mt = "max_completion_tokens", c.maxCompletionTokens
-	}
-	if mt != nil {
+	// Both limits are checked, and the larger is reserved: servers differ
+	// on which one wins when both are given.
+	for _, lim := range []struct {
+		param string
+		v     *int
+	}{{"max_tokens", c.maxTokens}, {"max_completion_tokens", c.maxCompletionTokens}} {
+		maxParam, mt := lim.param, lim.v
+		if mt == nil {
+			continue
+		}
 		if *mt < 1 {
 			return invalid(maxParam, "invalid_value", fmt.Sprintf("Invalid '%s': integer below minimum value. Expected a value >= 1, but got %d instead.", maxParam, *mt))
 		}
 		if *mt > dep.model.MaxOutputTokens {
 			return invalid(maxParam, "invalid_value", fmt.Sprintf("%s is too large: %d. This model supports at most %d completion tokens, whereas you provided %d.", maxParam, *mt, dep.model.MaxOutputTokens, *mt))
 		}
-		r.maxTokens = *mt
+		r.maxTokens = max(r.maxTokens, *mt)
 	}
 	r.n = 1
 	if c.n != nil {
@@ -102,6 +107,15 @@ func checkCommon(c common, r *request, dep *deployment) *openAIError {
 			return invalid("n", "invalid_value", fmt.Sprintf("Invalid 'n': expected a value between 1 and 128, but got %d instead.", *c.n))
 		}
 		r.n = *c.n
+	}
+	r.runs = r.n
+	if c.bestOf != nil {
+		// best_of generations run for each prompt, n of them are returned:
+		// admission reserves all of them.
+		if *c.bestOf < r.n || *c.bestOf > 128 {
+			return invalid("best_of", "invalid_value", fmt.Sprintf("Invalid 'best_of': expected a value between n (%d) and 128, but got %d instead.", r.n, *c.bestOf))
+		}
+		r.runs = *c.bestOf
 	}
 	if len(c.stop) > 4 {
 		return invalid("stop", "invalid_value", fmt.Sprintf("Invalid 'stop': expected at most 4 stop sequences, but got %d.", len(c.stop)))
@@ -131,6 +145,9 @@ func checkCommon(c common, r *request, dep *deployment) *openAIError {
 // parse validates body for op against the deployment's model and counts its tokens.
 func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) {
 	r := &request{op: op, body: body}
+	if e := checkKeys(op, body); e != nil {
+		return nil, e
+	}
 	var c common
 	switch op {
 	case opChat:
@@ -142,28 +159,38 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 			return nil, invalid("messages", "empty_array", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 		}
 		msgs := make([]tokens.Message, len(in.Messages))
-		var text strings.Builder
 		for i, m := range in.Messages {
 			if !chatRoles[m.Role] {
 				return nil, invalid(fmt.Sprintf("messages[%d].role", i), "invalid_value",
 					fmt.Sprintf("Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", m.Role))
 			}
 			msgs[i] = tokens.Message{Role: m.Role, Name: m.Name, Content: string(m.Content)}
-			if i > 0 {
-				text.WriteByte('\n')
-			}
-			text.WriteString(string(m.Content))
 			if len(m.ToolCalls) > 0 && string(m.ToolCalls) != "null" {
 				msgs[i].ToolCalls = string(m.ToolCalls)
 			}
 		}
-		ids := dep.enc.ChatTokens(msgs)
-		r.prompts, r.promptIDs, r.promptTokens = [][]int{ids}, ids, len(ids)
-		r.texts = []string{text.String()}
 		c = common{maxTokens: in.MaxTokens, maxCompletionTokens: in.MaxCompletionTokens, n: in.N, stop: in.Stop,
 			temperature: in.Temperature, topP: in.TopP, stream: in.Stream, streamOptions: in.StreamOptions,
 			penalties: map[string]*float64{"presence_penalty": in.PresencePenalty, "frequency_penalty": in.FrequencyPenalty}}
 		r.seed = in.Seed
+		if e := checkCommon(c, r, dep); e != nil {
+			return nil, e
+		}
+		// A prompt past the context window is refused before it is
+		// tokenized whole: counting stops once it is certainly too long.
+		if n, over := chatOver(dep.enc, msgs, dep.model.ContextWindow-max(r.maxTokens, 1)); over {
+			return nil, tooLong(op, dep.model.ContextWindow, n, max(r.maxTokens, 1), true)
+		}
+		ids := dep.enc.ChatTokens(msgs)
+		r.prompts, r.promptIDs, r.promptTokens = [][]int{ids}, ids, len(ids)
+		var text strings.Builder
+		for i, m := range msgs {
+			if i > 0 {
+				text.WriteByte('\n')
+			}
+			text.WriteString(m.Content)
+		}
+		r.texts = []string{text.String()}
 	case opCompletions:
 		var in oai.CompletionRequest
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -172,9 +199,19 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 		if len(in.Prompt) == 0 {
 			return nil, invalid("prompt", "invalid_value", "Invalid 'prompt': a prompt is required (a string, an array of strings, or token arrays).")
 		}
+		c = common{maxTokens: in.MaxTokens, n: in.N, bestOf: in.BestOf, stop: in.Stop, temperature: in.Temperature, topP: in.TopP,
+			stream: in.Stream, streamOptions: in.StreamOptions}
+		r.seed = in.Seed
+		if e := checkCommon(c, r, dep); e != nil {
+			return nil, e
+		}
 		for _, p := range in.Prompt {
 			ids := p.Tokens
 			if ids == nil {
+				out := max(r.maxTokens, 1)
+				if n, over := dep.enc.CountUpTo(p.Text, dep.model.ContextWindow-out); over {
+					return nil, tooLong(op, dep.model.ContextWindow, n, out, true)
+				}
 				ids = dep.enc.Encode(p.Text)
 			}
 			r.texts = append(r.texts, p.Text) // "" for token arrays: decoded only if a filter reads it
@@ -182,28 +219,12 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 			r.promptTokens += len(ids)
 		}
 		r.promptIDs = r.prompts[0]
-		c = common{maxTokens: in.MaxTokens, n: in.N, stop: in.Stop, temperature: in.Temperature, topP: in.TopP,
-			stream: in.Stream, streamOptions: in.StreamOptions}
-		r.seed = in.Seed
-	}
-	if e := checkCommon(c, r, dep); e != nil {
-		return nil, e
 	}
 	ctxWindow := dep.model.ContextWindow
 	for _, p := range r.prompts {
 		// Without max_tokens the answer still needs room for one token.
 		if out := max(r.maxTokens, 1); len(p)+out > ctxWindow {
-			param := "messages"
-			if op == opCompletions {
-				param = "prompt"
-			}
-			what := "messages"
-			if op == opCompletions {
-				what = "prompt"
-			}
-			return nil, invalid(param, "context_length_exceeded", fmt.Sprintf(
-				"This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the %s, %d in the completion). Please reduce the length of the %s or completion.",
-				ctxWindow, len(p)+out, len(p), what, out, what))
+			return nil, tooLong(op, ctxWindow, len(p), out, false)
 		}
 	}
 	r.reserve = r.maxTokens
@@ -215,6 +236,38 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 		r.reserve = tokens.DefaultMaxOutput(dep.model.MaxOutputTokens, ctxWindow, longest)
 	}
 	return r, nil
+}
+
+// tooLong is the 400 for a prompt that leaves no room for the answer in the
+// context window; atLeast when counting stopped past the window.
+func tooLong(op operation, ctxWindow, prompt, out int, atLeast bool) *openAIError {
+	what := "messages"
+	if op == opCompletions {
+		what = "prompt"
+	}
+	least := ""
+	if atLeast {
+		least = "at least "
+	}
+	return invalid(what, "context_length_exceeded", fmt.Sprintf(
+		"This model's maximum context length is %d tokens. However, you requested %s%d tokens (%s%d in the %s, %d in the completion). Please reduce the length of the %s or completion.",
+		ctxWindow, least, prompt+out, least, prompt, what, out, what))
+}
+
+// chatOver counts the tokens of msgs as ChatTokens renders them, stopping
+// once they are certainly more than limit.
+func chatOver(enc *tokens.Encoder, msgs []tokens.Message, limit int) (int, bool) {
+	n := 0
+	for _, m := range msgs {
+		n += tokens.TokensPerMessage // a lower bound: the name's separator is not counted
+		for _, f := range []string{m.Role, m.Name, m.Content, m.ToolCalls} {
+			c, over := enc.CountUpTo(f, limit-n)
+			if n += c; over {
+				return n, true
+			}
+		}
+	}
+	return n, false
 }
 
 // responseModel is the model name responses carry, as Azure reports it (gpt-4o-2024-08-06).

@@ -348,30 +348,52 @@ func (o *responder) finish(res backend.Result) {
 	writeJSON(o.w, http.StatusOK, resp)
 }
 
-// fail reports a backend failure and returns the status recorded for it. Once a
-// stream has started its status is sent, so the error goes in the stream.
-func (o *responder) fail(err error, log *slog.Logger) int {
+// Reasons a call was cut off before its end (Record.Cut).
+const (
+	CutDrain    = "drain"    // the server shut down past its drain timeout
+	CutUpstream = "upstream" // the backend failed mid-answer
+	CutTimeout  = "timeout"  // the backend took longer than its request timeout
+)
+
+// fail reports a backend failure and returns the status recorded for it and,
+// when the call was cut off by the server's side, why. Once a stream has
+// started its status is sent, so the error goes in the stream as an event in
+// Azure's error shape, with no [DONE] after it: a client can tell a cut
+// answer from a whole one. draining says the gateway was aborted by a
+// shutdown; ctx is the call's context.
+func (o *responder) fail(ctx context.Context, err error, draining bool, log *slog.Logger) (int, string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if errorsIsCanceled(err) {
-		return 499 // the client went away; nothing more can be written
-	}
 	id := o.w.Header().Get("apim-request-id")
-	log.Error("backend failed", "request_id", id, "err", err)
+	status, code, cut := http.StatusInternalServerError, "InternalServerError", ""
 	msg := "The model backend failed while processing your request (request id " + id + "). Retry the request."
+	switch {
+	case draining:
+		status, code, cut = http.StatusServiceUnavailable, "ServiceUnavailable", CutDrain
+		msg = "The server is shutting down and cut this answer off before its end (request id " + id + "). Retry the request."
+	case errorsIsCanceled(err) && ctx.Err() != nil:
+		return 499, "" // the client went away; nothing more can be written
+	case errorsIsCanceled(err):
+		status, code = http.StatusGatewayTimeout, "Timeout"
+		if o.started {
+			cut = CutTimeout
+		}
+		msg = "The model backend did not finish the answer in time (request id " + id + "). Retry the request."
+		log.Error("backend timed out", "request_id", id, "err", err)
+	default:
+		log.Error("backend failed", "request_id", id, "err", err)
+		var u interface{ Unavailable() bool }
+		if !o.started && asUnavailable(err, &u) && u.Unavailable() {
+			status, code = http.StatusServiceUnavailable, "ServiceUnavailable"
+		}
+		if o.started {
+			cut = CutUpstream
+		}
+	}
 	if o.started {
-		_ = o.send(map[string]azureError{"error": {Code: "InternalServerError", Message: msg}})
-		return http.StatusInternalServerError
-	}
-	status := http.StatusInternalServerError
-	var u interface{ Unavailable() bool }
-	if asUnavailable(err, &u) && u.Unavailable() {
-		status = http.StatusServiceUnavailable
-	}
-	code := "InternalServerError"
-	if status == http.StatusServiceUnavailable {
-		code = "ServiceUnavailable"
+		_ = o.send(map[string]azureError{"error": {Code: code, Message: msg}})
+		return status, cut
 	}
 	writeAzureError(o.w, status, code, msg)
-	return status
+	return status, cut
 }

@@ -24,6 +24,7 @@ type promMetrics struct {
 	consumed  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	ttft      *prometheus.HistogramVec
+	cut       *prometheus.CounterVec
 }
 
 var depLabels = []string{"account", "deployment"}
@@ -60,9 +61,13 @@ func newProm(r *Recorder) (*promMetrics, *prometheus.Registry) {
 			Help:    "Time from arrival to the first output token of successful calls.",
 			Buckets: []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32},
 		}, []string{"account", "deployment", "stream"}),
+		cut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ptu_cut_requests_total",
+			Help: "Inference calls whose answer the server's side cut off before its end, by reason: drain (shutdown past the drain timeout), upstream (the backend failed mid-answer), timeout (the backend's request timeout).",
+		}, []string{"account", "deployment", "reason"}),
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(p.requests, p.throttled, p.spilled, p.tokens, p.consumed, p.duration, p.ttft,
+	reg.MustRegister(p.requests, p.throttled, p.spilled, p.tokens, p.consumed, p.duration, p.ttft, p.cut,
 		&gauges{r: r},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -82,6 +87,9 @@ func (p *promMetrics) observe(rec gateway.Record, account string, processed bool
 	}
 	if rec.IsSpillover {
 		p.spilled.WithLabelValues(account, dep, strconv.Itoa(rec.Status)).Inc()
+	}
+	if rec.Cut != "" {
+		p.cut.WithLabelValues(account, dep, rec.Cut).Inc()
 	}
 	if processed {
 		p.tokens.WithLabelValues(account, dep, "prompt").Add(float64(rec.PromptTokens))

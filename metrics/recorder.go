@@ -290,6 +290,7 @@ func (r *Recorder) accessLog(rec gateway.Record) {
 		slog.Float64("utilization", round(rec.Utilization, 1)),
 		slog.Float64("ttft_ms", round(millis(rec.TimeToFirstToken), 1)),
 		slog.Float64("latency_ms", round(millis(rec.Duration), 1)),
+		slog.String("cut", rec.Cut),
 	)
 }
 

@@ -113,6 +113,7 @@ type CompletionRequest struct {
 	Prompt        Prompt         `json:"prompt"`
 	MaxTokens     *int           `json:"max_tokens,omitempty"`
 	N             *int           `json:"n,omitempty"`
+	BestOf        *int           `json:"best_of,omitempty"`
 	Stop          StopSequences  `json:"stop,omitempty"`
 	Seed          *int64         `json:"seed,omitempty"`
 	Stream        bool           `json:"stream,omitempty"`

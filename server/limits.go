@@ -17,6 +17,7 @@ const (
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultMaxStreams        = 1000 // concurrent streamed calls per deployment
 	DefaultDrainTimeout      = 30 * time.Second
+	DefaultLogRepeatInterval = 10 * time.Second // a repeated warning or error is logged once per interval
 )
 
 // withDeadlines bounds how long a client may take to send a request body

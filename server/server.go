@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -81,6 +82,14 @@ type Options struct {
 	// nil is off.
 	Tracing *tracing.Tracing
 
+	// DecodeBudget bounds the bytes of inference bodies read and parsed at
+	// once (gateway.DefaultDecodeBudget when 0; no bound when negative).
+	DecodeBudget int64
+	// LogRepeatInterval: a warning or error repeated with the same message
+	// and error is logged once per interval, with the count of repeats
+	// (DefaultLogRepeatInterval when 0; every line when negative).
+	LogRepeatInterval time.Duration
+
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -94,13 +103,15 @@ type Server struct {
 	Control         *control.Service
 	Gateway         *gateway.Gateway
 	Limiter         leaky.Limiter
-	Metrics         *metrics.Recorder // every inference call: access log, Prometheus, per-minute series; Serve runs its flusher
-	Billing         *billing.Service  // prices, reservations, chargeback reports (ARM billing routes)
-	BillingRecorder *billing.Recorder // hourly token counts of Standard deployments; Serve runs its flusher
-	MetricsReader   *metrics.Reader   // the Azure Monitor metrics API over the series
-	URL             string            // base URL clients use
-	AdminTokenFile  string            // where the admin token is kept ("" when given by flag)
+	Metrics         *metrics.Recorder     // every inference call: access log, Prometheus, per-minute series; Serve runs its flusher
+	Billing         *billing.Service      // prices, reservations, chargeback reports (ARM billing routes)
+	BillingRecorder *billing.Recorder     // hourly token counts of Standard deployments; Serve runs its flusher
+	MetricsReader   *metrics.Reader       // the Azure Monitor metrics API over the series
+	URL             string                // base URL clients use
+	AdminTokenFile  string                // where the admin token is kept ("" when given by flag)
+	AuthFailures    *metrics.AuthFailures // failed authentications of both planes
 	listener        net.Listener
+	draining        atomic.Bool
 	redis           *goredis.Client
 	http            *http.Server
 }
@@ -130,6 +141,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if iv := orDefault(opt.LogRepeatInterval, DefaultLogRepeatInterval); iv > 0 {
+		opt.Logger = slog.New(newRepeatHandler(opt.Logger.Handler(), iv, time.Now))
 	}
 	if err := os.MkdirAll(opt.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -216,6 +230,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if l, ok := s.Limiter.(*ptuRedis.Limiter); ok {
 		s.Metrics.Registry().MustRegister(l.Collector())
 	}
+	s.AuthFailures = metrics.NewAuthFailures(s.Metrics.Registry(), opt.Logger, time.Now)
 	s.MetricsReader = metrics.NewReader(s.Store, metrics.ReaderOptions{Now: opt.Now, Retention: retention})
 	s.Billing = billing.New(s.Store, cat, billing.Options{Now: opt.Now})
 	s.BillingRecorder = billing.NewRecorder(s.Store, billing.RecorderOptions{Next: s.Metrics, Logger: opt.Logger})
@@ -227,7 +242,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	s.Metrics.Registry().MustRegister(&opsCollector{svc: s.Control, upstreams: backends.upstreams})
 	s.Gateway = gateway.New(gateway.Options{Control: s.Control, Limiter: s.Limiter,
 		Backends: backends, Classifier: classifier(cfg.ContentFilter), Recorder: s.BillingRecorder, Logger: opt.Logger, Now: opt.Now,
-		MaxBody: orDefault(opt.MaxInferenceBody, gateway.DefaultMaxBody), MaxStreams: orDefault(opt.MaxStreams, DefaultMaxStreams)})
+		MaxBody: orDefault(opt.MaxInferenceBody, gateway.DefaultMaxBody), MaxStreams: orDefault(opt.MaxStreams, DefaultMaxStreams),
+		DecodeBudget: opt.DecodeBudget, OnAuthFailure: s.AuthFailures.Fail})
 	s.http = &http.Server{
 		Handler: withDeadlines(s.Handler(), orDefault(opt.ReadTimeout, DefaultReadTimeout),
 			orDefault(opt.WriteTimeout, DefaultWriteTimeout)),
@@ -275,6 +291,7 @@ func (s *Server) openLimiter(ctx context.Context) (leaky.Limiter, error) {
 			return nil, err
 		}
 	}
+	goredis.SetLogger(redisLogger{s.Logger}) // the client's own lines, in --log-format
 	s.redis = goredis.NewClient(ro)
 	if err := s.redis.Ping(ctx).Err(); err != nil {
 		s.Logger.Warn("Redis is not reachable; admission follows the failure mode until it is", "redis", ro.Addr, "failure_mode", mode.String(), "err", err)
@@ -320,11 +337,13 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/accounts/", s.Gateway.Handler())
 	api := arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing,
 		MaxBody: orDefault(s.MaxARMBody, DefaultMaxARMBody), TenantID: s.Config.Tenant(),
-		ProvisioningDelay: orDefault(s.ProvisioningDelay, s.Config.Provisioning()), PublicURL: s.Config.PublicURL, Now: s.Now})
+		ProvisioningDelay: orDefault(s.ProvisioningDelay, s.Config.Provisioning()), PublicURL: s.Config.PublicURL, Now: s.Now,
+		OnAuthFailure: s.AuthFailures.Fail})
 	mux.Handle("/", api)
 	mux.Handle(portal.Prefix, portal.Must(portal.Options{API: api, Logger: s.Logger, SecureCookies: s.TLSCert != ""}))
 	// The token service and cloud metadata the real az logs in with.
@@ -412,6 +431,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // stops, the connections close, and each settles its bucket with what it
 // produced before drain returns, so no reservation outlives the server.
 func (s *Server) drain(errc <-chan error) error {
+	s.draining.Store(true)
 	timeout := orDefault(s.DrainTimeout, DefaultDrainTimeout)
 	shutdown, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -419,6 +439,11 @@ func (s *Server) drain(errc <-chan error) error {
 	if err != nil {
 		s.Logger.Warn("drain timeout reached; cutting off the calls still running", "drain_timeout", timeout, "in_flight", s.Gateway.InFlight())
 		s.Gateway.Abort()
+		// The calls cut off write their error event before the
+		// connections close.
+		grace, stop := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.Gateway.Wait(grace)
+		stop()
 		s.http.Close()
 		err = nil
 	}

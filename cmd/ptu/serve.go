@@ -95,6 +95,8 @@ OpenTelemetry SDK documents them. docs/operations.md lists the spans.`,
 	f.IntVar(&opt.MaxStreams, "max-streams", envInt("PTU_MAX_STREAMS", server.DefaultMaxStreams), "concurrent streamed calls per deployment; more get 429 with retry-after [PTU_MAX_STREAMS]")
 	f.DurationVar(&opt.DrainTimeout, "drain-timeout", envDuration("PTU_DRAIN_TIMEOUT", server.DefaultDrainTimeout), "on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut off and settled [PTU_DRAIN_TIMEOUT]")
 	f.BoolVar(&traceContent, "trace-content", envBool("PTU_TRACE_CONTENT"), "record prompt and completion text on trace spans (off; also "+tracing.EnvCaptureContent+"=true); traces are configured by the OTEL_* variables [PTU_TRACE_CONTENT]")
+	f.Int64Var(&opt.DecodeBudget, "decode-budget", int64(envInt("PTU_DECODE_BUDGET", gateway.DefaultDecodeBudget)), "bytes of inference request bodies read and parsed at once; a larger body waits briefly, then gets 503 with retry-after [PTU_DECODE_BUDGET]")
+	f.DurationVar(&opt.LogRepeatInterval, "log-repeat-interval", envDuration("PTU_LOG_REPEAT_INTERVAL", server.DefaultLogRepeatInterval), "a warning or error repeated with the same message and error is logged once per interval, with a count [PTU_LOG_REPEAT_INTERVAL]")
 	f.StringVar(&logFormat, "log-format", envOr("PTU_LOG_FORMAT", "text"), "log format: text or json [PTU_LOG_FORMAT]")
 	return cmd
 }
