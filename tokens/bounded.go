@@ -41,11 +41,12 @@ func (e *Encoder) CountUpTo(text string, limit int) (n int, over bool) {
 	cuts := 0
 	for len(text) > 0 {
 		cut, clean := nextCut(text)
-		n += e.Count(text[:cut])
-		text = text[cut:]
 		if !clean {
 			cuts++
 		}
+		// Each piece stops counting once the total is past the bound too.
+		n += e.countUpTo(text[:cut], max(0, limit+cuts*cutSlack-n))
+		text = text[cut:]
 		if n > limit+cuts*cutSlack {
 			return n, true
 		}

@@ -277,7 +277,7 @@ func FuzzEncodeDecode(f *testing.F) {
 }
 
 // countUpTo stops past the limit and agrees with Count below it.
-func TestCountUpTo(t *testing.T) {
+func TestCountUpToStopsPastLimit(t *testing.T) {
 	e := MustGet(O200kBase)
 	text := englishText(20 << 10)
 	n := e.Count(text)
