@@ -186,3 +186,32 @@ func TestGenerationProbeBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEmptyUsageIsNoCount: Ollama's streamed legacy completions carry
+// "usage":{} on every chunk. A stream cut before its last chunk is still
+// counted, by the tokenizer, from the text that arrived.
+func TestEmptyUsageIsNoCount(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/event-stream")
+		for _, w := range []string{"one", " two", " three"} {
+			_, _ = rw.Write([]byte(`data: {"choices":[{"index":0,"text":"` + w + `","finish_reason":null}],"usage":{}}` + "\n\n"))
+		}
+		// Cut: no usage chunk, no [DONE].
+		rw.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}))
+	defer srv.Close()
+	g, err := upstream.New(upstream.Config{Name: "o", Endpoints: []upstream.Endpoint{{URL: srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := tokenizer(t)
+	res, err := g.For("m", tok).Generate(context.Background(), backend.Request{Stream: true, PromptTokens: 7, Body: []byte(`{"prompt":"x"}`)},
+		func(backend.Event) error { return nil })
+	if err == nil {
+		t.Fatal("a cut stream succeeded")
+	}
+	if want := len(tok.Encode("one two three")); res.CompletionTokens != want || res.PromptTokens != 7 {
+		t.Errorf("settled %d prompt + %d completion tokens; want 7 + %d (the empty usage is no count)", res.PromptTokens, res.CompletionTokens, want)
+	}
+}

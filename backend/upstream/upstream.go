@@ -520,6 +520,14 @@ type usage struct {
 	} `json:"prompt_tokens_details"`
 }
 
+// empty reports a usage that counts nothing: Ollama (0.17.4) puts
+// "usage":{} on every chunk of a streamed legacy completion, before the real
+// count in its last chunk. A call always has prompt tokens, so such a usage
+// is no count, and the tokenizer still counts a stream cut before the last chunk.
+func (u *usage) empty() bool {
+	return u.PromptTokens == 0 && u.CompletionTokens == 0
+}
+
 // apply sets res's counts to the upstream's.
 func (u *usage) apply(res *backend.Result) {
 	res.PromptTokens, res.CompletionTokens = u.PromptTokens, u.CompletionTokens
@@ -610,7 +618,7 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 		if len(c.Error) > 0 && string(c.Error) != "null" {
 			return b.fallback(res, texts, counted), emitted, fmt.Errorf("upstream %s: stream failed: %s", e.URL, c.Error)
 		}
-		if c.Usage != nil {
+		if c.Usage != nil && !c.Usage.empty() {
 			counted = true
 			c.Usage.apply(&res)
 		}
@@ -677,6 +685,9 @@ func (b *modelBackend) answer(body io.Reader, e *endpoint, res backend.Result, e
 	}
 	now := b.g.cfg.Now()
 	e.progressed(now)
+	if c.Usage != nil && c.Usage.empty() {
+		c.Usage = nil
+	}
 	var texts [][]byte
 	if c.Usage != nil {
 		c.Usage.apply(&res)
