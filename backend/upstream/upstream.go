@@ -210,6 +210,10 @@ func (g *Group) Run(ctx context.Context) {
 	}
 }
 
+// ProbeUserAgent is the User-Agent of health probes, so that an upstream's
+// logs tell them from calls.
+const ProbeUserAgent = "ptu-health-probe"
+
 // Probe checks every endpoint once with GET HealthPath and, when HealthModel
 // is set, a one-token generation: a failing endpoint is ejected, an ejected
 // one that answers returns to service.
@@ -241,6 +245,7 @@ func (g *Group) probe(ctx context.Context, e *endpoint) bool {
 		if err != nil {
 			return false
 		}
+		req.Header.Set("User-Agent", ProbeUserAgent)
 		g.auth(req, e)
 		res, err := g.client.Do(req)
 		if err != nil {
@@ -285,6 +290,7 @@ func (g *Group) generates(ctx context.Context, e *endpoint) bool {
 		return false
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", ProbeUserAgent)
 	g.auth(req, e)
 	res, err := g.client.Do(req)
 	if err != nil {
