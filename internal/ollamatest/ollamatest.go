@@ -74,8 +74,10 @@ type Options struct {
 	Parallel int
 	// Env adds environment variables (KEY=value).
 	Env []string
-	// Log receives the server's output; default a buffer that Server.Log returns.
+	// Log receives the server's output too (Server.Log returns all of it).
 	Log io.Writer
+	// Addr is the address to listen on; default a free loopback port.
+	Addr string
 }
 
 // Server is a running `ollama serve`.
@@ -102,9 +104,12 @@ func Start(ctx context.Context, bin, dir string, opt Options) (*Server, error) {
 	if opt.Parallel == 0 {
 		opt.Parallel = 1
 	}
-	addr, err := freePort()
-	if err != nil {
-		return nil, err
+	addr := opt.Addr
+	if addr == "" {
+		var err error
+		if addr, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{URL: "http://" + addr, Addr: addr, bin: bin, dir: dir, log: &lockedBuffer{}, done: make(chan struct{})}
 	s.env = append(os.Environ(),
