@@ -188,20 +188,18 @@ func TestWedgedEngine(t *testing.T) {
 	e := newPTU(t, []string{cg.URL, cb.URL}, tiny,
 		"    firstByteTimeout: 3s\n    failureThreshold: 2\n    cooldown: 2s\n    healthInterval: 500ms\n    healthTimeout: 2s\n    healthModel: "+tiny+"\n")
 
-	// Cancel streams on the engine to be wedged until it wedges. Each
-	// cut call goes to it: the other engine gets the calls in between.
+	// Cancel streams through a ptu whose only engine is the one to wedge,
+	// until it wedges.
+	only := newPTU(t, []string{bad.URL}, tiny, "    healthInterval: 1h\n")
 	const tries = 8
 	n := 0
-	for ; n < tries && !wedged(t, base(bad.URL), 3*time.Second); n++ {
-		before := cb.calls.Load()
-		for cb.calls.Load() == before {
-			cutStream(t, e, "chat/completions", `{"messages":[{"role":"user","content":"Tell me a long story."}],"max_tokens":16000,"stream":true}`, 5)
+	for ; !wedged(t, base(bad.URL), 3*time.Second); n++ {
+		if n == tries {
+			t.Fatalf("Ollama %s did not wedge after %d cancelled streams", bad.URL, tries)
 		}
+		cutStream(t, only, "chat/completions", `{"messages":[{"role":"user","content":"Tell me a long story."}],"max_tokens":16000,"stream":true}`, 5)
 	}
-	if n == tries {
-		t.Fatalf("Ollama %s did not wedge after %d cancelled streams", bad.URL, tries)
-	}
-	t.Logf("wedged after %d cancelled streams", n+1)
+	t.Logf("wedged after %d cancelled streams", n)
 
 	// The path probe alone sees nothing wrong.
 	eps := []upstream.Endpoint{{URL: bad.URL + "/v1"}, {URL: good.URL + "/v1"}}

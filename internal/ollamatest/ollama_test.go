@@ -177,7 +177,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("engine gone", func(t *testing.T) {
 		gone := newEngine(t)
-		e := newPTU(t, []string{gone.URL}, tiny, "    failureThreshold: 2\n    cooldown: 1h\n    healthPath: \"\"\n")
+		e := newPTU(t, []string{gone.URL}, tiny, "    failureThreshold: 2\n    cooldown: 1h\n    healthInterval: 1h\n")
 		if err := gone.Kill(); err != nil {
 			t.Fatal(err)
 		}
