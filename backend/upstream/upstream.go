@@ -195,7 +195,7 @@ func (g *Group) For(model string, tok Tokenizer) backend.Backend {
 
 // Run probes every endpoint each HealthInterval until ctx ends.
 func (g *Group) Run(ctx context.Context) {
-	if g.cfg.HealthPath == "" {
+	if g.cfg.HealthPath == "" && g.cfg.HealthModel == "" {
 		return
 	}
 	t := time.NewTicker(g.cfg.HealthInterval)
