@@ -122,7 +122,7 @@ type run struct {
 }
 
 // cost prints the mean cost (prompt + weight × generated) of a request
-// log's successful calls.
+// log's successful calls and their median stream speed (tokens/s).
 func cost(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("cost", flag.ExitOnError)
 	weight := fs.Float64("weight", 4, "output weight")
@@ -135,16 +135,20 @@ func cost(args []string, out io.Writer) error {
 		return err
 	}
 	sum, n := 0.0, 0
+	var tps []float64
 	for _, c := range r.calls {
 		if c.Outcome == "ok" {
 			sum += float64(c.Prompt) + *weight*float64(c.Generated)
 			n++
+			if c.TTFT != nil && c.Generated > 1 && c.E2E > *c.TTFT {
+				tps = append(tps, float64(c.Generated-1)/(c.E2E-*c.TTFT))
+			}
 		}
 	}
 	if n == 0 {
 		return errors.New("no successful call")
 	}
-	fmt.Fprintf(out, "%.0f\n", sum/float64(n))
+	fmt.Fprintf(out, "%.0f %.1f\n", sum/float64(n), pct(tps, 50))
 	return nil
 }
 

@@ -37,7 +37,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("no chart: %v", err)
 	}
 	out.Reset()
-	if err := cost([]string{"-weight", "4", log}, &out); err != nil || strings.TrimSpace(out.String()) != "54" {
-		t.Errorf("cost %q, %v; want 54 (10 + 4 × 11)", out.String(), err)
+	if err := cost([]string{"-weight", "4", log}, &out); err != nil || strings.TrimSpace(out.String()) != "54 10.0" {
+		t.Errorf("cost %q, %v; want 54 (10 + 4 × 11) and 10.0 tokens/s", out.String(), err)
 	}
 }
