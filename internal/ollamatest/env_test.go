@@ -407,6 +407,10 @@ func parse(t *testing.T, status int, h http.Header, b []byte) answer {
 type counter struct {
 	*httptest.Server
 	calls atomic.Int64
+	// wedged makes it hold every generation call (probes included) until
+	// its caller gives up, while GET requests still reach the engine: what
+	// Ollama 0.17.4 does once wedged (docs/backends.md, "The wedge").
+	wedged atomic.Bool
 }
 
 func newCounter(t *testing.T, target string) *counter {
@@ -421,6 +425,12 @@ func newCounter(t *testing.T, target string) *counter {
 	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.Header.Get("User-Agent") != upstream.ProbeUserAgent {
 			c.calls.Add(1)
+		}
+		if r.Method == http.MethodPost && c.wedged.Load() {
+			// With the body read, the server notices the caller hanging up.
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
