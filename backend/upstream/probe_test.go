@@ -114,7 +114,7 @@ func TestGenerationProbe(t *testing.T) {
 func TestGenerationProbeBusy(t *testing.T) {
 	release := make(chan struct{})
 	probes := atomic.Int64{}
-	var busy atomic.Bool
+	var busy, paused atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			_, _ = rw.Write([]byte(`{"data":[]}`))
@@ -125,8 +125,9 @@ func TestGenerationProbeBusy(t *testing.T) {
 			Stream    bool `json:"stream"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&req)
-		if !req.Stream { // the probe: queued behind the stream
+		if !req.Stream { // the probe: queued behind the stream, which resumes
 			probes.Add(1)
+			paused.Store(false)
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -136,8 +137,10 @@ func TestGenerationProbeBusy(t *testing.T) {
 		rw.Header().Set("Content-Type", "text/event-stream")
 		f := rw.(http.Flusher)
 		for i := 0; ; i++ {
-			_, _ = rw.Write([]byte(`data: {"choices":[{"index":0,"delta":{"content":"x"}}]}` + "\n\n"))
-			f.Flush()
+			if !paused.Load() {
+				_, _ = rw.Write([]byte(`data: {"choices":[{"index":0,"delta":{"content":"x"}}]}` + "\n\n"))
+				f.Flush()
+			}
 			if i == 0 {
 				busy.Store(true)
 			}
@@ -174,8 +177,11 @@ func TestGenerationProbeBusy(t *testing.T) {
 	if n := probes.Load(); n != 0 {
 		t.Errorf("%d generation probes sent to an endpoint streaming output within the interval; want 0", n)
 	}
-	// Past the interval the probe is sent; it times out, but output kept
-	// flowing meanwhile, so the endpoint stays in service.
+	// The stream pauses and the interval passes: the probe is sent; it
+	// times out, but the stream resumed meanwhile, so the endpoint stays in
+	// service.
+	paused.Store(true)
+	time.Sleep(200 * time.Millisecond) // a chunk already on its way lands before the clock moves
 	clk.Advance(2 * time.Minute)
 	g.Probe(context.Background())
 	if h := g.Health(); h[0].Ejected || probes.Load() != 1 {
