@@ -31,6 +31,12 @@ type Backend struct {
 	Cooldown         time.Duration `yaml:"cooldown"`         // how long an ejected endpoint stays out; default 30s
 	HealthPath       string        `yaml:"healthPath"`       // GET probe; default /models (openai), none (azure)
 	HealthInterval   time.Duration `yaml:"healthInterval"`   // default 10s
+	// HealthModel, when set, is an upstream model name each probe asks for
+	// one token: an endpoint that answers healthPath but no longer generates
+	// is ejected. HealthTimeout bounds each probe request (default
+	// firstByteTimeout).
+	HealthModel   string        `yaml:"healthModel"`
+	HealthTimeout time.Duration `yaml:"healthTimeout"`
 }
 
 // BackendEndpoint is one upstream server. The key is given inline (apiKey)
@@ -83,7 +89,7 @@ func (c *Config) validateBackends(v *validator) map[string]bool {
 			name string
 			d    time.Duration
 		}{{"connectTimeout", b.ConnectTimeout}, {"firstByteTimeout", b.FirstByteTimeout}, {"requestTimeout", b.RequestTimeout},
-			{"cooldown", b.Cooldown}, {"healthInterval", b.HealthInterval}} {
+			{"cooldown", b.Cooldown}, {"healthInterval", b.HealthInterval}, {"healthTimeout", b.HealthTimeout}} {
 			if d.d < 0 {
 				v.addf(place, b.Name, "%s must not be negative", d.name)
 			}

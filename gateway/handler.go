@@ -450,7 +450,9 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 	res, err := g.generate(ctx, dep, req, out)
 	actual := float64(max(0, res.PromptTokens-res.CachedTokens)) + dep.weight*float64(res.CompletionTokens)
 	settle(actual)
-	rec.CompletionTokens = res.CompletionTokens
+	// The counts settled are the backend's (an upstream's own usage): the
+	// record, and so the metrics and the bill, carry the same ones.
+	rec.PromptTokens, rec.CompletionTokens = res.PromptTokens, res.CompletionTokens
 	if !res.FirstToken.IsZero() {
 		rec.TimeToFirstToken = res.FirstToken.Sub(start)
 	}

@@ -59,7 +59,7 @@ func newBackends(ctx context.Context, cat *catalog.Catalog, timeScale float64, g
 		g, err := upstream.New(upstream.Config{Name: c.Name, Kind: c.Kind, Endpoints: eps, Models: c.Models, APIVersion: c.APIVersion,
 			ConnectTimeout: c.ConnectTimeout, FirstByteTimeout: c.FirstByteTimeout, RequestTimeout: c.RequestTimeout,
 			MaxConnections: c.MaxConnections, FailureThreshold: c.FailureThreshold, Cooldown: c.Cooldown,
-			HealthPath: c.HealthPath, HealthInterval: c.HealthInterval, Wrap: wrap})
+			HealthPath: c.HealthPath, HealthInterval: c.HealthInterval, HealthModel: c.HealthModel, HealthTimeout: c.HealthTimeout, Wrap: wrap})
 		if err != nil {
 			return nil, err
 		}

@@ -68,6 +68,15 @@ type Config struct {
 	// HealthInterval is how often Run probes (default 10s).
 	HealthPath     string
 	HealthInterval time.Duration
+	// HealthModel, when set, is the upstream model name a probe also asks
+	// for one token (a chat completion with max_tokens 1): an engine that
+	// still answers HealthPath but no longer generates (a wedged server) is
+	// ejected, and is not returned to service until it generates again. The
+	// generation probe is skipped while calls on the endpoint are producing
+	// output, and a probe that times out while they do does not eject it.
+	HealthModel string
+	// HealthTimeout bounds each probe request (default FirstByteTimeout).
+	HealthTimeout time.Duration
 
 	Now       func() time.Time
 	Transport http.RoundTripper // tests; default a Transport built from the limits above
@@ -134,6 +143,7 @@ func New(cfg Config) (*Group, error) {
 	def(&cfg.RequestTimeout, 10*time.Minute)
 	def(&cfg.Cooldown, 30*time.Second)
 	def(&cfg.HealthInterval, 10*time.Second)
+	def(&cfg.HealthTimeout, cfg.FirstByteTimeout)
 	if cfg.FailureThreshold == 0 {
 		cfg.FailureThreshold = 3
 	}
@@ -191,7 +201,7 @@ func (g *Group) For(model string, tok Tokenizer) backend.Backend {
 
 // Run probes every endpoint each HealthInterval until ctx ends.
 func (g *Group) Run(ctx context.Context) {
-	if g.cfg.HealthPath == "" {
+	if g.cfg.HealthPath == "" && g.cfg.HealthModel == "" {
 		return
 	}
 	t := time.NewTicker(g.cfg.HealthInterval)
@@ -206,10 +216,15 @@ func (g *Group) Run(ctx context.Context) {
 	}
 }
 
-// Probe checks every endpoint once with GET HealthPath: a failing endpoint is
-// ejected, an ejected one that answers returns to service.
+// ProbeUserAgent is the User-Agent of health probes, so that an upstream's
+// logs tell them from calls.
+const ProbeUserAgent = "ptu-health-probe"
+
+// Probe checks every endpoint once with GET HealthPath and, when HealthModel
+// is set, a one-token generation: a failing endpoint is ejected, an ejected
+// one that answers returns to service.
 func (g *Group) Probe(ctx context.Context) {
-	if g.cfg.HealthPath == "" {
+	if g.cfg.HealthPath == "" && g.cfg.HealthModel == "" {
 		return
 	}
 	var wg sync.WaitGroup
@@ -217,27 +232,82 @@ func (g *Group) Probe(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(ctx, g.cfg.FirstByteTimeout)
-			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+g.cfg.HealthPath, nil)
-			if err != nil {
-				return
-			}
-			g.auth(req, e)
-			res, err := g.client.Do(req)
-			ok := err == nil && res.StatusCode < 300
-			if err == nil {
-				_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
-				res.Body.Close()
-			}
-			if ok {
+			if g.probe(ctx, e) {
 				e.recover()
-			} else {
+			} else if ctx.Err() == nil {
 				e.eject(g.cfg.Now().Add(g.cfg.Cooldown))
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// probe reports whether e is healthy.
+func (g *Group) probe(ctx context.Context, e *endpoint) bool {
+	if g.cfg.HealthPath != "" {
+		ctx, cancel := context.WithTimeout(ctx, g.cfg.HealthTimeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+g.cfg.HealthPath, nil)
+		if err != nil {
+			return false
+		}
+		req.Header.Set("User-Agent", ProbeUserAgent)
+		g.auth(req, e)
+		res, err := g.client.Do(req)
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
+		res.Body.Close()
+		if res.StatusCode >= 300 {
+			return false
+		}
+	}
+	if g.cfg.HealthModel == "" {
+		return true
+	}
+	start := g.cfg.Now()
+	if e.progressSince(start.Add(-g.cfg.HealthInterval)) && !e.ejected(start) {
+		return true // calls on it are producing output: it generates
+	}
+	if g.generates(ctx, e) {
+		return true
+	}
+	// An engine busy with calls that produce output may be too busy to
+	// answer in time; only an endpoint that produced nothing is ejected.
+	return e.progressSince(start) && !e.ejected(g.cfg.Now())
+}
+
+// generates asks e for one token of HealthModel within HealthTimeout.
+func (g *Group) generates(ctx context.Context, e *endpoint) bool {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.HealthTimeout)
+	defer cancel()
+	body, _ := json.Marshal(map[string]any{
+		"model":      g.cfg.HealthModel,
+		"messages":   []map[string]string{{"role": "user", "content": "Say OK."}},
+		"max_tokens": 1,
+	})
+	u := e.URL + "/chat/completions"
+	if g.cfg.Kind == KindAzure {
+		u = e.URL + "/openai/deployments/" + g.cfg.HealthModel + "/chat/completions?api-version=" + g.cfg.APIVersion
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", ProbeUserAgent)
+	g.auth(req, e)
+	res, err := g.client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer res.Body.Close()
+	var c completion
+	if res.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&c) != nil {
+		return false
+	}
+	return len(c.Choices) > 0
 }
 
 // Health is one endpoint's state, for operators and tests.
@@ -279,6 +349,22 @@ type endpoint struct {
 	open     bool
 	until    time.Time
 	trial    bool // a half-open trial call is in flight
+	// progress is when a call on the endpoint last produced output (Unix
+	// nanoseconds of Config.Now), for the generation probe.
+	progress atomic.Int64
+}
+
+// progressed records output produced at now.
+func (e *endpoint) progressed(now time.Time) { e.progress.Store(now.UnixNano()) }
+
+// progressSince reports whether a call produced output at or after t.
+func (e *endpoint) progressSince(t time.Time) bool { return e.progress.Load() >= t.UnixNano() }
+
+// ejected reports whether e is out of service at now.
+func (e *endpoint) ejected(now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.open && now.Before(e.until) || e.trial
 }
 
 // acquire reports whether a call may go to e now.
@@ -463,6 +549,14 @@ type usage struct {
 	} `json:"prompt_tokens_details"`
 }
 
+// empty reports a usage that counts nothing: Ollama (0.17.4) puts
+// "usage":{} on every chunk of a streamed legacy completion, before the real
+// count in its last chunk. A call always has prompt tokens, so such a usage
+// is no count, and the tokenizer still counts a stream cut before the last chunk.
+func (u *usage) empty() bool {
+	return u.PromptTokens == 0 && u.CompletionTokens == 0
+}
+
 // apply sets res's counts to the upstream's.
 func (u *usage) apply(res *backend.Result) {
 	res.PromptTokens, res.CompletionTokens = u.PromptTokens, u.CompletionTokens
@@ -553,7 +647,7 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 		if len(c.Error) > 0 && string(c.Error) != "null" {
 			return b.fallback(res, texts, counted), emitted, fmt.Errorf("upstream %s: stream failed: %s", e.URL, c.Error)
 		}
-		if c.Usage != nil {
+		if c.Usage != nil && !c.Usage.empty() {
 			counted = true
 			c.Usage.apply(&res)
 		}
@@ -580,6 +674,7 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 					res.FirstToken = now
 				}
 				res.LastToken = now
+				e.progressed(now)
 			}
 			emitted = true
 			if err := emit(ev); err != nil {
@@ -618,6 +713,10 @@ func (b *modelBackend) answer(body io.Reader, e *endpoint, res backend.Result, e
 		return res, false, fmt.Errorf("upstream %s: bad answer: %w", e.URL, err)
 	}
 	now := b.g.cfg.Now()
+	e.progressed(now)
+	if c.Usage != nil && c.Usage.empty() {
+		c.Usage = nil
+	}
 	var texts [][]byte
 	if c.Usage != nil {
 		c.Usage.apply(&res)
