@@ -184,19 +184,8 @@ func (s *keyScan) array(ctx keyContext, depth int) bool {
 		if !ok {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case ']':
-			s.i++
-			return true
-		default:
-			return false
+		if more, ok := s.separator(']'); !more {
+			return ok
 		}
 	}
 }
@@ -274,19 +263,8 @@ func (s *keyScan) object(ctx keyContext, depth int) bool {
 		if !ok {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
-			return true
-		default:
-			return false
+		if more, ok := s.separator('}'); !more {
+			return ok
 		}
 	}
 }
@@ -419,4 +397,23 @@ func canonicalFold(r rune) rune {
 		least = min(least, f)
 	}
 	return least
+}
+
+// separator reads what follows a value in an array or object: a comma
+// (more to come), or close (the end, ok). Anything else is malformed.
+func (s *keyScan) separator(close byte) (more, ok bool) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		s.ws()
+		return true, true
+	case close:
+		s.i++
+		return false, true
+	}
+	return false, false
 }
