@@ -141,9 +141,6 @@ func TestGenerationProbeBusy(t *testing.T) {
 				_, _ = rw.Write([]byte(`data: {"choices":[{"index":0,"delta":{"content":"x"}}]}` + "\n\n"))
 				f.Flush()
 			}
-			if i == 0 {
-				busy.Store(true)
-			}
 			select {
 			case <-release:
 				_, _ = rw.Write([]byte("data: [DONE]\n\n"))
@@ -164,7 +161,7 @@ func TestGenerationProbeBusy(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		_, err := g.For("m", nil).Generate(context.Background(), backend.Request{Stream: true, Body: []byte(`{"messages":[]}`)},
-			func(backend.Event) error { return nil })
+			func(backend.Event) error { busy.Store(true); return nil }) // the gateway has seen output
 		done <- err
 	}()
 	for !busy.Load() {
