@@ -595,36 +595,60 @@ type chunk struct {
 // try runs the call on one endpoint; emitted reports whether any output
 // reached the client.
 func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []byte, req backend.Request, emit func(backend.Event) error) (res backend.Result, emitted bool, err error) {
-	res.PromptTokens = req.PromptTokens
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url(e, chat), bytes.NewReader(body))
+	hres, err := b.send(ctx, e, chat, body)
 	if err != nil {
 		return res, false, err
+	}
+	defer hres.Body.Close()
+	res.PromptTokens = req.PromptTokens
+	if !req.Stream && !strings.HasPrefix(hres.Header.Get("Content-Type"), "text/event-stream") {
+		return b.answer(hres.Body, e, res, emit)
+	}
+	s := streamRead{b: b, e: e, res: res, emit: emit}
+	err = s.read(hres.Body)
+	return b.fallback(s.res, s.texts, s.counted), s.emitted, err
+}
+
+// send posts body to the endpoint; an answer other than 200 is a
+// *StatusError carrying the start of its body.
+func (b *modelBackend) send(ctx context.Context, e *endpoint, chat bool, body []byte) (*http.Response, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url(e, chat), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "text/event-stream")
 	b.g.auth(hreq, e)
 	hres, err := b.g.client.Do(hreq)
 	if err != nil {
-		res.PromptTokens = 0
-		return res, false, fmt.Errorf("upstream %s: %w", e.URL, err)
+		return nil, fmt.Errorf("upstream %s: %w", e.URL, err)
 	}
-	defer hres.Body.Close()
 	if hres.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(hres.Body, 4096))
-		res.PromptTokens = 0
-		return res, false, &StatusError{Endpoint: e.URL, Status: hres.StatusCode, Body: string(msg)}
+		hres.Body.Close()
+		return nil, &StatusError{Endpoint: e.URL, Status: hres.StatusCode, Body: string(msg)}
 	}
-	if !req.Stream && !strings.HasPrefix(hres.Header.Get("Content-Type"), "text/event-stream") {
-		return b.answer(hres.Body, e, res, emit)
-	}
-	// Usage comes from the upstream's last chunk. Until it does, the text of
-	// each choice is kept, to be counted with the tokenizer only if the
-	// stream ends without usage (tokenizing every chunk would cost more than
-	// the rest of the call).
-	var texts [][]byte
-	var counted bool // the upstream sent usage
-	var c chunk
-	sc := bufio.NewScanner(hres.Body)
+	return hres, nil
+}
+
+// streamRead reads one upstream event stream. Usage comes from the
+// upstream's last chunk. Until it does, the text of each choice is kept, to
+// be counted with the tokenizer only if the stream ends without usage
+// (tokenizing every chunk would cost more than the rest of the call).
+type streamRead struct {
+	b       *modelBackend
+	e       *endpoint
+	emit    func(backend.Event) error
+	res     backend.Result
+	texts   [][]byte
+	counted bool // the upstream sent usage
+	emitted bool
+	c       chunk // one chunk value for the whole stream: decoding reuses its choices
+}
+
+// read consumes the stream up to [DONE] or its end.
+func (s *streamRead) read(body io.Reader) error {
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 0, 4<<10), 16<<20)
 	for sc.Scan() {
 		line, ok := bytes.CutPrefix(sc.Bytes(), dataPrefix)
@@ -633,59 +657,75 @@ func (b *modelBackend) try(ctx context.Context, e *endpoint, chat bool, body []b
 		}
 		line = bytes.TrimSpace(line)
 		if bytes.Equal(line, doneMarker) {
-			break
+			return nil
 		}
-		// One chunk value for the whole stream: decoding reuses its choices.
-		// Choices are cleared first, since decoding leaves fields a chunk
-		// does not name as they were.
-		c.Choices = c.Choices[:cap(c.Choices)]
-		clear(c.Choices)
-		c.Choices, c.Usage, c.Error = c.Choices[:0], nil, nil
-		if err := json.Unmarshal(line, &c); err != nil {
-			return b.fallback(res, texts, counted), emitted, fmt.Errorf("upstream %s: bad stream chunk: %w", e.URL, err)
-		}
-		if len(c.Error) > 0 && string(c.Error) != "null" {
-			return b.fallback(res, texts, counted), emitted, fmt.Errorf("upstream %s: stream failed: %s", e.URL, c.Error)
-		}
-		if c.Usage != nil && !c.Usage.empty() {
-			counted = true
-			c.Usage.apply(&res)
-		}
-		for _, ch := range c.Choices {
-			text := ""
-			if ch.Delta.Content != nil {
-				text = *ch.Delta.Content
-			} else if ch.Text != nil {
-				text = *ch.Text
-			}
-			ev := backend.Event{Index: ch.Index, Text: text}
-			if ch.FinishReason != nil {
-				ev.FinishReason = *ch.FinishReason
-			}
-			if text == "" && ev.FinishReason == "" {
-				continue
-			}
-			if !counted {
-				texts = b.keepText(texts, ch.Index, text)
-			}
-			now := b.g.cfg.Now()
-			if text != "" {
-				if res.FirstToken.IsZero() {
-					res.FirstToken = now
-				}
-				res.LastToken = now
-				e.progressed(now)
-			}
-			emitted = true
-			if err := emit(ev); err != nil {
-				return b.fallback(res, texts, counted), emitted, fmt.Errorf("%w: %w", errClient, err)
-			}
+		if err := s.chunk(line); err != nil {
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return b.fallback(res, texts, counted), emitted, fmt.Errorf("upstream %s: %w", e.URL, err)
+		return fmt.Errorf("upstream %s: %w", s.e.URL, err)
 	}
-	return b.fallback(res, texts, counted), emitted, nil
+	return nil
+}
+
+// chunk decodes one data line and emits its choices.
+func (s *streamRead) chunk(line []byte) error {
+	c := &s.c
+	// Choices are cleared first, since decoding leaves fields a chunk does
+	// not name as they were.
+	c.Choices = c.Choices[:cap(c.Choices)]
+	clear(c.Choices)
+	c.Choices, c.Usage, c.Error = c.Choices[:0], nil, nil
+	if err := json.Unmarshal(line, c); err != nil {
+		return fmt.Errorf("upstream %s: bad stream chunk: %w", s.e.URL, err)
+	}
+	if len(c.Error) > 0 && string(c.Error) != "null" {
+		return fmt.Errorf("upstream %s: stream failed: %s", s.e.URL, c.Error)
+	}
+	if c.Usage != nil && !c.Usage.empty() {
+		s.counted = true
+		c.Usage.apply(&s.res)
+	}
+	for _, ch := range c.Choices {
+		text := ""
+		if ch.Delta.Content != nil {
+			text = *ch.Delta.Content
+		} else if ch.Text != nil {
+			text = *ch.Text
+		}
+		ev := backend.Event{Index: ch.Index, Text: text}
+		if ch.FinishReason != nil {
+			ev.FinishReason = *ch.FinishReason
+		}
+		if text == "" && ev.FinishReason == "" {
+			continue
+		}
+		if err := s.deliver(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliver keeps the text for counting, times it, and emits it.
+func (s *streamRead) deliver(ev backend.Event) error {
+	if !s.counted {
+		s.texts = s.b.keepText(s.texts, ev.Index, ev.Text)
+	}
+	if ev.Text != "" {
+		now := s.b.g.cfg.Now()
+		if s.res.FirstToken.IsZero() {
+			s.res.FirstToken = now
+		}
+		s.res.LastToken = now
+		s.e.progressed(now)
+	}
+	s.emitted = true
+	if err := s.emit(ev); err != nil {
+		return fmt.Errorf("%w: %w", errClient, err)
+	}
+	return nil
 }
 
 // completion is what is read of a whole (not streamed) chat or legacy
