@@ -391,6 +391,25 @@ func (e *Engine) step() bool {
 		e.mu.Unlock()
 		return false
 	}
+	level := e.share(now)
+	wakes := e.advanceAll(level)
+	e.mu.Unlock()
+
+	for _, s := range wakes {
+		select {
+		case s.wake <- struct{}{}:
+		default: // already signalled; it will read the latest position
+		}
+	}
+	clear(wakes)
+	e.wakes = wakes[:0]
+	return true
+}
+
+// share measures the demand of the streams in flight since the last step
+// and returns the level each may use up to (+Inf when the pool is not
+// over-subscribed); it moves the step's clock to now. e.mu is held.
+func (e *Engine) share(now time.Time) float64 {
 	span := now.Sub(e.last).Seconds()
 	ds := e.demands[:0]
 	total := 0.0
@@ -415,7 +434,12 @@ func (e *Engine) step() bool {
 	if now.After(e.last) {
 		e.last = now
 	}
+	return level
+}
 
+// advanceAll moves every stream in flight on at level, drops the finished
+// ones and returns those with new output to wake. e.mu is held.
+func (e *Engine) advanceAll(level float64) []*stream {
 	wakes := e.wakes[:0]
 	kept := e.active[:0]
 	for _, s := range e.active {
@@ -436,17 +460,7 @@ func (e *Engine) step() bool {
 	}
 	clear(e.active[len(kept):])
 	e.active = kept
-	e.mu.Unlock()
-
-	for _, s := range wakes {
-		select {
-		case s.wake <- struct{}{}:
-		default: // already signalled; it will read the latest position
-		}
-	}
-	clear(wakes)
-	e.wakes = wakes[:0]
-	return true
+	return wakes
 }
 
 // demandOf is the input-equivalent rate s would use at full speed.

@@ -148,44 +148,71 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if apiErr == nil && len(req.Messages) == 0 {
 		apiErr = invalidParam("messages", "[] is too short - 'messages'", "empty_array")
 	}
-	if apiErr == nil && req.StreamOptions != nil && !req.Stream {
-		apiErr = invalidParam("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "")
+	if apiErr == nil {
+		apiErr = checkStreamOptions(req.StreamOptions != nil, req.Stream)
 	}
 	if apiErr != nil {
 		writeError(w, statusOf(apiErr), apiErr)
 		return
 	}
+	a := answer{w: w, r: r, e: e, p: p, id: "chatcmpl-" + s.newID(), created: s.now().Unix()}
 	breq := p.request(CountChat(e.cfg.Tokenizer, req.Messages), body)
-	id, created := "chatcmpl-"+s.newID(), s.now().Unix()
-
-	if !p.stream {
-		texts := make([]strings.Builder, breq.N)
-		out := ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: p.model, SystemFingerprint: fingerprint, Choices: make([]ChatChoice, breq.N)}
-		res, err := e.Generate(r.Context(), breq, func(ev backend.Event) error {
-			texts[ev.Index].WriteString(ev.Text)
-			if ev.FinishReason != "" {
-				out.Choices[ev.Index].FinishReason = ev.FinishReason
-			}
-			return nil
-		})
-		if err != nil {
-			return // the client is gone
-		}
-		for i := range out.Choices {
-			out.Choices[i].Index = i
-			out.Choices[i].Message = ResponseMessage{Role: "assistant", Content: texts[i].String()}
-		}
-		out.Usage = usageOf(res)
-		writeJSON(w, http.StatusOK, out)
-		return
+	if p.stream {
+		a.streamChat(breq)
+	} else {
+		a.wholeChat(breq)
 	}
+}
 
-	sse := newSSE(w)
+// checkStreamOptions refuses stream_options on a call that does not stream.
+func checkStreamOptions(given, stream bool) *APIError {
+	if given && !stream {
+		return invalidParam("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "")
+	}
+	return nil
+}
+
+// answer is one call's reply under way.
+type answer struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	e       *Engine
+	p       params
+	id      string
+	created int64
+}
+
+// wholeChat answers a chat call in one JSON body.
+func (a answer) wholeChat(breq backend.Request) {
+	texts := make([]strings.Builder, breq.N)
+	out := ChatCompletion{ID: a.id, Object: "chat.completion", Created: a.created, Model: a.p.model, SystemFingerprint: fingerprint, Choices: make([]ChatChoice, breq.N)}
+	res, err := a.e.Generate(a.r.Context(), breq, func(ev backend.Event) error {
+		texts[ev.Index].WriteString(ev.Text)
+		if ev.FinishReason != "" {
+			out.Choices[ev.Index].FinishReason = ev.FinishReason
+		}
+		return nil
+	})
+	if err != nil {
+		return // the client is gone
+	}
+	for i := range out.Choices {
+		out.Choices[i].Index = i
+		out.Choices[i].Message = ResponseMessage{Role: "assistant", Content: texts[i].String()}
+	}
+	out.Usage = usageOf(res)
+	writeJSON(a.w, http.StatusOK, out)
+}
+
+// streamChat answers a chat call as server-sent chunks: a role chunk per
+// choice, its text, its finish reason, the usage when asked, then [DONE].
+func (a answer) streamChat(breq backend.Request) {
+	sse := newSSE(a.w)
 	chunk := func(c ChunkChoice) error {
-		return sse.send(ChatCompletionChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: p.model, SystemFingerprint: fingerprint, Choices: []ChunkChoice{c}})
+		return sse.send(ChatCompletionChunk{ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.p.model, SystemFingerprint: fingerprint, Choices: []ChunkChoice{c}})
 	}
 	started := make([]bool, breq.N)
-	res, err := e.Generate(r.Context(), breq, func(ev backend.Event) error {
+	res, err := a.e.Generate(a.r.Context(), breq, func(ev backend.Event) error {
 		if !started[ev.Index] {
 			started[ev.Index] = true
 			empty := ""
@@ -208,8 +235,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	if p.usage {
-		if sse.send(ChatCompletionChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: p.model, SystemFingerprint: fingerprint, Choices: []ChunkChoice{}, Usage: usageOf(res)}) != nil {
+	if a.p.usage {
+		if sse.send(ChatCompletionChunk{ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.p.model, SystemFingerprint: fingerprint, Choices: []ChunkChoice{}, Usage: usageOf(res)}) != nil {
 			return
 		}
 	}
@@ -233,74 +260,81 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 	if apiErr == nil && len(req.Prompt) == 0 {
 		apiErr = invalidParam("prompt", "you must provide a prompt parameter", "")
 	}
-	if apiErr == nil && req.StreamOptions != nil && !req.Stream {
-		apiErr = invalidParam("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "")
+	if apiErr == nil {
+		apiErr = checkStreamOptions(req.StreamOptions != nil, req.Stream)
 	}
 	if apiErr != nil {
 		writeError(w, statusOf(apiErr), apiErr)
 		return
 	}
+	a := answer{w: w, r: r, e: e, p: p, id: "cmpl-" + s.newID(), created: s.now().Unix()}
+	a.completions(promptRequests(e, p, req.Prompt, body))
+}
 
-	// One engine request per prompt; prompt k's choices take indexes k*n … k*n+n-1.
-	reqs := make([]backend.Request, len(req.Prompt))
-	for k, item := range req.Prompt {
+// promptRequests makes one engine request per prompt.
+func promptRequests(e *Engine, p params, prompts []PromptItem, body []byte) []backend.Request {
+	reqs := make([]backend.Request, len(prompts))
+	for k, item := range prompts {
 		count := len(item.Tokens)
 		if item.Tokens == nil {
 			count = len(e.cfg.Tokenizer.Encode(item.Text))
 		}
 		b := body
-		if len(req.Prompt) > 1 {
+		if len(prompts) > 1 {
 			b, _ = json.Marshal(map[string]any{"prompt": item})
 		}
 		reqs[k] = p.request(count, b)
 	}
+	return reqs
+}
+
+// completions answers a legacy completions call, whole or streamed; prompt
+// k's choices take indexes k*n … k*n+n-1.
+func (a answer) completions(reqs []backend.Request) {
 	n := reqs[0].N
-	id, created := "cmpl-"+s.newID(), s.now().Unix()
 	choices := make([]CompletionChoice, len(reqs)*n)
 	texts := make([]strings.Builder, len(choices))
-
 	var sse *sseWriter
-	if p.stream {
-		sse = newSSE(w)
+	if a.p.stream {
+		sse = newSSE(a.w)
+	}
+	page := func(cs []CompletionChoice, u *Usage) Completion {
+		return Completion{ID: a.id, Object: "text_completion", Created: a.created, Model: a.p.model, SystemFingerprint: fingerprint, Choices: cs, Usage: u}
 	}
 	var mu sync.Mutex
 	emitFor := func(k int) func(backend.Event) error {
 		return func(ev backend.Event) error {
 			i := k*n + ev.Index
-			if !p.stream {
+			var reason *string
+			if ev.FinishReason != "" {
+				reason = &ev.FinishReason
+			}
+			if !a.p.stream {
 				texts[i].WriteString(ev.Text)
-				if ev.FinishReason != "" {
-					reason := ev.FinishReason
-					choices[i].FinishReason = &reason
+				if reason != nil {
+					choices[i].FinishReason = reason
 				}
 				return nil
 			}
-			c := CompletionChoice{Text: ev.Text, Index: i}
-			if ev.FinishReason != "" {
-				reason := ev.FinishReason
-				c.FinishReason = &reason
-			}
 			mu.Lock()
 			defer mu.Unlock()
-			return sse.send(Completion{ID: id, Object: "text_completion", Created: created, Model: p.model, SystemFingerprint: fingerprint, Choices: []CompletionChoice{c}})
+			return sse.send(page([]CompletionChoice{{Text: ev.Text, Index: i, FinishReason: reason}}, nil))
 		}
 	}
-	res, err := generateAll(r.Context(), e, reqs, emitFor)
+	res, err := generateAll(a.r.Context(), a.e, reqs, emitFor)
 	if err != nil {
 		return
 	}
-	if !p.stream {
+	if !a.p.stream {
 		for i := range choices {
 			choices[i].Index = i
 			choices[i].Text = texts[i].String()
 		}
-		writeJSON(w, http.StatusOK, Completion{ID: id, Object: "text_completion", Created: created, Model: p.model, SystemFingerprint: fingerprint, Choices: choices, Usage: usageOf(res)})
+		writeJSON(a.w, http.StatusOK, page(choices, usageOf(res)))
 		return
 	}
-	if p.usage {
-		if sse.send(Completion{ID: id, Object: "text_completion", Created: created, Model: p.model, SystemFingerprint: fingerprint, Choices: []CompletionChoice{}, Usage: usageOf(res)}) != nil {
-			return
-		}
+	if a.p.usage && sse.send(page([]CompletionChoice{}, usageOf(res))) != nil {
+		return
 	}
 	sse.done()
 }
