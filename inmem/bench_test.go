@@ -49,7 +49,7 @@ func BenchmarkAdmitSettleParallel(b *testing.B) {
 				b.Error(err)
 			}
 			if d.Allowed {
-				_ = l.Settle(ctx, k, 750_000, -500)
+				_ = d.Reservation.Settle(ctx, 1500)
 			}
 		}
 	})
