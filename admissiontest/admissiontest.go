@@ -66,6 +66,10 @@ func Run(t *testing.T, newHarness func(t *testing.T, rule leaky.RetryRule) Harne
 		{"SettleRefundReopens", def, testSettleRefundReopens},
 		{"SettleExtraCharges", def, testSettleExtraCharges},
 		{"RefundNeverBanksCredit", def, testRefundNeverBanksCredit},
+		{"CancelRefundsEstimate", def, testCancel},
+		{"ReservationSettlesOnce", def, testSettlesOnce},
+		{"RefusedReservationDoesNothing", def, testRefusedReservation},
+		{"ConcurrentSettlesApplyOnce", def, testConcurrentSettles},
 		{"UtilizationMatches", def, testUtilizationMatches},
 		{"RecentCountsAdmittedTokens", def, testRecent},
 		{"CapacityChangeKeepsLevel", def, testCapacityChange},
@@ -98,16 +102,30 @@ func admit(t *testing.T, h Harness, key string, c, estimate float64) leaky.Decis
 	if !d.Allowed && d.RetryAfter <= 0 {
 		t.Fatalf("Admit(%q) rejected with retry-after %v", key, d.RetryAfter)
 	}
+	if d.Allowed != (d.Reservation != nil) {
+		t.Fatalf("Admit(%q): allowed %v with reservation %v", key, d.Allowed, d.Reservation)
+	}
+	if d.Allowed && d.Reservation.Estimate() != estimate {
+		t.Fatalf("Admit(%q): reserved %v, want the estimate %v", key, d.Reservation.Estimate(), estimate)
+	}
 	if math.IsNaN(d.Utilization) || d.Level < 0 || math.Abs(d.Utilization-d.Level/c*100) > 1e-9*math.Max(1, d.Utilization) {
 		t.Fatalf("Admit(%q): utilization %v%% does not match level %v of capacity %v", key, d.Utilization, d.Level, c)
 	}
 	return d
 }
 
-func settle(t *testing.T, h Harness, key string, c, delta float64) {
+// settle settles the reservation of an admitted call with its actual cost.
+func settle(t *testing.T, d leaky.Decision, actual float64) {
 	t.Helper()
-	if err := h.Limiter.Settle(context.Background(), key, c, delta); err != nil {
-		t.Fatalf("Settle(%q, %v, %v): %v", key, c, delta, err)
+	if err := d.Reservation.Settle(context.Background(), actual); err != nil {
+		t.Fatalf("Settle(%v) of a reservation of %v: %v", actual, d.Reservation.Estimate(), err)
+	}
+}
+
+func cancel(t *testing.T, d leaky.Decision) {
+	t.Helper()
+	if err := d.Reservation.Cancel(context.Background()); err != nil {
+		t.Fatalf("Cancel of a reservation of %v: %v", d.Reservation.Estimate(), err)
 	}
 }
 
@@ -130,12 +148,14 @@ func near(t *testing.T, what string, got, want, slack float64) {
 }
 
 // fill admits one call of capacity + over tokens on an empty key, leaving it
-// above 100 % for over milliseconds' worth of drain.
-func fill(t *testing.T, h Harness, key string, over float64) {
+// above 100 % for over milliseconds' worth of drain, and returns its decision.
+func fill(t *testing.T, h Harness, key string, over float64) leaky.Decision {
 	t.Helper()
-	if d := admit(t, h, key, capacity, capacity+over); !d.Allowed {
+	d := admit(t, h, key, capacity, capacity+over)
+	if !d.Allowed {
 		t.Fatalf("first call on %q rejected: %+v", key, d)
 	}
+	return d
 }
 
 func testEmptyKeyAdmits(t *testing.T, h Harness, key func(string) string) {
@@ -283,12 +303,12 @@ func testRetryExact(t *testing.T, h Harness, key func(string) string) {
 }
 
 func testSettleRefundReopens(t *testing.T, h Harness, key func(string) string) {
-	fill(t, h, key("a"), drained(time.Second+2*h.Slack))
+	big := fill(t, h, key("a"), drained(time.Second+2*h.Slack))
 	if d := admit(t, h, key("a"), capacity, 10); d.Allowed {
 		t.Fatal("full bucket admitted")
 	}
 	// The big call used half its estimate.
-	settle(t, h, key("a"), capacity, -(capacity+drained(time.Second+2*h.Slack))/2)
+	settle(t, big, (capacity+drained(time.Second+2*h.Slack))/2)
 	near(t, "utilization after refund", utilization(t, h, key("a"), capacity), 50+drained(time.Second+2*h.Slack)/capacity*50, drained(h.Slack*4)/capacity*100)
 	if d := admit(t, h, key("a"), capacity, 10); !d.Allowed {
 		t.Fatalf("refund did not reopen: %+v", d)
@@ -296,28 +316,29 @@ func testSettleRefundReopens(t *testing.T, h Harness, key func(string) string) {
 }
 
 func testSettleExtraCharges(t *testing.T, h Harness, key func(string) string) {
-	admit(t, h, key("a"), capacity, 6000)
-	settle(t, h, key("a"), capacity, 3000) // the call cost 9,000
+	settle(t, admit(t, h, key("a"), capacity, 6000), 9000) // the call cost 9,000
 	near(t, "utilization", utilization(t, h, key("a"), capacity), 15, drained(2*h.Slack)/capacity*100)
-	// A settle on a key with no bucket (evicted while the call ran) still charges.
-	settle(t, h, key("b"), capacity, 3000)
-	near(t, "utilization of settled-only key", utilization(t, h, key("b"), capacity), 5, drained(h.Slack)/capacity*100)
+	// A call admitted with no estimate still pays what it used.
+	settle(t, admit(t, h, key("b"), capacity, 0), 3000)
+	near(t, "utilization of a call estimated at zero", utilization(t, h, key("b"), capacity), 5, drained(h.Slack)/capacity*100)
 	// A settle that takes the bucket over 100 % closes it.
-	settle(t, h, key("a"), capacity, capacity)
+	settle(t, admit(t, h, key("a"), capacity, 0), capacity)
 	if d := admit(t, h, key("a"), capacity, 1); d.Allowed {
 		t.Fatalf("bucket at %v%% admitted", d.Utilization)
 	}
 }
 
 func testRefundNeverBanksCredit(t *testing.T, h Harness, key func(string) string) {
-	admit(t, h, key("a"), capacity, 1000)
-	settle(t, h, key("a"), capacity, -1e9)
+	d := admit(t, h, key("a"), capacity, 1000)
+	// Half the estimate drains while the call runs; refunding all of it
+	// empties the bucket and no more.
+	h.Advance(500 * time.Millisecond)
+	cancel(t, d)
 	if u := utilization(t, h, key("a"), capacity); u != 0 {
 		t.Fatalf("utilization after over-refund = %v, want 0", u)
 	}
-	settle(t, h, key("new"), capacity, -1e9)
 	// The bucket fills from zero as if it had never been refunded.
-	d := admit(t, h, key("a"), capacity, capacity)
+	d = admit(t, h, key("a"), capacity, capacity)
 	near(t, "level", d.Level, capacity, 0)
 	if d2 := admit(t, h, key("a"), capacity, 1); d2.Allowed && h.Slack == 0 {
 		t.Fatalf("over-refund banked credit: %+v", d2)
@@ -384,9 +405,6 @@ func testInvalidArguments(t *testing.T, h Harness, key func(string) string) {
 		if _, err := h.Limiter.Admit(ctx, key("a"), c, 1); !errors.Is(err, leaky.ErrInvalid) {
 			t.Errorf("Admit with capacity %v: err = %v, want ErrInvalid", c, err)
 		}
-		if err := h.Limiter.Settle(ctx, key("a"), c, 1); !errors.Is(err, leaky.ErrInvalid) {
-			t.Errorf("Settle with capacity %v: err = %v, want ErrInvalid", c, err)
-		}
 		if _, err := h.Limiter.Utilization(ctx, key("a"), c); !errors.Is(err, leaky.ErrInvalid) {
 			t.Errorf("Utilization with capacity %v: err = %v, want ErrInvalid", c, err)
 		}
@@ -396,14 +414,19 @@ func testInvalidArguments(t *testing.T, h Harness, key func(string) string) {
 			t.Errorf("Admit with estimate %v: err = %v, want ErrInvalid", e, err)
 		}
 	}
-	for _, delta := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if err := h.Limiter.Settle(ctx, key("a"), capacity, delta); !errors.Is(err, leaky.ErrInvalid) {
-			t.Errorf("Settle with delta %v: err = %v, want ErrInvalid", delta, err)
-		}
-	}
 	if u := utilization(t, h, key("a"), capacity); u != 0 {
 		t.Fatalf("rejected arguments changed the bucket: %v%%", u)
 	}
+	// An invalid actual cost is refused and leaves the reservation open.
+	d := admit(t, h, key("b"), capacity, 6000)
+	for _, actual := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if err := d.Reservation.Settle(ctx, actual); !errors.Is(err, leaky.ErrInvalid) {
+			t.Errorf("Settle with actual %v: err = %v, want ErrInvalid", actual, err)
+		}
+	}
+	near(t, "utilization after refused settles", utilization(t, h, key("b"), capacity), 10, drained(2*h.Slack)/capacity*100)
+	settle(t, d, 3000)
+	near(t, "utilization after the settle", utilization(t, h, key("b"), capacity), 5, drained(3*h.Slack)/capacity*100)
 }
 
 // testConcurrent has goroutines race to admit a fixed number of calls on one
@@ -467,7 +490,7 @@ func testRecent(t *testing.T, h Harness, key func(string) string) {
 	if d.Reported() != d.Recent {
 		t.Fatalf("reported %v, want the larger of recent %v and level %v", d.Reported(), d.Recent, d.Utilization)
 	}
-	settle(t, h, key("a"), capacity, -1000)
+	settle(t, d, 500)
 	h.Advance(200 * time.Millisecond) // the level drains; the minute's use stays
 	d = admit(t, h, key("a"), capacity, 0)
 	// 500 tokens used; at a minute boundary the previous minute's count is
@@ -487,5 +510,108 @@ func testRecent(t *testing.T, h Harness, key func(string) string) {
 	near(t, "recent of a rejection", d.Recent, want, want*float64(2*h.Slack)/float64(time.Minute)+1e-6)
 	if d.Reported() < 100 {
 		t.Fatalf("full bucket reported %v%%", d.Reported())
+	}
+}
+
+// testCancel: cancelling a reservation refunds the whole estimate, as for a
+// call that used nothing.
+func testCancel(t *testing.T, h Harness, key func(string) string) {
+	admit(t, h, key("a"), capacity, 3000)
+	d := admit(t, h, key("a"), capacity, 6000)
+	near(t, "utilization", utilization(t, h, key("a"), capacity), 15, drained(2*h.Slack)/capacity*100)
+	cancel(t, d)
+	near(t, "utilization after cancel", utilization(t, h, key("a"), capacity), 5, drained(3*h.Slack)/capacity*100)
+	// A cancelled call that held the bucket full reopens it.
+	big := fill(t, h, key("b"), drained(time.Second+2*h.Slack))
+	if d := admit(t, h, key("b"), capacity, 10); d.Allowed {
+		t.Fatal("full bucket admitted")
+	}
+	cancel(t, big)
+	if d := admit(t, h, key("b"), capacity, 10); !d.Allowed {
+		t.Fatalf("cancel did not reopen: %+v", d)
+	}
+}
+
+// testSettlesOnce: a reservation is corrected once, by its first Settle or
+// Cancel; settling or cancelling it again changes nothing.
+func testSettlesOnce(t *testing.T, h Harness, key func(string) string) {
+	d := admit(t, h, key("a"), capacity, 6000)
+	settle(t, d, 3000)
+	settle(t, d, 3000)
+	settle(t, d, capacity)
+	cancel(t, d)
+	slack := drained(3*h.Slack) / capacity * 100
+	near(t, "utilization after settling twice and cancelling", utilization(t, h, key("a"), capacity), 5, slack)
+
+	d = admit(t, h, key("b"), capacity, 6000)
+	admit(t, h, key("b"), capacity, 3000)
+	cancel(t, d)
+	cancel(t, d)
+	settle(t, d, capacity)
+	near(t, "utilization after cancelling twice and settling", utilization(t, h, key("b"), capacity), 5, slack)
+}
+
+// testRefusedReservation: a refused call holds no reservation; settling or
+// cancelling it does nothing.
+func testRefusedReservation(t *testing.T, h Harness, key func(string) string) {
+	over := drained(time.Second + 2*h.Slack)
+	fill(t, h, key("a"), over)
+	d := admit(t, h, key("a"), capacity, 5000)
+	if d.Allowed {
+		t.Fatalf("full bucket admitted %+v", d)
+	}
+	cancel(t, d)
+	settle(t, d, 0)
+	settle(t, d, capacity)
+	near(t, "utilization", utilization(t, h, key("a"), capacity), (capacity+over)/capacity*100, drained(3*h.Slack)/capacity*100)
+}
+
+// testConcurrentSettles has goroutines admit calls on one key and settle
+// (or cancel) each from several goroutines at once: each reservation is
+// corrected once, so the bucket ends holding what the calls used, less what
+// drained meanwhile.
+func testConcurrentSettles(t *testing.T, h Harness, key func(string) string) {
+	const goroutines, perGoroutine, est, used = 8, 10, 500.0, 250.0
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines*perGoroutine*3)
+	for range goroutines {
+		wg.Go(func() {
+			for i := range perGoroutine {
+				d, err := h.Limiter.Admit(context.Background(), key("a"), capacity, est)
+				if err != nil || !d.Allowed {
+					errs <- fmt.Errorf("admit below capacity: %+v, %v", d, err)
+					continue
+				}
+				var inner sync.WaitGroup
+				for range 3 {
+					inner.Go(func() {
+						if i%2 == 0 {
+							errs <- d.Reservation.Cancel(context.Background())
+						} else {
+							errs <- d.Reservation.Settle(context.Background(), used)
+						}
+					})
+				}
+				inner.Wait()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	// Half the calls used nothing (cancelled), half their settled cost.
+	u := utilization(t, h, key("a"), capacity)
+	hi := goroutines * perGoroutine / 2 * used
+	lo := hi // a stopped clock: nothing drained
+	if h.Slack > 0 {
+		lo -= drained(time.Since(start) + h.Slack)
+	}
+	if got := u / 100 * capacity; got > hi+1e-6 || got < lo-1e-6 {
+		t.Fatalf("level %v after the settles, want within [%v, %v]", got, lo, hi)
 	}
 }

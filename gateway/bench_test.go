@@ -118,7 +118,6 @@ type admitAll struct{}
 func (admitAll) Admit(context.Context, string, float64, float64) (leaky.Decision, error) {
 	return leaky.Decision{Allowed: true}, nil
 }
-func (admitAll) Settle(context.Context, string, float64, float64) error { return nil }
 func (admitAll) Utilization(context.Context, string, float64) (float64, error) {
 	return 0, nil
 }

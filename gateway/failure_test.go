@@ -177,9 +177,6 @@ type brokenLimiter struct{}
 func (brokenLimiter) Admit(context.Context, string, float64, float64) (leaky.Decision, error) {
 	return leaky.Decision{}, errors.New("redis: connection refused")
 }
-func (brokenLimiter) Settle(context.Context, string, float64, float64) error {
-	return errors.New("redis: connection refused")
-}
 func (brokenLimiter) Utilization(context.Context, string, float64) (float64, error) {
 	return 0, errors.New("redis: connection refused")
 }

@@ -440,7 +440,7 @@ func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, de
 		settled = true
 		rec.Actual = actual
 		// Settle even when the client has gone: the bucket must learn what was spent.
-		if err := g.opt.Limiter.Settle(context.WithoutCancel(ctx), dep.key, dep.capacity, actual-estimate); err != nil {
+		if err := dec.Reservation.Settle(context.WithoutCancel(ctx), actual); err != nil {
 			g.opt.Logger.Error("settle failed", "request_id", id, "deployment", dep.d.Name, "err", err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ptu-dev/ptu/catalog"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/gateway"
+	"github.com/ptu-dev/ptu/leaky"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -28,12 +29,15 @@ func (e *env) setSpillover(name, target string) {
 	}
 }
 
-// fill admits an estimate straight into a bucket, as calls in flight would.
-func fill(t testing.TB, g *gw, b bucket, tokens float64) {
+// fill admits an estimate straight into a bucket, as calls in flight would,
+// and returns the decision, whose reservation ends them.
+func fill(t testing.TB, g *gw, b bucket, tokens float64) leaky.Decision {
 	t.Helper()
-	if _, err := g.lim.Admit(context.Background(), b.key, b.capacity, tokens); err != nil {
+	d, err := g.lim.Admit(context.Background(), b.key, b.capacity, tokens)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return d
 }
 
 // TestSpilloverUnderBurst sends a concurrent burst to a provisioned

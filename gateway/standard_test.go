@@ -50,7 +50,7 @@ func TestStandardLimits(t *testing.T) {
 	// left is refused by the token limit, and does not use up a request.
 	clk.Advance(3 * time.Second)
 	tokensBucket := bucket{key: strings.ToLower(d.ID()), capacity: 2000}
-	fill(t, g, tokensBucket, 2000-utilization(t, g.lim, tokensBucket)*20) // full: calls in flight hold every token
+	inFlight := fill(t, g, tokensBucket, 2000-utilization(t, g.lim, tokensBucket)*20) // full: calls in flight hold every token
 	r = post(5)
 	if r.status != 429 || !strings.Contains(azureErrMessage(t, r.body), "token rate limit") || r.header.Get("x-ratelimit-remaining-requests") != "2" {
 		t.Fatalf("token-limited call: status %d remaining requests %q: %s", r.status, r.header.Get("x-ratelimit-remaining-requests"), r.body)
@@ -59,7 +59,7 @@ func TestStandardLimits(t *testing.T) {
 		t.Errorf("remaining tokens %q on a full bucket, want 0", r.header.Get("x-ratelimit-remaining-tokens"))
 	}
 	// The calls in flight end having used nothing.
-	if err := g.lim.Settle(context.Background(), tokensBucket.key, tokensBucket.capacity, -2000); err != nil {
+	if err := inFlight.Reservation.Cancel(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {

@@ -41,7 +41,10 @@ type Option func(*Limiter)
 // (leaky.DefaultRetryRule if not given).
 func WithRetryRule(r leaky.RetryRule) Option { return func(l *Limiter) { l.rule = r } }
 
-var _ leaky.Limiter = (*Limiter)(nil)
+var (
+	_ leaky.Limiter = (*Limiter)(nil)
+	_ leaky.Settler = (*Limiter)(nil)
+)
 
 type shard struct {
 	mu        sync.Mutex
@@ -76,8 +79,9 @@ func (l *Limiter) shard(key string) *shard {
 	return &l.shards[maphash.String(l.seed, key)&(shardCount-1)]
 }
 
-// Admit decides one call for key. The context is not used: the in-memory
-// limiter never blocks on anything but a shard's mutex.
+// Admit decides one call for key; an admitted call's reservation settles
+// through Correct. The context is not used: the in-memory limiter never
+// blocks on anything but a shard's mutex.
 func (l *Limiter) Admit(_ context.Context, key string, capacityPerMinute, estimate float64) (leaky.Decision, error) {
 	if err := leaky.CheckAdmit(capacityPerMinute, estimate); err != nil {
 		return leaky.Decision{}, err
@@ -94,12 +98,16 @@ func (l *Limiter) Admit(_ context.Context, key string, capacityPerMinute, estima
 	e.capacity = capacityPerMinute
 	d := e.bucket.AdmitRule(now, capacityPerMinute, estimate, l.rule)
 	s.mu.Unlock()
+	if d.Allowed {
+		d.Reservation = leaky.NewReservation(l, key, capacityPerMinute, estimate)
+	}
 	return d, nil
 }
 
-// Settle corrects key's bucket by delta = actual − estimate.
-func (l *Limiter) Settle(_ context.Context, key string, capacityPerMinute, delta float64) error {
-	if err := leaky.CheckSettle(capacityPerMinute, delta); err != nil {
+// Correct adds delta tokens to key's bucket: the correction of a
+// reservation (see leaky.Settler); callers settle through the Reservation.
+func (l *Limiter) Correct(_ context.Context, key string, capacityPerMinute, delta float64) error {
+	if err := leaky.CheckCorrect(capacityPerMinute, delta); err != nil {
 		return err
 	}
 	now := l.now()

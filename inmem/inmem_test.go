@@ -57,10 +57,13 @@ func TestEvictsIdleBuckets(t *testing.T) {
 	clock := newFakeClock()
 	l := New(clock.Now)
 	const capacity = 60_000.0
-	for i := range 1000 {
-		if _, err := l.Admit(ctx, "dep-"+strconv.Itoa(i), capacity, 6000); err != nil {
+	calls := make([]leaky.Decision, 1000)
+	for i := range calls {
+		d, err := l.Admit(ctx, "dep-"+strconv.Itoa(i), capacity, 6000)
+		if err != nil {
 			t.Fatal(err)
 		}
+		calls[i] = d
 	}
 	// One deployment stays busy.
 	busy := func() {
@@ -81,16 +84,27 @@ func TestEvictsIdleBuckets(t *testing.T) {
 	// Past IdleAfter: calls sweep their shard as they go.
 	clock.Advance(IdleAfter)
 	busy()
-	for i := range 1000 {
-		if err := l.Settle(ctx, "dep-"+strconv.Itoa(i), capacity, -1); err != nil {
+	// The calls end after their buckets went: refunds bring none back.
+	for _, d := range calls[1:] {
+		if err := d.Reservation.Settle(ctx, 5999); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := l.Len(); n != 1 {
 		t.Fatalf("Len after idle = %d, want only the busy bucket", n)
 	}
+	// A call that used more than its estimate charges the extra to a new bucket.
+	if err := calls[0].Reservation.Settle(ctx, 6600); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := l.Utilization(ctx, "dep-0", capacity); u != 1 {
+		t.Fatalf("utilization of the extra charged after eviction = %v%%, want 1%%", u)
+	}
+	if n := l.Len(); n != 2 {
+		t.Fatalf("Len after the extra charge = %d, want 2", n)
+	}
 	// An evicted key starts empty, as if it had been kept.
-	d, err := l.Admit(ctx, "dep-1", capacity, 6000)
+	d, err := l.Admit(ctx, "dep-2", capacity, 6000)
 	if err != nil || !d.Allowed || d.Level != 6000 {
 		t.Fatalf("Admit on evicted key = %+v, %v", d, err)
 	}

@@ -32,6 +32,11 @@ type Decision struct {
 	// Recent is the bucket's use over about the last minute after the
 	// decision (Bucket.Recent), in percent of one minute of capacity.
 	Recent float64
+	// Reservation is the estimate an admitted call holds, which the caller
+	// settles or cancels when the call ends. Limiter.Admit sets it for
+	// admitted calls; it is nil for refused ones and in the decisions of a
+	// Bucket, which has no caller to settle with.
+	Reservation *Reservation
 }
 
 // Reported is the utilization a call is told of (the

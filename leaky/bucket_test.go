@@ -201,11 +201,11 @@ func TestInvalidCapacity(t *testing.T) {
 		}
 	}
 	for _, delta := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if CheckSettle(1, delta) == nil {
-			t.Errorf("CheckSettle(1, %v) = nil", delta)
+		if CheckCorrect(1, delta) == nil {
+			t.Errorf("CheckCorrect(1, %v) = nil", delta)
 		}
 	}
-	if CheckAdmit(1, 0) != nil || CheckSettle(1, -5) != nil {
+	if CheckAdmit(1, 0) != nil || CheckCorrect(1, -5) != nil {
 		t.Error("valid arguments rejected")
 	}
 }

@@ -9,7 +9,8 @@
 // estimated cost: if L ≥ C the call is rejected (HTTP 429) with the exact time
 // until L falls below C; otherwise the estimate is added to L. When the call
 // finishes the gateway settles the difference between the actual cost and the
-// estimate, which may give capacity back or take more.
+// estimate, which may give capacity back or take more: Limiter.Admit hands the
+// admitted call a Reservation, which it settles (or cancels) once.
 //
 // # Why utilization is L ÷ C
 //
@@ -93,6 +94,8 @@
 // on, so utilization jumps (or drops) in proportion, as Azure reports it.
 //
 // Like golang.org/x/time/rate, Bucket takes the time as an argument and holds
-// no lock and no clock; Limiter implementations (inmem, redis) add both. The
-// admissiontest package is the contract suite every Limiter passes.
+// no lock and no clock; Limiter implementations (inmem, redis) add both, and,
+// as rate.Reservation there, a Reservation per admitted call that is settled
+// or cancelled later. The admissiontest package is the contract suite every
+// Limiter passes.
 package leaky

@@ -15,10 +15,11 @@ import (
 // admissiontest suite.
 type Limiter interface {
 	// Admit decides one call for deployment key with the given capacity
-	// (tokens per minute) and estimated cost (tokens).
+	// (tokens per minute) and estimated cost (tokens). An admitted call's
+	// Decision carries the Reservation of its estimate, which the caller
+	// settles with the actual cost when the call ends (or cancels); a
+	// refused call's, and the zero Decision of an error, carry nil.
 	Admit(ctx context.Context, key string, capacityPerMinute, estimate float64) (Decision, error)
-	// Settle corrects a reservation made by Admit by delta = actual − estimate.
-	Settle(ctx context.Context, key string, capacityPerMinute, delta float64) error
 	// Utilization reports the key's current utilization in percent without changing it.
 	Utilization(ctx context.Context, key string, capacityPerMinute float64) (float64, error)
 }
@@ -48,9 +49,9 @@ func CheckAdmit(capacityPerMinute, estimate float64) error {
 	return nil
 }
 
-// CheckSettle validates the arguments of Limiter.Settle: a valid capacity and
-// a finite delta.
-func CheckSettle(capacityPerMinute, delta float64) error {
+// CheckCorrect validates the arguments of Settler.Correct: a valid capacity
+// and a finite delta.
+func CheckCorrect(capacityPerMinute, delta float64) error {
 	if err := CheckCapacity(capacityPerMinute); err != nil {
 		return err
 	}

@@ -158,7 +158,7 @@ func BenchmarkAdmitSettleRedis(b *testing.B) {
 	l, client := newTestLimiter(b, Options{})
 	keys := benchKeys()
 	ctx := context.Background()
-	if err := l.Settle(ctx, keys[0], benchCapacity, 1); err != nil {
+	if err := l.Correct(ctx, keys[0], benchCapacity, 1); err != nil {
 		b.Fatal(err)
 	}
 	var next atomic.Uint32
@@ -176,7 +176,7 @@ func BenchmarkAdmitSettleRedis(b *testing.B) {
 				b.Error(err)
 			}
 			if d.Allowed {
-				if err := l.Settle(ctx, k, benchCapacity, -500); err != nil {
+				if err := d.Reservation.Settle(ctx, 1500); err != nil {
 					b.Error(err)
 				}
 			}

@@ -22,10 +22,12 @@
 // and Redis wakes once for them rather than once per call, which matters
 // most when it shares the machine with ptu.
 //
-// Settle does not wait for Redis. It adds the correction to a queue, summed
-// per key, and returns; a flusher goroutine, started by the first
-// correction of a backlog and gone when the queue is empty, writes the
-// queue with the settle script (settleSource), up to 128 keys per script.
+// Admit hands each admitted call a leaky.Reservation that holds its Redis
+// key. Settling it does not wait for Redis: the correction (actual cost −
+// estimate) goes to a queue, summed per key, and Settle returns; a flusher
+// goroutine, started by the first correction of a backlog and gone when the
+// queue is empty, writes the queue with the settle script (settleSource),
+// up to 128 keys per script.
 // While one batch is on its way the next accumulates, so an idle limiter
 // writes a correction at once and a busy one writes many calls' corrections
 // with one script. An Admit of a key whose correction is still queued takes
@@ -102,18 +104,17 @@
 //   - FailOpen admits against a bucket in this process (an inmem.Limiter)
 //     holding this replica's share of the capacity, capacity ÷
 //     Options.Replicas. Calls keep being served; with the load spread evenly
-//     the replicas together stay near the deployment's PTUs. The settle of a
-//     call admitted locally goes to the local bucket, even after Redis is
-//     back, so the shared bucket is never refunded for a reservation it did
-//     not hold (Settle carries no reservation id: the first n settles of a
-//     key after n local admits are routed locally).
+//     the replicas together stay near the deployment's PTUs. A call admitted
+//     locally holds a reservation on the local bucket, and its settle goes
+//     there, even after Redis is back, so the shared bucket is never refunded
+//     for an estimate it did not hold.
 //
-// A Settle while Redis is known to be down returns an error wrapping
-// ErrUnavailable in both modes, and a queued correction Redis does not take
-// is dropped and counted (Stats.DroppedSettles): the correction is lost and
-// the reservation drains from the shared bucket as if the call had used its
-// whole estimate. Utilization
-// reports the local bucket under FailOpen and an error under FailClosed.
+// Settling a reservation Redis made while Redis is known to be down returns
+// an error wrapping ErrUnavailable in both modes, and a queued correction
+// Redis does not take is dropped and counted (Stats.DroppedSettles): the
+// correction is lost and the reservation drains from the shared bucket as if
+// the call had used its whole estimate. Utilization reports the local bucket
+// under FailOpen and an error under FailClosed.
 //
 // After an error, calls skip Redis for Options.Backoff (default one second)
 // and go straight to the failure mode, so an unreachable server costs one

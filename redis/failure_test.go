@@ -57,8 +57,8 @@ func TestFailClosed(t *testing.T) {
 			t.Fatalf("Admit during backoff: err = %v", err)
 		}
 	}
-	if err := l.Settle(ctx, "dep", 60_000, -50); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("Settle: err = %v, want ErrUnavailable", err)
+	if err := l.Correct(ctx, "dep", 60_000, -50); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Correct: err = %v, want ErrUnavailable", err)
 	}
 	if _, err := l.Utilization(ctx, "dep", 60_000); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Utilization: err = %v, want ErrUnavailable", err)
@@ -100,43 +100,58 @@ func TestFailOpenAdmitsThisReplicasShare(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Admit with Redis down, fail-open: %v", err)
 		}
-		if want := ref.Admit(clock.Now(), capacity/3, est); got != want {
+		if (got.Reservation != nil) != got.Allowed {
+			t.Fatalf("Admit(%v) = %+v: a reservation exactly when admitted", est, got)
+		}
+		want := ref.Admit(clock.Now(), capacity/3, est)
+		bare := got
+		if bare.Reservation = nil; bare != want {
 			t.Fatalf("Admit(%v) = %+v, want %+v", est, got, want)
 		}
 		return got
 	}
-	if d := check(15_000); !d.Allowed || d.Utilization != 75 {
-		t.Fatalf("first call %+v", d)
+	first := check(15_000)
+	if !first.Allowed || first.Utilization != 75 {
+		t.Fatalf("first call %+v", first)
 	}
-	check(10_000) // 125 % of the share
+	second := check(10_000) // 125 % of the share
 	// 5,000 tokens over at 20,000 per minute: open 15 s (and a nanosecond) on.
-	if d := check(1); d.Allowed || d.RetryAfter <= 15*time.Second || d.RetryAfter > 15*time.Second+time.Microsecond {
-		t.Fatalf("call over the share %+v, want retry-after 15s", d)
+	refused := check(1)
+	if refused.Allowed || refused.RetryAfter <= 15*time.Second || refused.RetryAfter > 15*time.Second+time.Microsecond {
+		t.Fatalf("call over the share %+v, want retry-after 15s", refused)
 	}
-	// The first call used nothing: its refund goes to the local bucket.
-	if err := l.Settle(ctx, "dep", capacity, -15_000); err != nil {
-		t.Fatalf("Settle of a local admit: %v", err)
+	// The first call used nothing: its refund goes to the local bucket, once.
+	for range 2 {
+		if err := first.Reservation.Settle(ctx, 0); err != nil {
+			t.Fatalf("Settle of a local admit: %v", err)
+		}
 	}
 	ref.Settle(clock.Now(), capacity/3, -15_000)
 	if u, err := l.Utilization(ctx, "dep", capacity); err != nil || u != 50 {
 		t.Fatalf("Utilization = %v, %v; want the local bucket's 50", u, err)
 	}
+	// The refused call's settle does nothing.
+	if err := refused.Reservation.Settle(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	clock.Advance(15 * time.Second) // 5,000 drained: 25 %
-	check(1)
+	last := check(1)
 	s := l.Stats()
 	if s.LocalAdmits != 4 || s.LocalSettles != 1 || s.Refused != 0 || s.RedisAdmits != 0 || !s.Down || s.RedisErrors == 0 {
 		t.Fatalf("stats %+v", s)
 	}
-	// The second call's settle and the last call's go local too; one more
-	// has no local admit to match and goes to Redis, which is down.
-	for range 2 {
-		if err := l.Settle(ctx, "dep", capacity, 0); err != nil {
-			t.Fatal(err)
-		}
+	// The second call's settle and the last call's go local too, after the
+	// backoff as within it; a correction of no local reservation goes to
+	// Redis, which is down.
+	if err := second.Reservation.Settle(ctx, 10_000); err != nil {
+		t.Fatal(err)
 	}
 	clock.Advance(DefaultBackoff)
-	if err := l.Settle(ctx, "dep", capacity, -1); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("Settle with no local admit pending: err = %v, want ErrUnavailable", err)
+	if err := last.Reservation.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Correct(ctx, "dep", capacity, -1); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Correct of the shared bucket: err = %v, want ErrUnavailable", err)
 	}
 	if s := l.Stats(); s.LocalSettles != 3 {
 		t.Fatalf("stats %+v", s)
@@ -194,16 +209,17 @@ func TestOutageAndRecovery(t *testing.T) {
 		}
 		return d
 	}
-	if d := admit(1000); d.Level != 1000 {
-		t.Fatalf("Redis admit %+v", d)
+	redisA := admit(1000)
+	if redisA.Level != 1000 {
+		t.Fatalf("Redis admit %+v", redisA)
 	}
 	if err := l.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
 
 	proxy.setDown(true)
-	admit(2000) // local: Redis fails, the call is served
-	admit(3000) // local, within the backoff
+	localA := admit(2000) // local: Redis fails, the call is served
+	localB := admit(3000) // local, within the backoff
 	if s := l.Stats(); s.RedisAdmits != 1 || s.LocalAdmits != 2 || s.RedisErrors != 1 || !s.Down {
 		t.Fatalf("stats during the outage %+v", s)
 	}
@@ -215,12 +231,18 @@ func TestOutageAndRecovery(t *testing.T) {
 	if err := l.Ping(ctx); err != nil { // a health check ends the backoff
 		t.Fatalf("Ping after the outage: %v", err)
 	}
-	if d := admit(500); d.Level != 1500 {
-		t.Fatalf("Redis admit after the outage %+v, want level 1,500", d)
+	redisB := admit(500)
+	if redisB.Level != 1500 {
+		t.Fatalf("Redis admit after the outage %+v, want level 1,500", redisB)
 	}
-	// Four settles: the first two match the local admits.
-	for _, delta := range []float64{-2000, -3000, -400, -100} {
-		if err := l.Settle(ctx, "dep", capacity, delta); err != nil {
+	// Each settle goes to the bucket its reservation is in, whatever the
+	// order: the calls admitted locally used nothing, the others refund
+	// 400 and 100.
+	for _, s := range []struct {
+		d      leaky.Decision
+		actual float64
+	}{{redisB, 100}, {localB, 0}, {redisA, 900}, {localA, 0}} {
+		if err := s.d.Reservation.Settle(ctx, s.actual); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -302,12 +324,17 @@ func TestQueuedSettlesLostInOutage(t *testing.T) {
 	const capacity = 60_000.0
 
 	for _, k := range []string{"a", "b", "c"} {
-		if d, err := l.Admit(ctx, k, capacity, 1000); err != nil || !d.Allowed {
+		d, err := l.Admit(ctx, k, capacity, 1000)
+		if err != nil || !d.Allowed {
 			t.Fatalf("Admit(%s) = %+v, %v", k, d, err)
 		}
-		if err := l.Settle(ctx, k, capacity, -600); err != nil {
+		if err := d.Reservation.Settle(ctx, 400); err != nil {
 			t.Fatal(err)
 		}
+	}
+	open, err := l.Admit(ctx, "d", capacity, 1000)
+	if err != nil || !open.Allowed {
+		t.Fatalf("Admit(d) = %+v, %v", open, err)
 	}
 	proxy.setDown(true)
 	if err := l.Flush(ctx); err != nil {
@@ -316,8 +343,11 @@ func TestQueuedSettlesLostInOutage(t *testing.T) {
 	if s := l.Stats(); s.DroppedSettles != 3 || !s.Down || s.RedisErrors != 1 {
 		t.Fatalf("stats after the failed flush %+v", s)
 	}
-	if err := l.Settle(ctx, "a", capacity, -100); !errors.Is(err, ErrUnavailable) {
+	if err := open.Reservation.Settle(ctx, 0); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Settle while Redis is down: %v", err)
+	}
+	if err := open.Reservation.Cancel(ctx); err != nil {
+		t.Fatalf("Cancel of a reservation whose settle failed: %v", err)
 	}
 	// What Prometheus scrapes says so.
 	if err := testutil.CollectAndCompare(l.Collector(), strings.NewReader(`
@@ -330,7 +360,7 @@ ptu_redis_limiter_up 0
 # HELP ptu_redis_limiter_admits_total Admissions decided by the shared buckets in Redis (decided_by=redis) or, while Redis was unavailable and the failure mode is fail-open, by this replica's local share (decided_by=local).
 # TYPE ptu_redis_limiter_admits_total counter
 ptu_redis_limiter_admits_total{decided_by="local"} 0
-ptu_redis_limiter_admits_total{decided_by="redis"} 3
+ptu_redis_limiter_admits_total{decided_by="redis"} 4
 `), "ptu_redis_limiter_dropped_settles_total", "ptu_redis_limiter_up", "ptu_redis_limiter_admits_total"); err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +381,7 @@ ptu_redis_limiter_admits_total{decided_by="redis"} 3
 	if d, err := l.Admit(ctx, "a", capacity, 0); err != nil || !d.Allowed {
 		t.Fatalf("Admit after the outage = %+v, %v", d, err)
 	}
-	if err := l.Settle(ctx, "b", capacity, -900); err != nil {
+	if err := l.Correct(ctx, "b", capacity, -900); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Flush(ctx); err != nil {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -120,8 +119,11 @@ type Options struct {
 }
 
 // Limiter is a leaky.Limiter whose buckets live in Redis, shared by every
-// replica that uses the same Redis and prefix. Admit and Settle each run one
-// Lua script, atomically, on Redis's clock. It is safe for concurrent use.
+// replica that uses the same Redis and prefix. Admit runs one Lua script,
+// atomically, on Redis's clock. Settling a reservation does not wait for
+// Redis: the correction is queued and written in batches by the settle
+// script, or carried by the key's next Admit (settle.go). It is safe for
+// concurrent use.
 type Limiter struct {
 	client   *goredis.Client
 	prefix   string
@@ -134,7 +136,6 @@ type Limiter struct {
 	rule     leaky.RetryRule
 
 	local   *inmem.Limiter
-	ledger  ledger
 	settles settleQueue
 	admits  admitPipe
 
@@ -152,7 +153,12 @@ type Limiter struct {
 	scriptNow func() time.Time
 }
 
-var _ leaky.Limiter = (*Limiter)(nil)
+var (
+	_ leaky.Limiter = (*Limiter)(nil)
+	_ leaky.Settler = (*Limiter)(nil)
+	_ leaky.Settler = (*shared)(nil)
+	_ leaky.Settler = (*localShare)(nil)
+)
 
 // New returns a limiter keeping its buckets in the Redis behind client. The
 // client is the caller's to configure and close; ClientOptions gives settings
@@ -187,7 +193,6 @@ func New(client *goredis.Client, opts Options) *Limiter {
 		now:      opts.Now,
 		rule:     opts.RetryRule,
 		local:    inmem.New(opts.Now, inmem.WithRetryRule(opts.RetryRule)),
-		ledger:   ledger{pending: make(map[string]int)},
 		settles:  newSettleQueue(),
 	}
 }
@@ -229,8 +234,8 @@ type Stats struct {
 	LocalAdmits uint64
 	// Refused counts Admit calls answered with ErrUnavailable (FailClosed).
 	Refused uint64
-	// LocalSettles counts Settle calls applied to the local bucket, the
-	// settles of calls it admitted.
+	// LocalSettles counts reservations settled or cancelled on the local
+	// bucket: those of the calls it admitted.
 	LocalSettles uint64
 	// DroppedSettles counts queued corrections (one per key and batch)
 	// that could not be written to Redis and were dropped.
@@ -270,8 +275,10 @@ func (l *Limiter) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Admit decides one call for key on the shared bucket. While Redis is
-// unavailable it follows the failure mode.
+// Admit decides one call for key on the shared bucket; an admitted call's
+// reservation settles there. While Redis is unavailable it follows the
+// failure mode, and a call admitted locally (FailOpen) holds a reservation
+// on the local bucket, which its settle corrects even after Redis is back.
 func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, estimate float64) (leaky.Decision, error) {
 	if err := leaky.CheckAdmit(capacityPerMinute, estimate); err != nil {
 		return leaky.Decision{}, err
@@ -300,6 +307,9 @@ func (l *Limiter) Admit(ctx context.Context, key string, capacityPerMinute, esti
 		if d, err = decision(res, capacityPerMinute); err == nil {
 			l.recovered()
 			l.redisAdmits.Add(1)
+			if d.Allowed {
+				d.Reservation = leaky.NewReservation((*shared)(l), rkey, capacityPerMinute, estimate)
+			}
 			return d, nil
 		}
 	}
@@ -319,42 +329,65 @@ func (l *Limiter) admitUnavailable(ctx context.Context, key string, capacityPerM
 		}
 		return leaky.Decision{}, cause
 	}
-	d, err := l.local.Admit(ctx, key, capacityPerMinute/l.replicas, estimate)
+	share := capacityPerMinute / l.replicas
+	d, err := l.local.Admit(ctx, key, share, estimate)
 	if err != nil { // a share too small to be a capacity
 		return d, err
 	}
 	l.localAdmits.Add(1)
-	if d.Allowed {
-		l.ledger.add(key)
+	if d.Allowed { // the settle goes to the local bucket, and is counted
+		d.Reservation = leaky.NewReservation((*localShare)(l), key, share, estimate)
 	}
 	return d, nil
 }
 
-// Settle corrects key's bucket by delta. The settle of a call the local
-// bucket admitted goes to the local bucket. Otherwise the correction is
-// queued and Settle returns: it reaches Redis within about one round trip,
-// in one script with the others queued meanwhile, and the next Admit or
-// Utilization of key on this limiter carries it if it is still queued, so
-// this limiter never decides without it. While Redis is known to be
-// unavailable the correction is lost and an error wrapping ErrUnavailable
-// says so; a queued one that Redis does not take is dropped and counted
-// (Stats.DroppedSettles). Either way the reservation stays in the shared
-// bucket and drains with it.
-func (l *Limiter) Settle(ctx context.Context, key string, capacityPerMinute, delta float64) error {
-	if err := leaky.CheckSettle(capacityPerMinute, delta); err != nil {
+// Correct adds delta tokens to key's shared bucket, as the settle of a
+// reservation Redis made does (see leaky.Settler); callers settle through
+// the Reservation. The correction is queued and Correct returns: it reaches
+// Redis within about one round trip, in one script with the others queued
+// meanwhile, and the next Admit or Utilization of key on this limiter
+// carries it if it is still queued, so this limiter never decides without
+// it. While Redis is known to be unavailable the correction is lost and an
+// error wrapping ErrUnavailable says so; a queued one that Redis does not
+// take is dropped and counted (Stats.DroppedSettles). Either way the
+// reservation stays in the shared bucket and drains with it.
+func (l *Limiter) Correct(ctx context.Context, key string, capacityPerMinute, delta float64) error {
+	return (*shared)(l).Correct(ctx, l.prefix+key, capacityPerMinute, delta)
+}
+
+// shared settles the reservations Redis made. Its keys are Redis keys
+// (prefixed), kept in the reservation so that a settle builds none.
+type shared Limiter
+
+// Correct is Limiter.Correct on a Redis key.
+func (s *shared) Correct(_ context.Context, rkey string, capacityPerMinute, delta float64) error {
+	if err := leaky.CheckCorrect(capacityPerMinute, delta); err != nil {
 		return err
 	}
-	if l.ledger.take(key) {
-		l.localSettles.Add(1)
-		return l.local.Settle(ctx, key, capacityPerMinute/l.replicas, delta)
-	}
+	l := (*Limiter)(s)
 	if l.down.Load() {
 		return fmt.Errorf("%w: %w", ErrUnavailable, errDown)
 	}
 	if delta == 0 {
 		return nil
 	}
-	l.queueSettle(l.prefix+key, capacityPerMinute, delta)
+	l.queueSettle(rkey, capacityPerMinute, delta)
+	return nil
+}
+
+// localShare settles the reservations of the calls the local bucket
+// admitted while Redis was unavailable (FailOpen), on that bucket, so that
+// the shared bucket is never refunded for an estimate it did not hold. Its
+// capacities are this replica's share.
+type localShare Limiter
+
+// Correct corrects key's local bucket and counts it (Stats.LocalSettles).
+func (s *localShare) Correct(ctx context.Context, key string, share, delta float64) error {
+	l := (*Limiter)(s)
+	if err := l.local.Correct(ctx, key, share, delta); err != nil {
+		return err
+	}
+	l.localSettles.Add(1)
 	return nil
 }
 
@@ -528,41 +561,4 @@ func percent(level, capacityPerMinute float64) float64 {
 		return 0
 	}
 	return level / capacityPerMinute * 100
-}
-
-// ledger counts, per key, the calls the local bucket admitted whose settle
-// has not come yet, so that those settles go to the local bucket rather than
-// refund the shared one for reservations it never held. Settle carries no
-// reservation id, so the count is what routes them: the first n settles of a
-// key after n local admits go local. Calls are alike enough for that.
-type ledger struct {
-	total   atomic.Int64 // sum of pending, so the common case takes no lock
-	mu      sync.Mutex
-	pending map[string]int
-}
-
-func (g *ledger) add(key string) {
-	g.mu.Lock()
-	g.pending[key]++
-	g.total.Add(1)
-	g.mu.Unlock()
-}
-
-func (g *ledger) take(key string) bool {
-	if g.total.Load() == 0 {
-		return false
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n := g.pending[key]
-	if n == 0 {
-		return false
-	}
-	if n == 1 {
-		delete(g.pending, key)
-	} else {
-		g.pending[key] = n - 1
-	}
-	g.total.Add(-1)
-	return true
 }

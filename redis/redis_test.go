@@ -160,7 +160,7 @@ func testMatchesBucket(t *testing.T, rule leaky.RetryRule) {
 					delta = -1e12
 				}
 				ref.settle(now, c, delta)
-				if err := l.Settle(ctx, k, c, delta); err != nil {
+				if err := l.Correct(ctx, k, c, delta); err != nil {
 					t.Fatalf("%s: Settle: %v", what, err)
 				}
 			}
@@ -243,7 +243,7 @@ func TestExtremeLevels(t *testing.T) {
 
 	var ref reference
 	ref.settle(now, 60, math.MaxFloat64)
-	if err := l.Settle(ctx, "inf", 60, math.MaxFloat64); err != nil {
+	if err := l.Correct(ctx, "inf", 60, math.MaxFloat64); err != nil {
 		t.Fatal(err)
 	}
 	want := ref.admit(now, 60, 1)
@@ -305,7 +305,7 @@ func TestReplicasShareBuckets(t *testing.T) {
 		l := limiters[g%replicas]
 		admits.Add(1)
 		settles.Go(func() {
-			var mine []float64
+			var mine []*leaky.Reservation
 			for i := range perGoroutine {
 				est := float64(250 * (1 + (g+i)%8)) // 250..2,000
 				d, err := l.Admit(ctx, "dep", capacity, est)
@@ -314,7 +314,7 @@ func TestReplicasShareBuckets(t *testing.T) {
 					break
 				}
 				if d.Allowed {
-					mine = append(mine, est)
+					mine = append(mine, d.Reservation)
 					mu.Lock()
 					admitted += est
 					maxLevel = max(maxLevel, d.Level)
@@ -324,8 +324,8 @@ func TestReplicasShareBuckets(t *testing.T) {
 			}
 			admits.Done()
 			<-settle
-			for _, est := range mine {
-				if err := l.Settle(ctx, "dep", capacity, -est/2); err != nil {
+			for _, r := range mine {
+				if err := r.Settle(ctx, r.Estimate()/2); err != nil {
 					t.Error(err)
 				}
 			}
@@ -406,7 +406,11 @@ func TestKeyTTL(t *testing.T) {
 		}
 		return func() {
 			t.Helper()
-			if d, err := l.Admit(ctx, key, c, est); err != nil || d != want {
+			d, err := l.Admit(ctx, key, c, est)
+			if err != nil || (d.Reservation != nil) != d.Allowed {
+				t.Fatalf("Admit(%s, %v) = %+v, %v", key, est, d, err)
+			}
+			if d.Reservation = nil; d != want {
 				t.Fatalf("Admit(%s, %v) = %+v, %v; want %+v", key, est, d, err, want)
 			}
 		}
@@ -441,7 +445,7 @@ func TestKeyTTL(t *testing.T) {
 		t.Fatalf("TTL rule gives %v with the last slot 10 s ahead", w)
 	}
 	checkTTL("slots", wantTTL(slots, 60_000), func() {
-		if err := l.Settle(ctx, "slots", 60_000, 1); err != nil {
+		if err := l.Correct(ctx, "slots", 60_000, 1); err != nil {
 			t.Fatal(err)
 		}
 		if err := l.Flush(ctx); err != nil {
@@ -458,7 +462,7 @@ func TestIdleKeysExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A refund on an unknown key writes nothing.
-	if err := l.Settle(ctx, "b", 60_000, -20); err != nil {
+	if err := l.Correct(ctx, "b", 60_000, -20); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Flush(ctx); err != nil {
@@ -504,7 +508,7 @@ func TestRetryAfterSearch(t *testing.T) {
 			continue
 		}
 		key := "k" + strconv.Itoa(i)
-		if err := l.Settle(ctx, key, c, level); err != nil { // a new key holds exactly the charge
+		if err := l.Correct(ctx, key, c, level); err != nil { // a new key holds exactly the charge
 			t.Fatal(err)
 		}
 		d, err := l.Admit(ctx, key, c, 0)
@@ -528,11 +532,12 @@ func TestSettleQueue(t *testing.T) {
 		wg.Go(func() {
 			for i := range calls {
 				k := "k" + strconv.Itoa((g+i)%10)
-				if _, err := l.Admit(ctx, k, capacity, 1000); err != nil {
-					t.Error(err)
+				d, err := l.Admit(ctx, k, capacity, 1000)
+				if err != nil || !d.Allowed {
+					t.Errorf("Admit = %+v, %v", d, err)
 					return
 				}
-				if err := l.Settle(ctx, k, capacity, -250); err != nil {
+				if err := d.Reservation.Settle(ctx, 750); err != nil {
 					t.Error(err)
 					return
 				}
@@ -597,7 +602,7 @@ func TestAdmitPipeline(t *testing.T) {
 				default:
 					t.Errorf("Admit = %+v, %v", d, err)
 				}
-				if err := l.Settle(ctx, "dep", capacity, -refund); err != nil {
+				if err := l.Correct(ctx, "dep", capacity, -refund); err != nil {
 					t.Error(err)
 				}
 			}

@@ -177,7 +177,7 @@ local function exact_retry(l)
 end
 
 local b = load(key) or empty()
--- A refund on an empty bucket changes nothing, as Settle on a missing key.
+-- A refund on an empty bucket changes nothing, as a correction of a missing key.
 if correction ~= 0 then settle(b, c, correction) end
 advance(b, c)
 -- now_rel is now after b.t, in ns: zero, or negative if the clock stepped back.

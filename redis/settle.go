@@ -17,10 +17,10 @@ const maxSettleBatch = 128
 // flusher has no caller whose context could.
 const flushTimeout = 5 * time.Second
 
-// settleQueue holds the corrections Settle accepted that Redis has not yet
-// applied, summed per key. One flusher goroutine at a time, started by the
-// first correction of a backlog and gone when the queue is empty, writes
-// them in batches: while one batch is on its way, the next accumulates, so
+// settleQueue holds the corrections of settled reservations (and of
+// Correct) that Redis has not yet applied, summed per key. One flusher
+// goroutine at a time, started by the first correction of a backlog and gone
+// when the queue is empty, writes them in batches: while one batch is on its way, the next accumulates, so
 // under load one script corrects many calls' reservations, and when idle a
 // correction leaves at once. An Admit of a key with a queued correction
 // takes it along, so this limiter's own decisions always see it.
