@@ -67,7 +67,7 @@ func benchCreate(b *testing.B, kind string, n int) {
 		b.Fatal(err)
 	}
 	cat := catalog.Default()
-	var store ptu.Store
+	var store control.Store
 	switch kind {
 	case "sqlite":
 		db, err := sqlite.Open(filepath.Join(b.TempDir(), "ptu.db"))

@@ -56,7 +56,7 @@ func deploymentWhere(f ptu.DeploymentFilter) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-func (t *tx) ListDeployments(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {
+func (t deployments) List(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {
 	where, args := deploymentWhere(f)
 	rows, err := t.query(deploymentSelect+where+` ORDER BY a.subscription_id, a.resource_group, a.name, d.name`, args...)
 	if err != nil {
@@ -105,14 +105,14 @@ func (t *tx) ListDeployments(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {
 // SumCapacity reads the running totals per account, region, type and model
 // that the migrations' triggers keep (0006_usage_totals.sql), so its cost
 // grows with the subscription's accounts, not its deployments.
-func (t *tx) SumCapacity(f ptu.DeploymentFilter) (int, error) {
+func (t deployments) SumCapacity(f ptu.DeploymentFilter) (int, error) {
 	where, args := deploymentWhere(f)
 	var n int
 	err := t.queryRow(`SELECT COALESCE(SUM(d.capacity), 0) FROM deployment_usage d JOIN accounts a ON a.id = d.account_id`+where, args...).Scan(&n)
 	return n, err
 }
 
-func (t *tx) GetDeployment(subscriptionID, resourceGroup, account, name string) (ptu.Deployment, error) {
+func (t deployments) Get(subscriptionID, resourceGroup, account, name string) (ptu.Deployment, error) {
 	id, d, err := scanDeployment(t.queryRow(deploymentSelect+`
 		WHERE a.subscription_id = ? AND a.resource_group = ? AND a.name = ? AND d.name = ?`,
 		subscriptionID, resourceGroup, account, name))
@@ -133,7 +133,7 @@ func (t *tx) GetDeployment(subscriptionID, resourceGroup, account, name string) 
 // PutDeployment creates or replaces a deployment and its allocations. The
 // account and every pool allocated in must exist, else it fails with an error
 // wrapping ptu.ErrNotFound.
-func (t *tx) PutDeployment(d ptu.Deployment) error {
+func (t deployments) Put(d ptu.Deployment) error {
 	var accountID int64
 	err := t.queryRow(`SELECT id FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?`,
 		d.SubscriptionID, d.ResourceGroup, d.AccountName).Scan(&accountID)
@@ -183,7 +183,7 @@ func (t *tx) PutDeployment(d ptu.Deployment) error {
 	return nil
 }
 
-func (t *tx) DeleteDeployment(subscriptionID, resourceGroup, account, name string) error {
+func (t deployments) Delete(subscriptionID, resourceGroup, account, name string) error {
 	res, err := t.exec(`DELETE FROM deployments WHERE name = ? AND account_id IN (
 			SELECT id FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?)`,
 		name, subscriptionID, resourceGroup, account)
