@@ -5,21 +5,19 @@ import (
 	"time"
 )
 
-// ptu keeps its records in stores split by concern:
+// Database is every store of ptu over one database: what packages sqlite and
+// postgres implement, and what a server opens. ptu keeps its records in
+// stores split by concern, and each user takes only the ones it needs:
 //
 //   - Store: the control-plane state (subscriptions, regions, pools, quota
 //     limits, accounts, deployments, quota requests, capacity history,
 //     reservations) and the access and content policy data tied to it
 //     (principals, role assignments, RAI policies and blocklists), read and
-//     written in serialized transactions;
+//     written in serialized transactions (Tx hands out one small interface
+//     per kind of record: tx.Deployments(), tx.Principals(), …);
 //   - MetricStore and UsageStore: the metric points and hourly token counts
-//     every replica flushes, merged row by row without that serialization;
-//   - ActivityLog: the log of control-plane writes.
-//
-// Database is all of them over one database, what packages sqlite and
-// postgres implement.
-
-// Database keeps every concern in one database.
+//     every replica flushes, merged row by row outside those transactions;
+//   - ActivityLog: the log of control-plane writes, appended outside them.
 type Database interface {
 	Store
 	MetricStore
