@@ -112,9 +112,15 @@ func (t deployments) SumCapacity(f ptu.DeploymentFilter) (int, error) {
 	return n, err
 }
 
+// Get looks the account up first, in a subquery, so that the deployment is
+// found through its unique (account_id, name) index. Joined the other way, the
+// generic plan PostgreSQL caches for the statement while the table is nearly
+// empty scans every deployment, and keeps doing so until the table is next
+// analyzed.
 func (t deployments) Get(subscriptionID, resourceGroup, account, name string) (ptu.Deployment, error) {
 	id, d, err := scanDeployment(t.queryRow(deploymentSelect+`
-		WHERE a.subscription_id = ? AND a.resource_group = ? AND a.name = ? AND d.name = ?`,
+		WHERE d.account_id = (SELECT id FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?)
+		AND d.name = ?`,
 		subscriptionID, resourceGroup, account, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, notFound("deployment %s/deployments/%s", ptu.AccountID(subscriptionID, resourceGroup, account), name)
