@@ -60,7 +60,7 @@ func (t accounts) GetBySubDomain(subDomain string) (ptu.Account, error) {
 	return a, err
 }
 
-// PutAccount creates or replaces an account. A replaced account keeps the
+// Put creates or replaces an account. A replaced account keeps the
 // casing of its resource group and name from creation. A custom subdomain
 // held by another account fails with ptu.CodeCustomDomainInUse.
 func (t accounts) Put(a ptu.Account) error {
@@ -103,7 +103,7 @@ func (t accounts) Put(a ptu.Account) error {
 	return err
 }
 
-// DeleteAccount removes an account; its deployments and their allocations go
+// Delete removes an account; its deployments and their allocations go
 // with it (ON DELETE CASCADE).
 func (t accounts) Delete(subscriptionID, resourceGroup, name string) error {
 	res, err := t.exec(`DELETE FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?`,

@@ -136,7 +136,7 @@ func (t deployments) Get(subscriptionID, resourceGroup, account, name string) (p
 	return d, err
 }
 
-// PutDeployment creates or replaces a deployment and its allocations. The
+// Put creates or replaces a deployment and its allocations. The
 // account and every pool allocated in must exist, else it fails with an error
 // wrapping ptu.ErrNotFound.
 func (t deployments) Put(d ptu.Deployment) error {
