@@ -58,3 +58,30 @@ type ActivityFilter struct {
 	From, To       time.Time
 	Limit          int // 0: no limit
 }
+
+// Principals are the principals of a transaction (Tx).
+type Principals interface {
+	// List lists principals by name.
+	List() ([]Principal, error)
+	// Get finds a principal by id.
+	Get(id string) (Principal, error)
+	// GetByName finds a principal by name (case-insensitive).
+	GetByName(name string) (Principal, error)
+	// GetByTokenHash finds the principal whose token hashes to hash.
+	GetByTokenHash(hash string) (Principal, error)
+	// Put creates or replaces a principal; names and token hashes are unique.
+	Put(Principal) error
+	// Delete removes a principal and its role assignments.
+	Delete(id string) error
+}
+
+// RoleAssignments are the role assignments of a transaction (Tx).
+type RoleAssignments interface {
+	// List lists role assignments by scope, then id; principalID "" means
+	// every principal's.
+	List(principalID string) ([]RoleAssignment, error)
+	Get(id string) (RoleAssignment, error)
+	// Put creates or replaces an assignment; its principal must exist.
+	Put(RoleAssignment) error
+	Delete(id string) error
+}

@@ -61,3 +61,23 @@ type RAIBlocklistItem struct {
 	Pattern string
 	IsRegex bool
 }
+
+// RAIPolicies are the content filter policies of a transaction (Tx).
+type RAIPolicies interface {
+	// List lists an account's policies by name.
+	List(subscriptionID, resourceGroup, account string) ([]RAIPolicy, error)
+	Get(subscriptionID, resourceGroup, account, name string) (RAIPolicy, error)
+	// Put creates or replaces a policy; the account must exist.
+	Put(RAIPolicy) error
+	Delete(subscriptionID, resourceGroup, account, name string) error
+}
+
+// RAIBlocklists are the content filter blocklists of a transaction (Tx).
+type RAIBlocklists interface {
+	// List lists an account's blocklists by name, with their items.
+	List(subscriptionID, resourceGroup, account string) ([]RAIBlocklist, error)
+	Get(subscriptionID, resourceGroup, account, name string) (RAIBlocklist, error)
+	// Put creates or replaces a blocklist with its items; the account must exist.
+	Put(RAIBlocklist) error
+	Delete(subscriptionID, resourceGroup, account, name string) error
+}

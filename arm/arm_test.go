@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/arm"
@@ -56,12 +57,23 @@ func TestRequestIDHeaders(t *testing.T) {
 	}
 }
 
-// brokenStore fails (or panics in) every transaction.
+// brokenStore fails (or panics in) every transaction and every read or
+// write of the activity log.
 type brokenStore struct{ panics bool }
+
+var _ control.Store = brokenStore{}
 
 func (s brokenStore) Update(ctx context.Context, fn func(ptu.Tx) error) error { return s.fail() }
 func (s brokenStore) View(ctx context.Context, fn func(ptu.Tx) error) error   { return s.fail() }
 func (s brokenStore) Close() error                                            { return nil }
+
+func (s brokenStore) AddActivityEvent(context.Context, ptu.ActivityEvent) error { return s.fail() }
+func (s brokenStore) ListActivityEvents(context.Context, ptu.ActivityFilter) ([]ptu.ActivityEvent, error) {
+	return nil, s.fail()
+}
+func (s brokenStore) DeleteActivityEventsBefore(context.Context, time.Time) (int, error) {
+	return 0, s.fail()
+}
 
 func (s brokenStore) fail() error {
 	if s.panics {

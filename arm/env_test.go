@@ -144,17 +144,17 @@ func seed(t testing.TB, st ptu.Store) {
 			{ID: subID, DisplayName: "ptu-dev", State: "Enabled"},
 			{ID: otherSubID, DisplayName: "ptu-other", State: "Enabled"},
 		} {
-			if err := tx.PutSubscription(s); err != nil {
+			if err := tx.Subscriptions().Put(s); err != nil {
 				return err
 			}
 		}
 		for _, r := range testRegions {
-			if err := tx.PutRegion(r); err != nil {
+			if err := tx.Regions().Put(r); err != nil {
 				return err
 			}
 		}
 		for _, p := range testPools {
-			if err := tx.PutPool(p); err != nil {
+			if err := tx.Pools().Put(p); err != nil {
 				return err
 			}
 		}

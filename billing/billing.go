@@ -48,15 +48,23 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Store is what a Service reads and writes: the control-plane state
+// (capacity history, reservations) and the token counts of pay-per-token
+// deployments.
+type Store interface {
+	ptu.Store
+	ptu.UsageStore
+}
+
 // Service prices deployments, keeps reservations and computes charges over a Store.
 type Service struct {
-	store ptu.Store
+	store Store
 	cat   *catalog.Catalog
 	now   func() time.Time
 }
 
 // New returns a Service over store, pricing with cat's list prices.
-func New(store ptu.Store, cat *catalog.Catalog, opt Options) *Service {
+func New(store Store, cat *catalog.Catalog, opt Options) *Service {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -73,7 +81,7 @@ func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
 func minutes(a, b time.Time) int64 { return int64(b.Sub(a) / time.Minute) }
 
 func getSubscription(tx ptu.Tx, id string) (ptu.Subscription, error) {
-	sub, err := tx.GetSubscription(strings.ToLower(id))
+	sub, err := tx.Subscriptions().Get(strings.ToLower(id))
 	if isNotFound(err) {
 		return sub, ptu.Errorf(ptu.CodeSubscriptionNotFound, "The subscription '%s' could not be found.", id)
 	}
@@ -82,7 +90,7 @@ func getSubscription(tx ptu.Tx, id string) (ptu.Subscription, error) {
 
 // getRegion finds a region by name or display name, ignoring case and spaces.
 func getRegion(tx ptu.Tx, name string) (ptu.Region, error) {
-	regions, err := tx.ListRegions()
+	regions, err := tx.Regions().List()
 	if err != nil {
 		return ptu.Region{}, err
 	}

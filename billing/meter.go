@@ -2,6 +2,7 @@ package billing
 
 import (
 	"cmp"
+	"context"
 	"math/big"
 	"slices"
 	"sort"
@@ -203,18 +204,24 @@ func allocate(caps []int64, rgs []string, rs []*resv) []piece {
 	return pieces
 }
 
-// meter computes the hourly lines of sub over [from, to); from is on the
-// hour and to on the minute.
-func (s *Service) meter(tx ptu.Tx, sub string, from, to time.Time) (*metered, error) {
-	changes, err := tx.ListCapacityChanges(ptu.CapacityChangeFilter{SubscriptionID: sub, Before: to})
+// tokenUsage reads the token counts of subscription sub over [from, to), the
+// tokens meter charges.
+func (s *Service) tokenUsage(ctx context.Context, sub string, from, to time.Time) ([]ptu.TokenUsage, error) {
+	if !from.Before(to) {
+		return nil, nil
+	}
+	return s.store.ListTokenUsage(ctx, ptu.TokenUsageFilter{SubscriptionID: strings.ToLower(sub), From: from, To: to})
+}
+
+// meter computes the hourly lines of sub over [from, to) from its capacity
+// history, its reservations and tokens (tokenUsage); from is on the hour and
+// to on the minute.
+func (s *Service) meter(tx ptu.Tx, sub string, from, to time.Time, tokens []ptu.TokenUsage) (*metered, error) {
+	changes, err := tx.CapacityChanges().List(ptu.CapacityChangeFilter{SubscriptionID: sub, Before: to})
 	if err != nil {
 		return nil, err
 	}
-	stored, err := tx.ListReservations(sub)
-	if err != nil {
-		return nil, err
-	}
-	tokens, err := tx.ListTokenUsage(ptu.TokenUsageFilter{SubscriptionID: sub, From: from, To: to})
+	stored, err := tx.Reservations().List(sub)
 	if err != nil {
 		return nil, err
 	}

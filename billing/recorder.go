@@ -31,7 +31,7 @@ type RecorderOptions struct {
 // store rows that Standard token charges are computed from. Only calls that
 // succeeded are counted; calls refused with 429 or failed are not charged.
 type Recorder struct {
-	store ptu.Store
+	store ptu.UsageStore
 	opt   RecorderOptions
 	log   *slog.Logger
 
@@ -48,7 +48,7 @@ type usageKey struct {
 }
 
 // NewRecorder returns a Recorder writing to store.
-func NewRecorder(store ptu.Store, opt RecorderOptions) *Recorder {
+func NewRecorder(store ptu.UsageStore, opt RecorderOptions) *Recorder {
 	if opt.FlushEvery == 0 {
 		opt.FlushEvery = DefaultFlushEvery
 	}
@@ -102,7 +102,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	for _, u := range batch {
 		rows = append(rows, *u)
 	}
-	err := r.store.Update(ctx, func(tx ptu.Tx) error { return tx.AddTokenUsage(rows) })
+	err := r.store.AddTokenUsage(ctx, rows)
 	if err != nil {
 		r.mu.Lock()
 		for k, u := range batch {

@@ -194,6 +194,10 @@ func (s *Service) Usage(ctx context.Context, q UsageQuery) (*UsageReport, error)
 		return nil, err
 	}
 	rep := &UsageReport{From: from, To: to, Granularity: gran, GroupBy: groupBy, Lines: []UsageLine{}}
+	tokens, err := s.tokenUsage(ctx, q.SubscriptionID, from, to)
+	if err != nil {
+		return nil, err
+	}
 	err = s.view(ctx, func(tx ptu.Tx) error {
 		sub, err := getSubscription(tx, q.SubscriptionID)
 		if err != nil {
@@ -204,7 +208,7 @@ func (s *Service) Usage(ctx context.Context, q UsageQuery) (*UsageReport, error)
 		if !from.Before(to) {
 			return nil
 		}
-		m, err := s.meter(tx, sub.ID, from, to)
+		m, err := s.meter(tx, sub.ID, from, to, tokens)
 		if err != nil {
 			return err
 		}
@@ -384,6 +388,10 @@ func (s *Service) Reservations(ctx context.Context, q ReservationQuery) (*Reserv
 		return nil, err
 	}
 	rep := &ReservationReport{From: from, To: to, Granularity: gran, Lines: []ReservationLine{}, Charges: []Charge{}}
+	tokens, err := s.tokenUsage(ctx, q.SubscriptionID, from, to)
+	if err != nil {
+		return nil, err
+	}
 	err = s.view(ctx, func(tx ptu.Tx) error {
 		sub, err := getSubscription(tx, q.SubscriptionID)
 		if err != nil {
@@ -394,7 +402,7 @@ func (s *Service) Reservations(ctx context.Context, q ReservationQuery) (*Reserv
 		if !from.Before(to) {
 			return nil
 		}
-		m, err := s.meter(tx, sub.ID, from, to)
+		m, err := s.meter(tx, sub.ID, from, to, tokens)
 		if err != nil {
 			return err
 		}

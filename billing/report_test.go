@@ -222,7 +222,7 @@ func TestStandardTokenCharges(t *testing.T) {
 	}
 
 	// A failed write keeps the counts for the next flush.
-	flaky := &flakyStore{Store: e.store, fail: true}
+	flaky := &flakyStore{UsageStore: e.store, fail: true}
 	later := billing.NewRecorder(flaky, billing.RecorderOptions{})
 	later.Record(gateway.Record{Time: day0.Add(5 * hour), Deployment: dep["std"], Status: http.StatusOK, PromptTokens: 10})
 	if err := later.Flush(e.ctx); err == nil {
@@ -233,11 +233,8 @@ func TestStandardTokenCharges(t *testing.T) {
 	if err := later.Flush(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	var rows []ptu.TokenUsage
-	if err := e.store.View(e.ctx, func(tx ptu.Tx) (err error) {
-		rows, err = tx.ListTokenUsage(ptu.TokenUsageFilter{SubscriptionID: sub, From: day0.Add(5 * hour)})
-		return err
-	}); err != nil {
+	rows, err := e.store.ListTokenUsage(e.ctx, ptu.TokenUsageFilter{SubscriptionID: sub, From: day0.Add(5 * hour)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != 1 || rows[0].Calls != 2 || rows[0].PromptTokens != 15 {
@@ -251,15 +248,15 @@ func (c *collect) Record(gateway.Record) { c.n++ }
 
 // flakyStore fails every write while fail is set.
 type flakyStore struct {
-	ptu.Store
+	ptu.UsageStore
 	fail bool
 }
 
-func (s *flakyStore) Update(ctx context.Context, fn func(ptu.Tx) error) error {
+func (s *flakyStore) AddTokenUsage(ctx context.Context, rows []ptu.TokenUsage) error {
 	if s.fail {
 		return errors.New("disk full")
 	}
-	return s.Store.Update(ctx, fn)
+	return s.UsageStore.AddTokenUsage(ctx, rows)
 }
 
 // TestQuote: the price shown before a deployment is created.

@@ -250,7 +250,7 @@ func (s *Service) PurchaseReservation(ctx context.Context, sub string, in Reserv
 			return err
 		}
 		out = rv.view(now)
-		return tx.PutReservation(rv.Reservation)
+		return tx.Reservations().Put(rv.Reservation)
 	})
 	return out, err
 }
@@ -319,11 +319,11 @@ func checkResourceGroup(rg string) error {
 // group's own reservations) and the subscription (against all of them, as
 // subscription-wide reservations may be covering the group already).
 func (s *Service) checkSize(tx ptu.Tx, r ptu.Reservation, force bool, now time.Time) error {
-	deps, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: r.SubscriptionID, Region: r.Region, SKUName: r.SKUName})
+	deps, err := tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: r.SubscriptionID, Region: r.Region, SKUName: r.SKUName})
 	if err != nil {
 		return err
 	}
-	others, err := tx.ListReservations(r.SubscriptionID)
+	others, err := tx.Reservations().List(r.SubscriptionID)
 	if err != nil {
 		return err
 	}
@@ -379,7 +379,7 @@ func getReservation(tx ptu.Tx, sub, id string) (ptu.Reservation, error) {
 	if _, err := getSubscription(tx, sub); err != nil {
 		return ptu.Reservation{}, err
 	}
-	r, err := tx.GetReservation(strings.ToLower(id))
+	r, err := tx.Reservations().Get(strings.ToLower(id))
 	if err == nil && !strings.EqualFold(r.SubscriptionID, sub) {
 		err = ptu.ErrNotFound
 	}
@@ -397,7 +397,7 @@ func (s *Service) ListReservations(ctx context.Context, sub string) ([]Reservati
 		if err != nil {
 			return err
 		}
-		rs, err := tx.ListReservations(subn.ID)
+		rs, err := tx.Reservations().List(subn.ID)
 		now := s.Now()
 		for _, r := range rs {
 			out = append(out, newResv(r).view(now))
@@ -444,7 +444,7 @@ func (s *Service) UpdateReservation(ctx context.Context, sub, id string, in Rese
 		}
 		rv.UpdatedAt = now
 		out = rv.view(now)
-		return tx.PutReservation(rv.Reservation)
+		return tx.Reservations().Put(rv.Reservation)
 	})
 	return out, err
 }
@@ -466,7 +466,7 @@ func (s *Service) CancelReservation(ctx context.Context, sub, id string) (Reserv
 		}
 		rv.CancelledAt, rv.UpdatedAt = now, now
 		out = rv.view(now)
-		return tx.PutReservation(rv.Reservation)
+		return tx.Reservations().Put(rv.Reservation)
 	})
 	return out, err
 }

@@ -141,12 +141,12 @@ func (s *Service) CreatePrincipal(ctx context.Context, name string, ttl time.Dur
 		p.Expires = now.Add(ttl)
 	}
 	err := s.update(ctx, func(tx ptu.Tx) error {
-		if _, err := tx.GetPrincipalByName(name); err == nil {
+		if _, err := tx.Principals().GetByName(name); err == nil {
 			return ptu.Errorf(ptu.CodeConflict, "A principal named '%s' already exists.", name)
 		} else if !isNotFound(err) {
 			return err
 		}
-		return tx.PutPrincipal(p)
+		return tx.Principals().Put(p)
 	})
 	if err != nil {
 		return ptu.Principal{}, "", err
@@ -156,9 +156,9 @@ func (s *Service) CreatePrincipal(ctx context.Context, name string, ttl time.Dur
 
 // getPrincipal finds a principal by id or, failing that, by name.
 func getPrincipal(tx ptu.Tx, ref string) (ptu.Principal, error) {
-	p, err := tx.GetPrincipal(ref)
+	p, err := tx.Principals().Get(ref)
 	if isNotFound(err) {
-		p, err = tx.GetPrincipalByName(ref)
+		p, err = tx.Principals().GetByName(ref)
 	}
 	if isNotFound(err) {
 		return p, ptu.Errorf(ptu.CodePrincipalNotFound, "Principal '%s' does not exist.", ref)
@@ -182,7 +182,7 @@ func (s *Service) ListPrincipals(ctx context.Context) ([]ptu.Principal, error) {
 	var out []ptu.Principal
 	err := s.view(ctx, func(tx ptu.Tx) error {
 		var err error
-		out, err = tx.ListPrincipals()
+		out, err = tx.Principals().List()
 		return err
 	})
 	return out, err
@@ -202,7 +202,7 @@ func (s *Service) DeletePrincipal(ctx context.Context, ref string) (bool, error)
 		if err != nil {
 			return err
 		}
-		return tx.DeletePrincipal(p.ID)
+		return tx.Principals().Delete(p.ID)
 	})
 	return existed, err
 }
@@ -279,7 +279,7 @@ func (s *Service) PutRoleAssignment(ctx context.Context, id string, in RoleAssig
 		}
 		want := ptu.RoleAssignment{ID: strings.ToLower(id), PrincipalID: p.ID, RoleDefinitionID: role.ID,
 			Scope: scope, CreatedBy: in.CreatedBy, Created: s.now()}
-		all, err := tx.ListRoleAssignments(p.ID)
+		all, err := tx.RoleAssignments().List(p.ID)
 		if err != nil {
 			return err
 		}
@@ -293,7 +293,7 @@ func (s *Service) PutRoleAssignment(ctx context.Context, id string, in RoleAssig
 				return ptu.Errorf(ptu.CodeRoleAssignmentExists, "The role assignment already exists.")
 			}
 		}
-		if _, err := tx.GetRoleAssignment(id); err == nil {
+		if _, err := tx.RoleAssignments().Get(id); err == nil {
 			return ptu.Errorf(ptu.CodeConflict,
 				"Tenant ID, application ID, principal ID, and scope are not allowed to be updated. (role assignment '%s')", id)
 		} else if !isNotFound(err) {
@@ -301,7 +301,7 @@ func (s *Service) PutRoleAssignment(ctx context.Context, id string, in RoleAssig
 		}
 		created = true
 		out = want
-		return tx.PutRoleAssignment(want)
+		return tx.RoleAssignments().Put(want)
 	})
 	return out, created, err
 }
@@ -311,7 +311,7 @@ func (s *Service) GetRoleAssignment(ctx context.Context, id string) (ptu.RoleAss
 	var out ptu.RoleAssignment
 	err := s.view(ctx, func(tx ptu.Tx) error {
 		var err error
-		out, err = tx.GetRoleAssignment(id)
+		out, err = tx.RoleAssignments().Get(id)
 		if isNotFound(err) {
 			return ptu.Errorf(ptu.CodeRoleAssignmentNotFound, "The role assignment '%s' is not found.", id)
 		}
@@ -325,7 +325,7 @@ func (s *Service) ListRoleAssignments(ctx context.Context, principalID string) (
 	var out []ptu.RoleAssignment
 	err := s.view(ctx, func(tx ptu.Tx) error {
 		var err error
-		out, err = tx.ListRoleAssignments(principalID)
+		out, err = tx.RoleAssignments().List(principalID)
 		return err
 	})
 	return out, err
@@ -337,7 +337,7 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, id string) (ptu.Role
 	var out ptu.RoleAssignment
 	found := true
 	err := s.update(ctx, func(tx ptu.Tx) error {
-		a, err := tx.GetRoleAssignment(id)
+		a, err := tx.RoleAssignments().Get(id)
 		if isNotFound(err) {
 			found = false
 			return nil
@@ -346,7 +346,7 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, id string) (ptu.Role
 			return err
 		}
 		out = a
-		return tx.DeleteRoleAssignment(a.ID)
+		return tx.RoleAssignments().Delete(a.ID)
 	})
 	return out, found, err
 }
@@ -385,11 +385,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Caller, erro
 	if cc == nil {
 		var c *Caller
 		err := s.view(ctx, func(tx ptu.Tx) error {
-			p, err := tx.GetPrincipalByTokenHash(hash)
+			p, err := tx.Principals().GetByTokenHash(hash)
 			if err != nil {
 				return err
 			}
-			as, err := tx.ListRoleAssignments(p.ID)
+			as, err := tx.RoleAssignments().List(p.ID)
 			if err != nil {
 				return err
 			}
@@ -442,25 +442,17 @@ func (s *Service) RecordActivity(ctx context.Context, e ptu.ActivityEvent) error
 	if last := s.pruned.Load(); last == 0 || now.Sub(time.Unix(0, last)) >= time.Hour {
 		prune = s.pruned.CompareAndSwap(last, now.UnixNano())
 	}
-	return s.store.Update(ctx, func(tx ptu.Tx) error {
-		if prune {
-			if _, err := tx.DeleteActivityEventsBefore(now.Add(-ActivityRetention)); err != nil {
-				return err
-			}
+	if prune {
+		if _, err := s.store.DeleteActivityEventsBefore(ctx, now.Add(-ActivityRetention)); err != nil {
+			return err
 		}
-		return tx.AddActivityEvent(e)
-	})
+	}
+	return s.store.AddActivityEvent(ctx, e)
 }
 
 // ListActivity returns the activity events f selects, newest first.
 func (s *Service) ListActivity(ctx context.Context, f ptu.ActivityFilter) ([]ptu.ActivityEvent, error) {
-	var out []ptu.ActivityEvent
-	err := s.view(ctx, func(tx ptu.Tx) error {
-		var err error
-		out, err = tx.ListActivityEvents(f)
-		return err
-	})
-	return out, err
+	return s.store.ListActivityEvents(ctx, f)
 }
 
 // Now is the service's clock.

@@ -55,7 +55,7 @@ func TestValidScope(t *testing.T) {
 
 // countingStore counts the read transactions a Service opens.
 type countingStore struct {
-	ptu.Store
+	control.Store
 	views atomic.Int64
 }
 
@@ -77,7 +77,7 @@ func TestAuthenticateCaches(t *testing.T) {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	svc := control.New(st, catalog.Default(), control.Options{Now: func() time.Time { return now }})
 	ctx := context.Background()
-	if err := db.Update(ctx, func(tx ptu.Tx) error { return tx.PutSubscription(ptu.Subscription{ID: sub, State: "Enabled"}) }); err != nil {
+	if err := db.Update(ctx, func(tx ptu.Tx) error { return tx.Subscriptions().Put(ptu.Subscription{ID: sub, State: "Enabled"}) }); err != nil {
 		t.Fatal(err)
 	}
 	p, token, err := svc.CreatePrincipal(ctx, "app", time.Hour)
@@ -130,7 +130,7 @@ func BenchmarkAuthorizeCached(b *testing.B) {
 	defer db.Close()
 	svc := control.New(db, catalog.Default(), control.Options{})
 	ctx := context.Background()
-	if err := db.Update(ctx, func(tx ptu.Tx) error { return tx.PutSubscription(ptu.Subscription{ID: sub, State: "Enabled"}) }); err != nil {
+	if err := db.Update(ctx, func(tx ptu.Tx) error { return tx.Subscriptions().Put(ptu.Subscription{ID: sub, State: "Enabled"}) }); err != nil {
 		b.Fatal(err)
 	}
 	_, token, err := svc.CreatePrincipal(ctx, "app", 0)

@@ -24,7 +24,7 @@ type AccountInput struct {
 // ListSubscriptions lists every subscription.
 func (s *Service) ListSubscriptions(ctx context.Context) ([]ptu.Subscription, error) {
 	var out []ptu.Subscription
-	err := s.view(ctx, func(tx ptu.Tx) (err error) { out, err = tx.ListSubscriptions(); return })
+	err := s.view(ctx, func(tx ptu.Tx) (err error) { out, err = tx.Subscriptions().List(); return })
 	return out, err
 }
 
@@ -36,7 +36,7 @@ func (s *Service) GetSubscription(ctx context.Context, id string) (ptu.Subscript
 }
 
 func getSubscription(tx ptu.Tx, id string) (ptu.Subscription, error) {
-	sub, err := tx.GetSubscription(strings.ToLower(id))
+	sub, err := tx.Subscriptions().Get(strings.ToLower(id))
 	if isNotFound(err) {
 		return sub, ptu.Errorf(ptu.CodeSubscriptionNotFound, "The subscription '%s' could not be found.", id)
 	}
@@ -51,14 +51,14 @@ func (s *Service) ListLocations(ctx context.Context, sub string) ([]ptu.Region, 
 			return err
 		}
 		var err error
-		out, err = tx.ListRegions()
+		out, err = tx.Regions().List()
 		return err
 	})
 	return out, err
 }
 
 func getRegion(tx ptu.Tx, name string) (ptu.Region, error) {
-	regions, err := tx.ListRegions()
+	regions, err := tx.Regions().List()
 	if err != nil {
 		return ptu.Region{}, err
 	}
@@ -130,7 +130,7 @@ func (s *Service) PutAccount(ctx context.Context, sub, rg, name string, in Accou
 			return err
 		}
 		now := s.now()
-		cur, err := tx.GetAccount(subn.ID, rg, name)
+		cur, err := tx.Accounts().Get(subn.ID, rg, name)
 		switch {
 		case isNotFound(err):
 			created = true
@@ -140,7 +140,7 @@ func (s *Service) PutAccount(ctx context.Context, sub, rg, name string, in Accou
 			if err := checkSubDomain(subDomain); err != nil {
 				return err
 			}
-			if other, err := tx.GetAccountBySubDomain(subDomain); err == nil {
+			if other, err := tx.Accounts().GetBySubDomain(subDomain); err == nil {
 				return ptu.Errorf(ptu.CodeCustomDomainInUse,
 					"The subdomain name '%s' is not available as it's already used by a resource (%s).", subDomain, other.ID())
 			} else if !isNotFound(err) {
@@ -176,7 +176,7 @@ func (s *Service) PutAccount(ctx context.Context, sub, rg, name string, in Accou
 		if in.By != "" {
 			out.ModifiedBy = in.By
 		}
-		return tx.PutAccount(out)
+		return tx.Accounts().Put(out)
 	})
 	if err != nil {
 		return ptu.Account{}, false, err
@@ -196,7 +196,7 @@ func getAccount(tx ptu.Tx, sub, rg, name string) (ptu.Account, error) {
 	if err != nil {
 		return ptu.Account{}, err
 	}
-	a, err := tx.GetAccount(subn.ID, rg, name)
+	a, err := tx.Accounts().Get(subn.ID, rg, name)
 	if isNotFound(err) {
 		return a, ptu.Errorf(ptu.CodeResourceNotFound,
 			"The Resource 'Microsoft.CognitiveServices/accounts/%s' under resource group '%s' was not found.", name, rg)
@@ -207,7 +207,7 @@ func getAccount(tx ptu.Tx, sub, rg, name string) (ptu.Account, error) {
 // AccountBySubDomain resolves an inference endpoint's account.
 func (s *Service) AccountBySubDomain(ctx context.Context, subDomain string) (ptu.Account, error) {
 	var out ptu.Account
-	err := s.view(ctx, func(tx ptu.Tx) (err error) { out, err = tx.GetAccountBySubDomain(subDomain); return })
+	err := s.view(ctx, func(tx ptu.Tx) (err error) { out, err = tx.Accounts().GetBySubDomain(subDomain); return })
 	if isNotFound(err) {
 		return out, ptu.Errorf(ptu.CodeResourceNotFound, "No account has the endpoint subdomain '%s'.", subDomain)
 	}
@@ -222,7 +222,7 @@ func (s *Service) ListAccounts(ctx context.Context, sub, rg string) ([]ptu.Accou
 		if err != nil {
 			return err
 		}
-		out, err = tx.ListAccounts(subn.ID, rg)
+		out, err = tx.Accounts().List(subn.ID, rg)
 		return err
 	})
 	return out, err
@@ -264,7 +264,7 @@ func (s *Service) RegenerateKey(ctx context.Context, sub, rg, name, keyName stri
 		}
 		a.UpdatedAt = s.now()
 		out = a
-		return tx.PutAccount(a)
+		return tx.Accounts().Put(a)
 	})
 	return out, err
 }

@@ -16,7 +16,7 @@ import (
 func (s *Service) Bootstrap(ctx context.Context, cfg *config.Config) error {
 	return s.update(ctx, func(tx ptu.Tx) error {
 		for _, r := range cfg.Regions {
-			if err := tx.PutRegion(ptu.Region{Name: strings.ToLower(r.Name), DisplayName: r.DisplayName, DataZone: strings.ToLower(r.DataZone)}); err != nil {
+			if err := tx.Regions().Put(ptu.Region{Name: strings.ToLower(r.Name), DisplayName: r.DisplayName, DataZone: strings.ToLower(r.DataZone)}); err != nil {
 				return err
 			}
 		}
@@ -31,23 +31,23 @@ func (s *Service) Bootstrap(ctx context.Context, cfg *config.Config) error {
 			}
 			pool := ptu.Pool{ID: cfg.PoolID(p), Region: strings.ToLower(p.Region), Model: m.Name, Version: m.Version,
 				RatedPTU: p.PTU, Backend: backend}
-			if err := tx.PutPool(pool); err != nil {
+			if err := tx.Pools().Put(pool); err != nil {
 				return err
 			}
 		}
 		for _, sc := range cfg.Subscriptions {
 			id := strings.ToLower(sc.ID)
-			if _, err := tx.GetSubscription(id); err == nil {
+			if _, err := tx.Subscriptions().Get(id); err == nil {
 				continue
 			} else if !isNotFound(err) {
 				return err
 			}
-			if err := tx.PutSubscription(ptu.Subscription{ID: id, DisplayName: sc.DisplayName, State: "Enabled"}); err != nil {
+			if err := tx.Subscriptions().Put(ptu.Subscription{ID: id, DisplayName: sc.DisplayName, State: "Enabled"}); err != nil {
 				return err
 			}
 		}
 		for _, o := range cfg.QuotaOverrides {
-			if err := tx.PutQuotaLimit(ptu.QuotaLimit{SubscriptionID: strings.ToLower(o.Subscription), Region: strings.ToLower(o.Region),
+			if err := tx.QuotaLimits().Put(ptu.QuotaLimit{SubscriptionID: strings.ToLower(o.Subscription), Region: strings.ToLower(o.Region),
 				SKUName: ptu.CanonicalSKU(o.SKU), Limit: o.Limit}); err != nil {
 				return err
 			}

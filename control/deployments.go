@@ -59,7 +59,7 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, acct, name string,
 		if err != nil {
 			return err
 		}
-		cur, err := tx.GetDeployment(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+		cur, err := tx.Deployments().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 		exists := err == nil
 		if err != nil && !isNotFound(err) {
 			return err
@@ -186,7 +186,7 @@ func (s *Service) resolveDeployment(tx ptu.Tx, a ptu.Account, name string, in De
 		}
 	}
 	if !IsBuiltinRAIPolicy(rai) {
-		p, err := tx.GetRAIPolicy(a.SubscriptionID, a.ResourceGroup, a.Name, rai)
+		p, err := tx.RAIPolicies().Get(a.SubscriptionID, a.ResourceGroup, a.Name, rai)
 		if isNotFound(err) {
 			return ptu.Deployment{}, nil, &ptu.Error{Code: ptu.CodeInvalidResourceProperties, Target: "properties.raiPolicyName",
 				Message: fmt.Sprintf("Content filter policy '%s' does not exist in account '%s'. Create it first (raiPolicies), or use %s.", rai, a.Name, DefaultRAIPolicy)}
@@ -212,7 +212,7 @@ func (s *Service) resolveDeployment(tx ptu.Tx, a ptu.Account, name string, in De
 			return ptu.Deployment{}, nil, &ptu.Error{Code: ptu.CodeInvalidResourceProperties, Target: "properties.spilloverDeploymentName",
 				Message: "A deployment cannot spill over to itself."}
 		}
-		t, err := tx.GetDeployment(a.SubscriptionID, a.ResourceGroup, a.Name, spill)
+		t, err := tx.Deployments().Get(a.SubscriptionID, a.ResourceGroup, a.Name, spill)
 		if isNotFound(err) {
 			return ptu.Deployment{}, nil, &ptu.Error{Code: ptu.CodeInvalidResourceProperties, Target: "properties.spilloverDeploymentName",
 				Message: fmt.Sprintf("Spillover deployment '%s' was not found in account '%s'. Create a Standard, GlobalStandard or DataZoneStandard deployment first.", spill, a.Name)}
@@ -313,7 +313,7 @@ func (s *Service) reserve(tx ptu.Tx, a ptu.Account, m *catalog.Model, d ptu.Depl
 // alternatives lists the other regions where a new deployment like d would fit now.
 func (s *Service) alternatives(tx ptu.Tx, w *world, a ptu.Account, m *catalog.Model, d ptu.Deployment) ([]Alternative, error) {
 	sku, _ := m.SKU(d.SKUName)
-	accounts, err := tx.ListAccounts(a.SubscriptionID, "")
+	accounts, err := tx.Accounts().List(a.SubscriptionID, "")
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +372,7 @@ func getDeployment(tx ptu.Tx, sub, rg, acct, name string) (ptu.Deployment, error
 	if err != nil {
 		return ptu.Deployment{}, err
 	}
-	d, err := tx.GetDeployment(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+	d, err := tx.Deployments().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 	if isNotFound(err) {
 		return d, ptu.Errorf(ptu.CodeDeploymentNotFound, "The deployment '%s' was not found in account '%s'.", name, a.Name)
 	}
@@ -387,7 +387,7 @@ func (s *Service) ListDeployments(ctx context.Context, sub, rg, acct string) ([]
 		if err != nil {
 			return err
 		}
-		out, err = tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: a.SubscriptionID, ResourceGroup: a.ResourceGroup, Account: a.Name})
+		out, err = tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: a.SubscriptionID, ResourceGroup: a.ResourceGroup, Account: a.Name})
 		return err
 	})
 	return out, err
@@ -406,7 +406,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, acct, name stri
 		if err != nil {
 			return err
 		}
-		siblings, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: d.SubscriptionID, ResourceGroup: d.ResourceGroup, Account: d.AccountName})
+		siblings, err := tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: d.SubscriptionID, ResourceGroup: d.ResourceGroup, Account: d.AccountName})
 		if err != nil {
 			return err
 		}

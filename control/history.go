@@ -16,37 +16,37 @@ import (
 // putDeploymentRecorded stores d and, when its billable state differs from
 // cur's (or it is new), appends it to the capacity history at d.UpdatedAt.
 func putDeploymentRecorded(tx ptu.Tx, cur ptu.Deployment, existed bool, d ptu.Deployment) error {
-	if err := tx.PutDeployment(d); err != nil {
+	if err := tx.Deployments().Put(d); err != nil {
 		return err
 	}
 	if existed && cur.SKUName == d.SKUName && cur.Capacity == d.Capacity &&
 		strings.EqualFold(cur.Model.Name, d.Model.Name) && cur.Model.Version == d.Model.Version {
 		return nil
 	}
-	return tx.AddCapacityChange(capacityChange(d, d.Capacity, d.UpdatedAt))
+	return tx.CapacityChanges().Add(capacityChange(d, d.Capacity, d.UpdatedAt))
 }
 
 // deleteDeploymentRecorded deletes d and records its capacity falling to 0 at now.
 func deleteDeploymentRecorded(tx ptu.Tx, d ptu.Deployment, now time.Time) error {
-	if err := tx.DeleteDeployment(d.SubscriptionID, d.ResourceGroup, d.AccountName, d.Name); err != nil {
+	if err := tx.Deployments().Delete(d.SubscriptionID, d.ResourceGroup, d.AccountName, d.Name); err != nil {
 		return err
 	}
-	return tx.AddCapacityChange(capacityChange(d, 0, now))
+	return tx.CapacityChanges().Add(capacityChange(d, 0, now))
 }
 
 // deleteAccountRecorded deletes a with its deployments, recording each
 // deployment's capacity falling to 0 at now. ptu has no soft delete: the
 // meter stops with the account.
 func deleteAccountRecorded(tx ptu.Tx, a ptu.Account, now time.Time) error {
-	ds, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: a.SubscriptionID, ResourceGroup: a.ResourceGroup, Account: a.Name})
+	ds, err := tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: a.SubscriptionID, ResourceGroup: a.ResourceGroup, Account: a.Name})
 	if err != nil {
 		return err
 	}
-	if err := tx.DeleteAccount(a.SubscriptionID, a.ResourceGroup, a.Name); err != nil {
+	if err := tx.Accounts().Delete(a.SubscriptionID, a.ResourceGroup, a.Name); err != nil {
 		return err
 	}
 	for _, d := range ds {
-		if err := tx.AddCapacityChange(capacityChange(d, 0, now)); err != nil {
+		if err := tx.CapacityChanges().Add(capacityChange(d, 0, now)); err != nil {
 			return err
 		}
 	}

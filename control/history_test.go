@@ -73,7 +73,7 @@ func TestCapacityHistory(t *testing.T) {
 
 	var got []ptu.CapacityChange
 	if err := store.View(ctx, func(tx ptu.Tx) (err error) {
-		got, err = tx.ListCapacityChanges(ptu.CapacityChangeFilter{SubscriptionID: sub})
+		got, err = tx.CapacityChanges().List(ptu.CapacityChangeFilter{SubscriptionID: sub})
 		return err
 	}); err != nil {
 		t.Fatal(err)

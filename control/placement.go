@@ -17,15 +17,15 @@ type world struct {
 }
 
 func loadWorld(tx ptu.Tx) (*world, error) {
-	regions, err := tx.ListRegions()
+	regions, err := tx.Regions().List()
 	if err != nil {
 		return nil, err
 	}
-	pools, err := tx.ListPools()
+	pools, err := tx.Pools().List()
 	if err != nil {
 		return nil, err
 	}
-	alloc, err := tx.PoolAllocations()
+	alloc, err := tx.Pools().Allocations()
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ var usageDisplay = map[string]string{
 
 // quotaLimit is the subscription's PTU limit for sku in region: the stored one, else the default.
 func (s *Service) quotaLimit(tx ptu.Tx, sub, region, sku string) (int, error) {
-	limits, err := tx.ListQuotaLimits(sub)
+	limits, err := tx.QuotaLimits().List(sub)
 	if err != nil {
 		return 0, err
 	}
@@ -43,7 +43,7 @@ func (s *Service) quotaLimit(tx ptu.Tx, sub, region, sku string) (int, error) {
 // being updated, which counts its own size once. The store sums, so the cost
 // does not grow with the number of deployments read into memory.
 func quotaUsed(tx ptu.Tx, sub, region, sku string, skipCap int) (int, error) {
-	used, err := tx.SumCapacity(ptu.DeploymentFilter{SubscriptionID: sub, Region: region, SKUName: sku})
+	used, err := tx.Deployments().SumCapacity(ptu.DeploymentFilter{SubscriptionID: sub, Region: region, SKUName: sku})
 	return used - skipCap, err
 }
 
@@ -127,7 +127,7 @@ func (s *Service) CreateQuotaRequest(ctx context.Context, sub string, in QuotaRe
 		}
 		out = ptu.QuotaRequest{ID: newRequestID(), SubscriptionID: subn.ID, Region: region.Name, SKUName: sku,
 			RequestedLimit: in.Limit, Reason: in.Reason, State: ptu.QuotaRequestPending, CreatedAt: s.now()}
-		return tx.PutQuotaRequest(out)
+		return tx.QuotaRequests().Put(out)
 	})
 	return out, err
 }
@@ -153,7 +153,7 @@ func (s *Service) ListQuotaRequests(ctx context.Context, sub string) ([]ptu.Quot
 			id = subn.ID
 		}
 		var err error
-		out, err = tx.ListQuotaRequests(id)
+		out, err = tx.QuotaRequests().List(id)
 		return err
 	})
 	return out, err
@@ -167,7 +167,7 @@ func (s *Service) GetQuotaRequest(ctx context.Context, id string) (ptu.QuotaRequ
 }
 
 func getQuotaRequest(tx ptu.Tx, id string) (ptu.QuotaRequest, error) {
-	q, err := tx.GetQuotaRequest(strings.ToLower(id))
+	q, err := tx.QuotaRequests().Get(strings.ToLower(id))
 	if isNotFound(err) {
 		return q, ptu.Errorf(ptu.CodeResourceNotFound, "Quota request '%s' was not found.", id)
 	}
@@ -194,14 +194,14 @@ func (s *Service) DecideQuotaRequest(ctx context.Context, id string, approve boo
 				return err
 			}
 			if q.RequestedLimit > limit {
-				if err := tx.PutQuotaLimit(ptu.QuotaLimit{SubscriptionID: q.SubscriptionID, Region: q.Region,
+				if err := tx.QuotaLimits().Put(ptu.QuotaLimit{SubscriptionID: q.SubscriptionID, Region: q.Region,
 					SKUName: q.SKUName, Limit: q.RequestedLimit}); err != nil {
 					return err
 				}
 			}
 		}
 		out = q
-		return tx.PutQuotaRequest(q)
+		return tx.QuotaRequests().Put(q)
 	})
 	return out, err
 }
@@ -244,7 +244,7 @@ func (s *Service) SetPoolRating(ctx context.Context, id string, ptus int) (PoolS
 	}
 	var out PoolStatus
 	err := s.update(ctx, func(tx ptu.Tx) error {
-		p, err := tx.GetPool(strings.ToLower(id))
+		p, err := tx.Pools().Get(strings.ToLower(id))
 		if isNotFound(err) {
 			return ptu.Errorf(ptu.CodeResourceNotFound, "Capacity pool '%s' was not found.", id)
 		}
@@ -252,10 +252,10 @@ func (s *Service) SetPoolRating(ctx context.Context, id string, ptus int) (PoolS
 			return err
 		}
 		p.RatedPTU = ptus
-		if err := tx.PutPool(p); err != nil {
+		if err := tx.Pools().Put(p); err != nil {
 			return err
 		}
-		alloc, err := tx.PoolAllocations()
+		alloc, err := tx.Pools().Allocations()
 		if err != nil {
 			return err
 		}

@@ -104,7 +104,7 @@ func (s *Service) PutRAIPolicy(ctx context.Context, sub, rg, acct, name string, 
 			if !ok {
 				return ptu.Errorf(ptu.CodeInvalidResourceProperties, "properties.customBlocklists[%d].source '%s' must be Prompt or Completion.", i, b.Source)
 			}
-			l, err := tx.GetRAIBlocklist(a.SubscriptionID, a.ResourceGroup, a.Name, b.BlocklistName)
+			l, err := tx.RAIBlocklists().Get(a.SubscriptionID, a.ResourceGroup, a.Name, b.BlocklistName)
 			if isNotFound(err) {
 				return ptu.Errorf(ptu.CodeInvalidResourceProperties, "properties.customBlocklists[%d]: blocklist '%s' was not found in account '%s'.", i, b.BlocklistName, a.Name)
 			}
@@ -113,7 +113,7 @@ func (s *Service) PutRAIPolicy(ctx context.Context, sub, rg, acct, name string, 
 			}
 			p.CustomBlocklists = append(p.CustomBlocklists, ptu.RAIBlocklistRef{BlocklistName: l.Name, Blocking: b.Blocking, Source: src})
 		}
-		cur, err := tx.GetRAIPolicy(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+		cur, err := tx.RAIPolicies().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 		now := s.now()
 		p.SubscriptionID, p.ResourceGroup, p.AccountName, p.CreatedAt, p.UpdatedAt = a.SubscriptionID, a.ResourceGroup, a.Name, now, now
 		switch {
@@ -125,7 +125,7 @@ func (s *Service) PutRAIPolicy(ctx context.Context, sub, rg, acct, name string, 
 			p.Name, p.CreatedAt = cur.Name, cur.CreatedAt
 		}
 		out = p
-		return tx.PutRAIPolicy(p)
+		return tx.RAIPolicies().Put(p)
 	})
 	return out, created, err
 }
@@ -138,7 +138,7 @@ func (s *Service) GetRAIPolicy(ctx context.Context, sub, rg, acct, name string) 
 		if err != nil {
 			return err
 		}
-		out, err = tx.GetRAIPolicy(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+		out, err = tx.RAIPolicies().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 		if isNotFound(err) {
 			return ptu.Errorf(ptu.CodeResourceNotFound, "The RaiPolicy '%s' was not found in account '%s'.", name, a.Name)
 		}
@@ -155,7 +155,7 @@ func (s *Service) ListRAIPolicies(ctx context.Context, sub, rg, acct string) ([]
 		if err != nil {
 			return err
 		}
-		out, err = tx.ListRAIPolicies(a.SubscriptionID, a.ResourceGroup, a.Name)
+		out, err = tx.RAIPolicies().List(a.SubscriptionID, a.ResourceGroup, a.Name)
 		return err
 	})
 	return out, err
@@ -169,13 +169,13 @@ func (s *Service) DeleteRAIPolicy(ctx context.Context, sub, rg, acct, name strin
 		if err != nil {
 			return err
 		}
-		if _, err := tx.GetRAIPolicy(a.SubscriptionID, a.ResourceGroup, a.Name, name); isNotFound(err) {
+		if _, err := tx.RAIPolicies().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name); isNotFound(err) {
 			existed = false
 			return nil
 		} else if err != nil {
 			return err
 		}
-		ds, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: a.SubscriptionID, ResourceGroup: a.ResourceGroup, Account: a.Name})
+		ds, err := tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: a.SubscriptionID, ResourceGroup: a.ResourceGroup, Account: a.Name})
 		if err != nil {
 			return err
 		}
@@ -184,7 +184,7 @@ func (s *Service) DeleteRAIPolicy(ctx context.Context, sub, rg, acct, name strin
 				return ptu.Errorf(ptu.CodeConflict, "RaiPolicy '%s' is used by deployment '%s'. Change that deployment's raiPolicyName first.", name, d.Name)
 			}
 		}
-		return tx.DeleteRAIPolicy(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+		return tx.RAIPolicies().Delete(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 	})
 	return existed, err
 }
@@ -197,7 +197,7 @@ func (s *Service) RAIPolicyFor(ctx context.Context, a ptu.Account, name string) 
 		return p, nil, false, nil
 	}
 	err = s.view(ctx, func(tx ptu.Tx) error {
-		p, err = tx.GetRAIPolicy(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+		p, err = tx.RAIPolicies().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 		if isNotFound(err) {
 			return nil
 		}
@@ -206,7 +206,7 @@ func (s *Service) RAIPolicyFor(ctx context.Context, a ptu.Account, name string) 
 		}
 		found = true
 		for _, ref := range p.CustomBlocklists {
-			l, err := tx.GetRAIBlocklist(a.SubscriptionID, a.ResourceGroup, a.Name, ref.BlocklistName)
+			l, err := tx.RAIBlocklists().Get(a.SubscriptionID, a.ResourceGroup, a.Name, ref.BlocklistName)
 			if isNotFound(err) {
 				continue
 			}
@@ -232,7 +232,7 @@ func (s *Service) PutRAIBlocklist(ctx context.Context, sub, rg, acct, name, desc
 		if err != nil {
 			return err
 		}
-		l, err := tx.GetRAIBlocklist(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+		l, err := tx.RAIBlocklists().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 		now := s.now()
 		switch {
 		case isNotFound(err):
@@ -243,7 +243,7 @@ func (s *Service) PutRAIBlocklist(ctx context.Context, sub, rg, acct, name, desc
 		}
 		l.Description, l.UpdatedAt = description, now
 		out = l
-		return tx.PutRAIBlocklist(l)
+		return tx.RAIBlocklists().Put(l)
 	})
 	return out, created, err
 }
@@ -253,7 +253,7 @@ func (s *Service) getBlocklist(tx ptu.Tx, sub, rg, acct, name string) (ptu.RAIBl
 	if err != nil {
 		return ptu.RAIBlocklist{}, err
 	}
-	l, err := tx.GetRAIBlocklist(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+	l, err := tx.RAIBlocklists().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 	if isNotFound(err) {
 		return l, ptu.Errorf(ptu.CodeResourceNotFound, "The RaiBlocklist '%s' was not found in account '%s'.", name, a.Name)
 	}
@@ -275,7 +275,7 @@ func (s *Service) ListRAIBlocklists(ctx context.Context, sub, rg, acct string) (
 		if err != nil {
 			return err
 		}
-		out, err = tx.ListRAIBlocklists(a.SubscriptionID, a.ResourceGroup, a.Name)
+		out, err = tx.RAIBlocklists().List(a.SubscriptionID, a.ResourceGroup, a.Name)
 		return err
 	})
 	return out, err
@@ -289,7 +289,7 @@ func (s *Service) DeleteRAIBlocklist(ctx context.Context, sub, rg, acct, name st
 		if err != nil {
 			return err
 		}
-		l, err := tx.GetRAIBlocklist(a.SubscriptionID, a.ResourceGroup, a.Name, name)
+		l, err := tx.RAIBlocklists().Get(a.SubscriptionID, a.ResourceGroup, a.Name, name)
 		if isNotFound(err) {
 			existed = false
 			return nil
@@ -297,7 +297,7 @@ func (s *Service) DeleteRAIBlocklist(ctx context.Context, sub, rg, acct, name st
 		if err != nil {
 			return err
 		}
-		ps, err := tx.ListRAIPolicies(l.SubscriptionID, l.ResourceGroup, l.AccountName)
+		ps, err := tx.RAIPolicies().List(l.SubscriptionID, l.ResourceGroup, l.AccountName)
 		if err != nil {
 			return err
 		}
@@ -308,7 +308,7 @@ func (s *Service) DeleteRAIBlocklist(ctx context.Context, sub, rg, acct, name st
 				}
 			}
 		}
-		return tx.DeleteRAIBlocklist(l.SubscriptionID, l.ResourceGroup, l.AccountName, l.Name)
+		return tx.RAIBlocklists().Delete(l.SubscriptionID, l.ResourceGroup, l.AccountName, l.Name)
 	})
 	return existed, err
 }
@@ -357,7 +357,7 @@ func (s *Service) PutRAIBlocklistItems(ctx context.Context, sub, rg, acct, list 
 		}
 		l.UpdatedAt = s.now()
 		out = l
-		return tx.PutRAIBlocklist(l)
+		return tx.RAIBlocklists().Put(l)
 	})
 	return out, created, err
 }
@@ -379,7 +379,7 @@ func (s *Service) DeleteRAIBlocklistItems(ctx context.Context, sub, rg, acct, li
 			kept = append(kept, it)
 		}
 		l.Items, l.UpdatedAt = kept, s.now()
-		return tx.PutRAIBlocklist(l)
+		return tx.RAIBlocklists().Put(l)
 	})
 	return n, err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/catalog"
 	"github.com/ptu-dev/ptu/config"
@@ -35,6 +36,11 @@ subscriptions:
   - {id: ` + sub + `, displayName: scale}
 `
 
+// scaleAnalyze reports whether BenchmarkCreateDeployments analyzes the
+// PostgreSQL tables as autovacuum's auto-analyze would with its defaults
+// (PTU_SCALE_ANALYZE=1), for servers that run with autovacuum off.
+func scaleAnalyze() bool { return os.Getenv("PTU_SCALE_ANALYZE") == "1" }
+
 // scaleDeployments is how many deployments BenchmarkCreateDeployments makes
 // (PTU_SCALE_DEPLOYMENTS, default 2,000).
 func scaleDeployments() int {
@@ -48,7 +54,9 @@ func scaleDeployments() int {
 // subscription and region, 1,000 per account (the portal's limit is far
 // higher; the accounts only spread the names), and reports the time of the
 // first and last 10% of creates, so a cost that grows with the count shows
-// as a ratio above 1. Then it opens a new control plane on the same store
+// as a ratio above 1. With PTU_SCALE_ANALYZE=1 it runs ANALYZE on the
+// PostgreSQL schema whenever autovacuum would (50 rows plus 10% of those at
+// the last analysis changed), outside the timed creates. Then it opens a new control plane on the same store
 // (what ptu serve does at startup) and reports that time.
 func BenchmarkCreateDeployments(b *testing.B) {
 	for _, kind := range []string{"sqlite", "postgres"} {
@@ -67,7 +75,8 @@ func benchCreate(b *testing.B, kind string, n int) {
 		b.Fatal(err)
 	}
 	cat := catalog.Default()
-	var store ptu.Store
+	var store control.Store
+	analyze := func(int) {}
 	switch kind {
 	case "sqlite":
 		db, err := sqlite.Open(filepath.Join(b.TempDir(), "ptu.db"))
@@ -76,11 +85,15 @@ func benchCreate(b *testing.B, kind string, n int) {
 		}
 		store = db
 	case "postgres":
-		db, err := postgres.Open(ctx, testenv.PostgresSchema(b))
+		url := testenv.PostgresSchema(b)
+		db, err := postgres.Open(ctx, url)
 		if err != nil {
 			b.Fatal(err)
 		}
 		store = db
+		if scaleAnalyze() {
+			analyze = autoAnalyze(b, url)
+		}
 	}
 	defer store.Close()
 	svc := control.New(store, cat, control.Options{DefaultQuota: cfg.DefaultQuota})
@@ -98,6 +111,7 @@ func benchCreate(b *testing.B, kind string, n int) {
 				b.Fatal(err)
 			}
 		}
+		analyze(i)
 		t0 := time.Now()
 		if _, _, err := svc.PutDeployment(ctx, sub, "rg", acct, fmt.Sprintf("d%05d", i), control.DeploymentInput{
 			Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o-mini", Version: "2024-07-18"}, SKUName: ptu.GlobalProvisionedManaged, Capacity: &capacity}); err != nil {
@@ -123,4 +137,26 @@ func benchCreate(b *testing.B, kind string, n int) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(time.Since(t0).Seconds()*1000, "ms-restart")
+}
+
+// autoAnalyze returns what stands in for auto-analyze on the schema at url:
+// called with the number of deployments made so far, it runs ANALYZE when
+// autovacuum's default thresholds (autovacuum_analyze_threshold 50,
+// autovacuum_analyze_scale_factor 0.1) would.
+func autoAnalyze(b *testing.B, url string) func(int) {
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close(context.Background()) })
+	last := 0
+	return func(made int) {
+		if made-last < 50+last/10 {
+			return
+		}
+		if _, err := conn.Exec(context.Background(), `ANALYZE accounts, deployments, allocations, capacity_changes, deployment_usage, pool_usage`); err != nil {
+			b.Fatal(err)
+		}
+		last = made
+	}
 }

@@ -27,9 +27,16 @@ type Options struct {
 	DefaultQuota map[string]int
 }
 
+// Store is what a Service keeps its records in: the control-plane state,
+// read and written in transactions, and the activity log.
+type Store interface {
+	ptu.Store
+	ptu.ActivityLog
+}
+
 // Service applies the control-plane rules over a Store.
 type Service struct {
-	store ptu.Store
+	store Store
 	cat   *catalog.Catalog
 	opt   Options
 	gen   atomic.Uint64 // bumped after every committed write
@@ -39,7 +46,7 @@ type Service struct {
 }
 
 // New returns a Service over store and cat.
-func New(store ptu.Store, cat *catalog.Catalog, opt Options) *Service {
+func New(store Store, cat *catalog.Catalog, opt Options) *Service {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}

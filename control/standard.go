@@ -23,7 +23,7 @@ const DefaultStandardQuota = 5000
 const StandardRequestsPer1K = 6
 
 func (s *Service) standardLimit(tx ptu.Tx, sub, region, sku string) (int, error) {
-	limits, err := tx.ListQuotaLimits(sub)
+	limits, err := tx.QuotaLimits().List(sub)
 	if err != nil {
 		return 0, err
 	}
@@ -41,7 +41,7 @@ func (s *Service) standardLimit(tx ptu.Tx, sub, region, sku string) (int, error)
 // standardUsed sums the capacity of the subscription's deployments of model
 // (any version) and sku in region, less skipCap (an update's own size).
 func standardUsed(tx ptu.Tx, sub, region, sku, model string, skipCap int) (int, error) {
-	used, err := tx.SumCapacity(ptu.DeploymentFilter{SubscriptionID: sub, Region: region, SKUName: sku, ModelName: model})
+	used, err := tx.Deployments().SumCapacity(ptu.DeploymentFilter{SubscriptionID: sub, Region: region, SKUName: sku, ModelName: model})
 	return used - skipCap, err
 }
 

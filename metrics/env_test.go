@@ -55,22 +55,35 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// flakyStore fails the next `fail` Updates, then passes them to the Store.
+// flakyStore fails the next `fail` writes, then passes them to the store.
 type flakyStore struct {
-	ptu.Store
+	ptu.MetricStore
 	mu   sync.Mutex
 	fail int
 }
 
-func (s *flakyStore) Update(ctx context.Context, fn func(ptu.Tx) error) error {
+func (s *flakyStore) failing() error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.fail > 0 {
 		s.fail--
-		s.mu.Unlock()
 		return errors.New("store unavailable")
 	}
-	s.mu.Unlock()
-	return s.Store.Update(ctx, fn)
+	return nil
+}
+
+func (s *flakyStore) AddMetricPoints(ctx context.Context, points []ptu.MetricPoint) error {
+	if err := s.failing(); err != nil {
+		return err
+	}
+	return s.MetricStore.AddMetricPoints(ctx, points)
+}
+
+func (s *flakyStore) DeleteMetricsBefore(ctx context.Context, t time.Time) (int, error) {
+	if err := s.failing(); err != nil {
+		return 0, err
+	}
+	return s.MetricStore.DeleteMetricsBefore(ctx, t)
 }
 
 type env struct {
@@ -91,7 +104,7 @@ func newEnv(t *testing.T, opt metrics.Options) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	// The recorder starts an hour before t0, so calls may arrive before t0.
-	e := &env{t: t, clock: &clock{now: t0.Add(-time.Hour)}, store: &flakyStore{Store: db}, logs: &syncBuffer{}}
+	e := &env{t: t, clock: &clock{now: t0.Add(-time.Hour)}, store: &flakyStore{MetricStore: db}, logs: &syncBuffer{}}
 	opt.Store, opt.Now = e.store, e.clock.Now
 	if opt.Grace == 0 {
 		opt.Grace = time.Minute

@@ -67,12 +67,12 @@ type ReaderOptions struct {
 
 // Reader answers metrics queries from the store.
 type Reader struct {
-	store ptu.Store
+	store ptu.MetricStore
 	opt   ReaderOptions
 }
 
 // NewReader returns a Reader over store.
-func NewReader(store ptu.Store, opt ReaderOptions) *Reader {
+func NewReader(store ptu.MetricStore, opt ReaderOptions) *Reader {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -120,13 +120,8 @@ func (r *Reader) Query(ctx context.Context, resource string, q Query) (*Result, 
 	for i, d := range q.Metrics {
 		names[i] = d.Name
 	}
-	var points []ptu.MetricPoint
-	err := r.store.View(ctx, func(tx ptu.Tx) error {
-		var err error
-		points, err = tx.QueryMetrics(ptu.MetricFilter{Resource: resource, Metrics: names,
-			Grain: grainFor(start, end, width), From: start, To: end})
-		return err
-	})
+	points, err := r.store.QueryMetrics(ctx, ptu.MetricFilter{Resource: resource, Metrics: names,
+		Grain: grainFor(start, end, width), From: start, To: end})
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ const maxPending = 200_000
 
 // Options configure a Recorder.
 type Options struct {
-	Store   ptu.Store
+	Store   ptu.MetricStore
 	Catalog *catalog.Catalog // capacity of deployments (PTUs × input TPM per PTU)
 	// Limiter is read at each Prometheus scrape for the bucket level gauge; optional.
 	Limiter leaky.Limiter
@@ -441,7 +441,7 @@ func (r *Recorder) flush(ctx context.Context, all bool) error {
 
 	var errs []error
 	if len(batch) > 0 {
-		if err := r.opt.Store.Update(ctx, func(tx ptu.Tx) error { return tx.AddMetricPoints(batch) }); err != nil {
+		if err := r.opt.Store.AddMetricPoints(ctx, batch); err != nil {
 			r.mu.Lock()
 			if len(batch)+len(r.pending) <= maxPending {
 				r.pending = append(batch, r.pending...)
@@ -453,10 +453,7 @@ func (r *Recorder) flush(ctx context.Context, all bool) error {
 		}
 	}
 	if prune {
-		err := r.opt.Store.Update(ctx, func(tx ptu.Tx) error {
-			_, err := tx.DeleteMetricsBefore(now.Add(-r.opt.Retention))
-			return err
-		})
+		_, err := r.opt.Store.DeleteMetricsBefore(ctx, now.Add(-r.opt.Retention))
 		if err == nil {
 			r.mu.Lock()
 			r.lastPrune = now

@@ -1,10 +1,14 @@
-// Package postgres implements ptu.Store over PostgreSQL (jackc/pgx), the store
-// several ptu replicas share. It behaves as package sqlite does; what differs
-// is how writers are kept apart: every Update takes one transaction-scoped
-// advisory lock first, so control-plane writes are serialized across every
-// process using the same schema, and each commit that changed control-plane
-// state notifies the channel ptu_changes so the other replicas drop what
-// they cached.
+// Package postgres implements ptu.Database over PostgreSQL (jackc/pgx), the
+// database several ptu replicas share. It behaves as package sqlite does; what
+// differs is how writers are kept apart: every Update takes one
+// transaction-scoped advisory lock first, so control-plane writes are
+// serialized across every process using the same schema, and each commit
+// that changed control-plane state notifies the channel ptu_changes so the
+// other replicas drop what they cached. Metric points and token counts,
+// which every replica flushes every few seconds, take an advisory lock of
+// their own concern instead (so flushes of one concern, which merge into the
+// same rows, do not deadlock each other), and activity events none: neither
+// waits for the control plane, and neither notifies.
 package postgres
 
 import (
@@ -33,14 +37,23 @@ const Channel = "ptu_changes"
 // schema exclude each other, stores in other schemas of the database do not.
 const lockSQL = `SELECT pg_advisory_xact_lock(hashtext('ptu:' || current_schema()))`
 
-// DB is a ptu.Store backed by one PostgreSQL database (the schema its
+// concernLockSQL is the advisory lock of one data concern
+// (sqlstore.ConcernMetrics, sqlstore.ConcernUsage) in the schema in use.
+func concernLockSQL(concern string) string {
+	return `SELECT pg_advisory_xact_lock(hashtext('ptu-` + concern + `:' || current_schema()))`
+}
+
+// DB is a ptu.Database backed by one PostgreSQL database (the schema its
 // search_path names first).
 type DB struct {
+	// DataStore keeps metric points, token usage and the activity log, each
+	// call in a transaction of its own.
+	*sqlstore.DataStore
 	db  *sql.DB
 	cfg *pgx.ConnConfig
 }
 
-var _ ptu.Store = (*DB)(nil)
+var _ ptu.Database = (*DB)(nil)
 
 // Open connects to the database at url (postgres://…; a search_path
 // parameter selects the schema) and applies any pending migrations.
@@ -53,6 +66,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db.db.SetMaxOpenConns(16)
 	db.db.SetMaxIdleConns(16)
 	db.db.SetConnMaxIdleTime(5 * time.Minute)
+	db.DataStore = sqlstore.NewDataStore(sqlstore.DataOptions{Write: db.db, Read: db.db,
+		ReadOptions: &sql.TxOptions{ReadOnly: true}, Rebind: sqlstore.Dollar, Lock: concernLockSQL})
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("postgres: migrate %s@%s/%s: %w", cfg.User, cfg.Host, cfg.Database, err)
@@ -81,9 +96,7 @@ func (db *DB) Update(ctx context.Context, fn func(ptu.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	// Delivered at commit, and only if it commits. Metric points and token
-	// counts, which every replica flushes every few seconds, are not cached
-	// anywhere and would only make every replica drop its caches.
+	// Delivered at commit, and only if it commits.
 	if sqlstore.Changed(tx) {
 		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_notify($1, current_schema())`, Channel); err != nil {
 			return fmt.Errorf("postgres: notify: %w", err)

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,15 +31,87 @@ func open(t *testing.T, url string) *postgres.DB {
 	return db
 }
 
-func newStore(t *testing.T) ptu.Store {
+// newDB opens a fresh schema, closed when the test ends.
+func newDB(t *testing.T) *postgres.DB {
 	db := open(t, schemaURL(t))
 	t.Cleanup(func() { db.Close() })
 	return db
 }
 
+func newStore(t *testing.T) ptu.Store { return newDB(t) }
+
 func TestStore(t *testing.T)       { storetest.Run(t, newStore) }
 func TestStoreRAI(t *testing.T)    { storetest.RunRAI(t, newStore) }
 func TestStoreAccess(t *testing.T) { storetest.RunAccess(t, newStore) }
+func TestStoreMetrics(t *testing.T) {
+	storetest.RunMetrics(t, func(t *testing.T) ptu.MetricStore { return newDB(t) })
+}
+func TestStoreUsage(t *testing.T) {
+	storetest.RunUsage(t, func(t *testing.T) ptu.UsageStore { return newDB(t) })
+}
+func TestStoreActivity(t *testing.T) {
+	storetest.RunActivity(t, func(t *testing.T) ptu.ActivityLog { return newDB(t) })
+}
+
+// Two handles on one schema, as two replicas have.
+func TestStoreShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (storetest.Series, storetest.Series) {
+		u := schemaURL(t)
+		a, b := open(t, u), open(t, u)
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return a, b
+	})
+}
+
+// Metric points, token counts and activity events are written while a
+// control-plane Update holds its lock, from another handle: they do not wait
+// for it.
+func TestDataWritesDoNotWaitForUpdates(t *testing.T) {
+	u := schemaURL(t)
+	holder, writer := open(t, u), open(t, u)
+	defer holder.Close()
+	defer writer.Close()
+	locked, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- holder.Update(t.Context(), func(tx ptu.Tx) error {
+			if err := tx.Regions().Put(ptu.Region{Name: "eastus"}); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	writes := make(chan error, 1)
+	go func() {
+		ctx := t.Context()
+		now := time.Now().UTC()
+		writes <- errors.Join(
+			writer.AddMetricPoints(ctx, []ptu.MetricPoint{{Resource: "/subscriptions/s/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/a",
+				Metric: "AzureOpenAIRequests", Grain: time.Minute, Time: now.Truncate(time.Minute), Count: 1, Total: 1}}),
+			writer.AddTokenUsage(ctx, []ptu.TokenUsage{{SubscriptionID: "s", ResourceGroup: "rg", AccountName: "a", Deployment: "d",
+				Region: "eastus", Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: "Standard",
+				Hour: now.Truncate(time.Hour), Calls: 1, PromptTokens: 10}}),
+			writer.AddActivityEvent(ctx, ptu.ActivityEvent{ID: "e1", Time: now, CallerID: "admin", Caller: "admin",
+				Operation: "Microsoft.CognitiveServices/accounts/write", Scope: "/subscriptions/s", SubscriptionID: "s",
+				Method: "PUT", URI: "/subscriptions/s", Status: "Failed", HTTPStatus: 403}),
+		)
+	}()
+	select {
+	case err := <-writes:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("data writes waited for an open Update")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestOpenRejectsBadURL(t *testing.T) {
 	if db, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:5432/postgres?sslmode=bogus"); err == nil {
@@ -65,7 +138,7 @@ func TestMigrationsApplyOnce(t *testing.T) {
 			db, err := postgres.Open(t.Context(), u)
 			if err == nil {
 				err = db.Update(t.Context(), func(tx ptu.Tx) error {
-					return tx.PutRegion(ptu.Region{Name: "eastus", DisplayName: "East US", DataZone: "us"})
+					return tx.Regions().Put(ptu.Region{Name: "eastus", DisplayName: "East US", DataZone: "us"})
 				})
 				db.Close()
 			}
@@ -95,7 +168,7 @@ func TestViewIsReadOnly(t *testing.T) {
 	db := open(t, schemaURL(t))
 	defer db.Close()
 	err := db.View(t.Context(), func(tx ptu.Tx) error {
-		return tx.PutRegion(ptu.Region{Name: "eastus"})
+		return tx.Regions().Put(ptu.Region{Name: "eastus"})
 	})
 	if err == nil {
 		t.Error("a write inside View succeeded")
@@ -112,7 +185,7 @@ func TestUpdatesSerializeAcrossHandles(t *testing.T) {
 	}
 	const limit, writers = 10, 40
 	if err := dbs[0].Update(t.Context(), func(tx ptu.Tx) error {
-		return tx.PutQuotaLimit(ptu.QuotaLimit{SubscriptionID: "sub", Region: "eastus", SKUName: "S", Limit: 0})
+		return tx.QuotaLimits().Put(ptu.QuotaLimit{SubscriptionID: "sub", Region: "eastus", SKUName: "S", Limit: 0})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +193,7 @@ func TestUpdatesSerializeAcrossHandles(t *testing.T) {
 	for i := range writers {
 		go func() {
 			errs <- dbs[i%len(dbs)].Update(t.Context(), func(tx ptu.Tx) error {
-				qs, err := tx.ListQuotaLimits("sub")
+				qs, err := tx.QuotaLimits().List("sub")
 				if err != nil {
 					return err
 				}
@@ -129,7 +202,7 @@ func TestUpdatesSerializeAcrossHandles(t *testing.T) {
 				}
 				time.Sleep(time.Millisecond) // widen the window a race would need
 				qs[0].Limit++
-				return tx.PutQuotaLimit(qs[0])
+				return tx.QuotaLimits().Put(qs[0])
 			})
 		}()
 	}
@@ -139,7 +212,7 @@ func TestUpdatesSerializeAcrossHandles(t *testing.T) {
 		}
 	}
 	if err := dbs[1].View(t.Context(), func(tx ptu.Tx) error {
-		qs, err := tx.ListQuotaLimits("SUB")
+		qs, err := tx.QuotaLimits().List("SUB")
 		if err != nil {
 			return err
 		}
@@ -174,14 +247,14 @@ func TestListenSeesOtherWriters(t *testing.T) {
 	wait("connecting")
 
 	if err := writer.Update(t.Context(), func(tx ptu.Tx) error {
-		return tx.PutRegion(ptu.Region{Name: "eastus"})
+		return tx.Regions().Put(ptu.Region{Name: "eastus"})
 	}); err != nil {
 		t.Fatal(err)
 	}
 	wait("a commit")
 
 	failed := writer.Update(t.Context(), func(tx ptu.Tx) error {
-		if err := tx.PutRegion(ptu.Region{Name: "westus"}); err != nil {
+		if err := tx.Regions().Put(ptu.Region{Name: "westus"}); err != nil {
 			return err
 		}
 		return ptu.ErrNotFound
@@ -191,7 +264,7 @@ func TestListenSeesOtherWriters(t *testing.T) {
 	}
 	// A commit after it: the next notification is this one's, none was queued by the rollback.
 	if err := writer.Update(t.Context(), func(tx ptu.Tx) error {
-		return tx.PutRegion(ptu.Region{Name: "northeurope"})
+		return tx.Regions().Put(ptu.Region{Name: "northeurope"})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -204,22 +277,18 @@ func TestListenSeesOtherWriters(t *testing.T) {
 
 	// Measurements flushed by every replica every few seconds are cached
 	// nowhere: they notify no one.
-	if err := writer.Update(t.Context(), func(tx ptu.Tx) error {
-		if err := tx.AddMetricPoints([]ptu.MetricPoint{{Resource: "/subscriptions/s/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/a",
-			Metric: "AzureOpenAIRequests", Grain: time.Minute, Time: time.Now().UTC().Truncate(time.Minute), Count: 1, Total: 1}}); err != nil {
-			return err
-		}
-		if err := tx.AddTokenUsage([]ptu.TokenUsage{{SubscriptionID: "s", ResourceGroup: "rg", AccountName: "a", Deployment: "d",
-			Region: "eastus", Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: "Standard", Hour: time.Now().UTC().Truncate(time.Hour), Calls: 1, PromptTokens: 10}}); err != nil {
-			return err
-		}
-		if _, err := tx.DeleteMetricsBefore(time.Now().Add(-24 * time.Hour)); err != nil {
-			return err
-		}
-		return tx.AddActivityEvent(ptu.ActivityEvent{ID: "e1", Time: time.Now().UTC(), CallerID: "admin", Caller: "admin",
+	if err := errors.Join(
+		writer.AddMetricPoints(ctx, []ptu.MetricPoint{{Resource: "/subscriptions/s/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/a",
+			Metric: "AzureOpenAIRequests", Grain: time.Minute, Time: time.Now().UTC().Truncate(time.Minute), Count: 1, Total: 1}}),
+		writer.AddTokenUsage(ctx, []ptu.TokenUsage{{SubscriptionID: "s", ResourceGroup: "rg", AccountName: "a", Deployment: "d",
+			Region: "eastus", Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: "Standard", Hour: time.Now().UTC().Truncate(time.Hour), Calls: 1, PromptTokens: 10}}),
+		writer.AddActivityEvent(ctx, ptu.ActivityEvent{ID: "e1", Time: time.Now().UTC(), CallerID: "admin", Caller: "admin",
 			Operation: "Microsoft.CognitiveServices/accounts/write", Scope: "/subscriptions/s", SubscriptionID: "s",
-			Method: "PUT", URI: "/subscriptions/s", Status: "Failed", HTTPStatus: 403})
-	}); err != nil {
+			Method: "PUT", URI: "/subscriptions/s", Status: "Failed", HTTPStatus: 403}),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.DeleteMetricsBefore(ctx, time.Now().Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -244,13 +313,13 @@ func TestBillingMigrationSeedsHistory(t *testing.T) {
 		Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: ptu.ProvisionedManaged,
 		Capacity: 150, State: ptu.StateSucceeded, CreatedAt: updated.Add(-time.Hour), UpdatedAt: updated}
 	if err := db.Update(t.Context(), func(tx ptu.Tx) error {
-		if err := tx.PutSubscription(ptu.Subscription{ID: "sub"}); err != nil {
+		if err := tx.Subscriptions().Put(ptu.Subscription{ID: "sub"}); err != nil {
 			return err
 		}
-		if err := tx.PutAccount(ptu.Account{SubscriptionID: "sub", ResourceGroup: "RG", Name: "Acct", Location: "eastus", CustomSubDomain: "acct"}); err != nil {
+		if err := tx.Accounts().Put(ptu.Account{SubscriptionID: "sub", ResourceGroup: "RG", Name: "Acct", Location: "eastus", CustomSubDomain: "acct"}); err != nil {
 			return err
 		}
-		return tx.PutDeployment(d)
+		return tx.Deployments().Put(d)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +344,7 @@ func TestBillingMigrationSeedsHistory(t *testing.T) {
 	defer db.Close()
 	var got []ptu.CapacityChange
 	if err := db.View(t.Context(), func(tx ptu.Tx) (err error) {
-		got, err = tx.ListCapacityChanges(ptu.CapacityChangeFilter{SubscriptionID: "sub"})
+		got, err = tx.CapacityChanges().List(ptu.CapacityChangeFilter{SubscriptionID: "sub"})
 		return err
 	}); err != nil {
 		t.Fatal(err)

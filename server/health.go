@@ -28,7 +28,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	if err := s.Store.View(ctx, func(tx ptu.Tx) error { _, err := tx.ListRegions(); return err }); err != nil {
+	if err := s.Store.View(ctx, func(tx ptu.Tx) error { _, err := tx.Regions().List(); return err }); err != nil {
 		reasons = append(reasons, "database unreachable: "+err.Error())
 	}
 	if l, ok := s.Limiter.(*ptuRedis.Limiter); ok && l.FailureMode() == ptuRedis.FailClosed {

@@ -99,7 +99,7 @@ type Server struct {
 	Options
 	Config          *config.Config
 	Catalog         *catalog.Catalog
-	Store           ptu.Store
+	Store           ptu.Database // every concern: control-plane state, metric points, token usage, activity log
 	Control         *control.Service
 	Gateway         *gateway.Gateway
 	Limiter         leaky.Limiter
@@ -299,7 +299,7 @@ func (s *Server) openLimiter(ctx context.Context) (leaky.Limiter, error) {
 	return ptuRedis.New(s.redis, ptuRedis.Options{FailureMode: mode, Replicas: max(1, s.Replicas), Logger: s.Logger, RetryRule: rule}), nil
 }
 
-func openStore(ctx context.Context, opt Options) (ptu.Store, error) {
+func openStore(ctx context.Context, opt Options) (ptu.Database, error) {
 	db := opt.Database
 	switch {
 	case db == "":

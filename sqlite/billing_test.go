@@ -20,13 +20,13 @@ func TestBillingMigrationSeedsHistory(t *testing.T) {
 		Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: ptu.ProvisionedManaged,
 		Capacity: 150, State: ptu.StateSucceeded, CreatedAt: updated.Add(-time.Hour), UpdatedAt: updated}
 	if err := db.Update(t.Context(), func(tx ptu.Tx) error {
-		if err := tx.PutSubscription(ptu.Subscription{ID: "sub"}); err != nil {
+		if err := tx.Subscriptions().Put(ptu.Subscription{ID: "sub"}); err != nil {
 			return err
 		}
-		if err := tx.PutAccount(ptu.Account{SubscriptionID: "sub", ResourceGroup: "RG", Name: "Acct", Location: "eastus", CustomSubDomain: "acct"}); err != nil {
+		if err := tx.Accounts().Put(ptu.Account{SubscriptionID: "sub", ResourceGroup: "RG", Name: "Acct", Location: "eastus", CustomSubDomain: "acct"}); err != nil {
 			return err
 		}
-		return tx.PutDeployment(d)
+		return tx.Deployments().Put(d)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestBillingMigrationSeedsHistory(t *testing.T) {
 	defer db.Close()
 	var got []ptu.CapacityChange
 	if err := db.View(t.Context(), func(tx ptu.Tx) (err error) {
-		got, err = tx.ListCapacityChanges(ptu.CapacityChangeFilter{SubscriptionID: "sub"})
+		got, err = tx.CapacityChanges().List(ptu.CapacityChangeFilter{SubscriptionID: "sub"})
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,7 @@
-// Package sqlite implements ptu.Store over an SQLite file (modernc.org/sqlite,
-// no cgo). It is the embedded default store of a single ptu process.
+// Package sqlite implements ptu.Database (the control-plane ptu.Store, and the
+// metric, token usage and activity log stores) over an SQLite file
+// (modernc.org/sqlite, no cgo). It is the embedded default store of a single
+// ptu process.
 package sqlite
 
 import (
@@ -29,21 +31,24 @@ var migrationFS embed.FS
 // queue for the single write connection instead.
 const busyTimeout = 10 * time.Second
 
-// DB is a ptu.Store backed by one SQLite database.
+// DB is a ptu.Database backed by one SQLite database.
 //
 // Writes go through a pool of exactly one connection whose transactions begin
-// IMMEDIATE, so Update calls run one at a time in this process and take the
-// write lock up front against other processes. Reads use a separate pool of
-// read-only connections; in WAL mode they see a consistent snapshot and never
-// wait for the writer.
+// IMMEDIATE, so Update calls, and the writes of the embedded DataStore, run
+// one at a time in this process and take the write lock up front against
+// other processes. Reads use a separate pool of read-only connections; in WAL
+// mode they see a consistent snapshot and never wait for the writer.
 type DB struct {
+	// DataStore keeps metric points, token usage and the activity log, each
+	// call in a transaction of its own.
+	*sqlstore.DataStore
 	write *sql.DB
 	read  *sql.DB
 	// Prepared statements of each pool (sqlstore.StmtCache).
 	writeStmts, readStmts *sqlstore.StmtCache
 }
 
-var _ ptu.Store = (*DB)(nil)
+var _ ptu.Database = (*DB)(nil)
 
 // Open opens (creating if needed) the database at path, creating its parent
 // directory if missing, and applies any pending migrations. It needs a file:
@@ -74,6 +79,8 @@ func Open(path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db := &DB{write: w, read: r, writeStmts: sqlstore.NewStmtCache(w), readStmts: sqlstore.NewStmtCache(r)}
+	db.DataStore = sqlstore.NewDataStore(sqlstore.DataOptions{Write: w, Read: r,
+		WriteStmts: db.writeStmts, ReadStmts: db.readStmts, ReadOptions: &sql.TxOptions{ReadOnly: true}})
 
 	if err := db.migrate(context.Background()); err != nil {
 		db.Close()

@@ -20,9 +20,39 @@ func open(t *testing.T, path string) *sqlite.DB {
 	return db
 }
 
+// openTemp opens a new database in a temporary directory, closed when the
+// test ends.
+func openTemp(t *testing.T) *sqlite.DB {
+	db := open(t, filepath.Join(t.TempDir(), "ptu.db"))
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) ptu.Store {
 		return open(t, filepath.Join(t.TempDir(), "ptu.db"))
+	})
+}
+
+func TestStoreMetrics(t *testing.T) {
+	storetest.RunMetrics(t, func(t *testing.T) ptu.MetricStore { return openTemp(t) })
+}
+
+func TestStoreUsage(t *testing.T) {
+	storetest.RunUsage(t, func(t *testing.T) ptu.UsageStore { return openTemp(t) })
+}
+
+func TestStoreActivity(t *testing.T) {
+	storetest.RunActivity(t, func(t *testing.T) ptu.ActivityLog { return openTemp(t) })
+}
+
+// Two handles on one file, as two processes sharing it have.
+func TestStoreShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (storetest.Series, storetest.Series) {
+		path := filepath.Join(t.TempDir(), "ptu.db")
+		a, b := open(t, path), open(t, path)
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return a, b
 	})
 }
 
@@ -59,7 +89,7 @@ func TestMigrationsApplyOnce(t *testing.T) {
 	for range 3 {
 		db := open(t, path)
 		if err := db.Update(t.Context(), func(tx ptu.Tx) error {
-			return tx.PutRegion(ptu.Region{Name: "eastus", DisplayName: "East US", DataZone: "us"})
+			return tx.Regions().Put(ptu.Region{Name: "eastus", DisplayName: "East US", DataZone: "us"})
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +123,7 @@ func TestViewIsReadOnly(t *testing.T) {
 	db := open(t, filepath.Join(t.TempDir(), "ptu.db"))
 	defer db.Close()
 	err := db.View(t.Context(), func(tx ptu.Tx) error {
-		return tx.PutRegion(ptu.Region{Name: "eastus"})
+		return tx.Regions().Put(ptu.Region{Name: "eastus"})
 	})
 	if err == nil {
 		t.Error("a write inside View succeeded")

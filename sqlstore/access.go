@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/ptu-dev/ptu"
 )
@@ -26,7 +25,7 @@ func scanPrincipal(r interface{ Scan(...any) error }) (ptu.Principal, error) {
 	return p, err
 }
 
-func (t *tx) ListPrincipals() ([]ptu.Principal, error) {
+func (t principals) List() ([]ptu.Principal, error) {
 	return scanAll(t, func(r *sql.Rows) (ptu.Principal, error) { return scanPrincipal(r) },
 		`SELECT `+principalColumns+` FROM principals ORDER BY lower(name), id`)
 }
@@ -39,13 +38,13 @@ func (t *tx) getPrincipal(what, column, value string) (ptu.Principal, error) {
 	return p, err
 }
 
-func (t *tx) GetPrincipal(id string) (ptu.Principal, error) { return t.getPrincipal("id", "id", id) }
+func (t principals) Get(id string) (ptu.Principal, error) { return t.getPrincipal("id", "id", id) }
 
-func (t *tx) GetPrincipalByName(name string) (ptu.Principal, error) {
+func (t principals) GetByName(name string) (ptu.Principal, error) {
 	return t.getPrincipal("name", "name", name)
 }
 
-func (t *tx) GetPrincipalByTokenHash(hash string) (ptu.Principal, error) {
+func (t principals) GetByTokenHash(hash string) (ptu.Principal, error) {
 	// The hash is not named in the error: it identifies the token.
 	p, err := scanPrincipal(t.queryRow(`SELECT `+principalColumns+` FROM principals WHERE token_hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -54,7 +53,7 @@ func (t *tx) GetPrincipalByTokenHash(hash string) (ptu.Principal, error) {
 	return p, err
 }
 
-func (t *tx) PutPrincipal(p ptu.Principal) error {
+func (t principals) Put(p ptu.Principal) error {
 	_, err := t.exec(`INSERT INTO principals (`+principalColumns+`) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, token_hash = excluded.token_hash,
 			expires_at = excluded.expires_at, created_at = excluded.created_at`,
@@ -62,7 +61,7 @@ func (t *tx) PutPrincipal(p ptu.Principal) error {
 	return err
 }
 
-func (t *tx) DeletePrincipal(id string) error {
+func (t principals) Delete(id string) error {
 	// Assignments go first, so the stores need not rely on cascading.
 	if _, err := t.exec(`DELETE FROM role_assignments WHERE principal_id = ?`, id); err != nil {
 		return err
@@ -94,14 +93,14 @@ func scanAssignment(r interface{ Scan(...any) error }) (ptu.RoleAssignment, erro
 	return a, err
 }
 
-func (t *tx) ListRoleAssignments(principalID string) ([]ptu.RoleAssignment, error) {
+func (t roleAssignments) List(principalID string) ([]ptu.RoleAssignment, error) {
 	return scanAll(t, func(r *sql.Rows) (ptu.RoleAssignment, error) { return scanAssignment(r) },
 		`SELECT `+assignmentColumns+` FROM role_assignments
 		WHERE ? = '' OR principal_id = ?
 		ORDER BY lower(scope), lower(id)`, principalID, principalID)
 }
 
-func (t *tx) GetRoleAssignment(id string) (ptu.RoleAssignment, error) {
+func (t roleAssignments) Get(id string) (ptu.RoleAssignment, error) {
 	a, err := scanAssignment(t.queryRow(`SELECT `+assignmentColumns+` FROM role_assignments WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, notFound("role assignment %s", id)
@@ -109,8 +108,8 @@ func (t *tx) GetRoleAssignment(id string) (ptu.RoleAssignment, error) {
 	return a, err
 }
 
-func (t *tx) PutRoleAssignment(a ptu.RoleAssignment) error {
-	if _, err := t.GetPrincipal(a.PrincipalID); err != nil {
+func (t roleAssignments) Put(a ptu.RoleAssignment) error {
+	if _, err := (principals{t.tx}).Get(a.PrincipalID); err != nil {
 		return err
 	}
 	_, err := t.exec(`INSERT INTO role_assignments (`+assignmentColumns+`) VALUES (?, ?, ?, ?, ?, ?)
@@ -121,7 +120,7 @@ func (t *tx) PutRoleAssignment(a ptu.RoleAssignment) error {
 	return err
 }
 
-func (t *tx) DeleteRoleAssignment(id string) error {
+func (t roleAssignments) Delete(id string) error {
 	res, err := t.exec(`DELETE FROM role_assignments WHERE id = ?`, id)
 	if err != nil {
 		return err
@@ -132,62 +131,4 @@ func (t *tx) DeleteRoleAssignment(id string) error {
 		return notFound("role assignment %s", id)
 	}
 	return nil
-}
-
-// Activity log
-
-const activityColumns = `id, event_time, caller_id, caller, operation, scope, subscription_id, resource_group,
-	method, uri, status, http_status, error_code, correlation_id, client_request`
-
-func (t *tx) AddActivityEvent(e ptu.ActivityEvent) error {
-	_, err := t.execData(`INSERT INTO activity_log (`+activityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, FormatTime(e.Time), e.CallerID, e.Caller, e.Operation, e.Scope, e.SubscriptionID, e.ResourceGroup,
-		e.Method, e.URI, e.Status, e.HTTPStatus, e.ErrorCode, e.CorrelationID, e.ClientRequest)
-	return err
-}
-
-func (t *tx) ListActivityEvents(f ptu.ActivityFilter) ([]ptu.ActivityEvent, error) {
-	q := `SELECT ` + activityColumns + ` FROM activity_log WHERE 1 = 1`
-	var args []any
-	if f.SubscriptionID != "" {
-		q += ` AND subscription_id = ?`
-		args = append(args, f.SubscriptionID)
-	}
-	if f.ResourceGroup != "" {
-		q += ` AND resource_group = ?`
-		args = append(args, f.ResourceGroup)
-	}
-	if !f.From.IsZero() {
-		q += ` AND event_time >= ?`
-		args = append(args, FormatTime(f.From))
-	}
-	if !f.To.IsZero() {
-		q += ` AND event_time <= ?`
-		args = append(args, FormatTime(f.To))
-	}
-	q += ` ORDER BY event_time DESC, seq DESC`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	return scanAll(t, func(r *sql.Rows) (ptu.ActivityEvent, error) {
-		var e ptu.ActivityEvent
-		var at string
-		if err := r.Scan(&e.ID, &at, &e.CallerID, &e.Caller, &e.Operation, &e.Scope, &e.SubscriptionID, &e.ResourceGroup,
-			&e.Method, &e.URI, &e.Status, &e.HTTPStatus, &e.ErrorCode, &e.CorrelationID, &e.ClientRequest); err != nil {
-			return e, err
-		}
-		var err error
-		e.Time, err = parseTime(at)
-		return e, err
-	}, q, args...)
-}
-
-func (t *tx) DeleteActivityEventsBefore(before time.Time) (int, error) {
-	res, err := t.execData(`DELETE FROM activity_log WHERE event_time < ?`, FormatTime(before))
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
 }

@@ -33,14 +33,14 @@ func scanAccount(r interface{ Scan(...any) error }) (ptu.Account, error) {
 	return a, err
 }
 
-func (t *tx) ListAccounts(subscriptionID, resourceGroup string) ([]ptu.Account, error) {
+func (t accounts) List(subscriptionID, resourceGroup string) ([]ptu.Account, error) {
 	return scanAll(t, func(r *sql.Rows) (ptu.Account, error) { return scanAccount(r) },
 		`SELECT `+accountColumns+` FROM accounts
 		WHERE subscription_id = ? AND (? = '' OR resource_group = ?)
 		ORDER BY resource_group, name`, subscriptionID, resourceGroup, resourceGroup)
 }
 
-func (t *tx) GetAccount(subscriptionID, resourceGroup, name string) (ptu.Account, error) {
+func (t accounts) Get(subscriptionID, resourceGroup, name string) (ptu.Account, error) {
 	a, err := scanAccount(t.queryRow(`SELECT `+accountColumns+` FROM accounts
 		WHERE subscription_id = ? AND resource_group = ? AND name = ?`, subscriptionID, resourceGroup, name))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -49,7 +49,7 @@ func (t *tx) GetAccount(subscriptionID, resourceGroup, name string) (ptu.Account
 	return a, err
 }
 
-func (t *tx) GetAccountBySubDomain(subDomain string) (ptu.Account, error) {
+func (t accounts) GetBySubDomain(subDomain string) (ptu.Account, error) {
 	if subDomain == "" {
 		return ptu.Account{}, notFound("account with an empty custom subdomain")
 	}
@@ -60,10 +60,10 @@ func (t *tx) GetAccountBySubDomain(subDomain string) (ptu.Account, error) {
 	return a, err
 }
 
-// PutAccount creates or replaces an account. A replaced account keeps the
+// Put creates or replaces an account. A replaced account keeps the
 // casing of its resource group and name from creation. A custom subdomain
 // held by another account fails with ptu.CodeCustomDomainInUse.
-func (t *tx) PutAccount(a ptu.Account) error {
+func (t accounts) Put(a ptu.Account) error {
 	if a.CustomSubDomain != "" {
 		var sub, rg, name string
 		err := t.queryRow(`SELECT subscription_id, resource_group, name FROM accounts
@@ -103,9 +103,9 @@ func (t *tx) PutAccount(a ptu.Account) error {
 	return err
 }
 
-// DeleteAccount removes an account; its deployments and their allocations go
+// Delete removes an account; its deployments and their allocations go
 // with it (ON DELETE CASCADE).
-func (t *tx) DeleteAccount(subscriptionID, resourceGroup, name string) error {
+func (t accounts) Delete(subscriptionID, resourceGroup, name string) error {
 	res, err := t.exec(`DELETE FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?`,
 		subscriptionID, resourceGroup, name)
 	if err != nil {

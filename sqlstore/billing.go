@@ -10,7 +10,7 @@ import (
 
 // Capacity history
 
-func (t *tx) AddCapacityChange(c ptu.CapacityChange) error {
+func (t capacityChanges) Add(c ptu.CapacityChange) error {
 	_, err := t.exec(`INSERT INTO capacity_changes (subscription_id, resource_group, account, deployment, region,
 		model_format, model_name, model_version, sku_name, capacity, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.SubscriptionID, c.ResourceGroup, c.AccountName, c.Deployment, c.Region,
@@ -18,7 +18,7 @@ func (t *tx) AddCapacityChange(c ptu.CapacityChange) error {
 	return err
 }
 
-func (t *tx) ListCapacityChanges(f ptu.CapacityChangeFilter) ([]ptu.CapacityChange, error) {
+func (t capacityChanges) List(f ptu.CapacityChangeFilter) ([]ptu.CapacityChange, error) {
 	var conds []string
 	var args []any
 	add := func(cond string, v any) {
@@ -87,7 +87,7 @@ func scanReservation(r interface{ Scan(...any) error }) (ptu.Reservation, error)
 	return v, err
 }
 
-func (t *tx) PutReservation(v ptu.Reservation) error {
+func (t reservations) Put(v ptu.Reservation) error {
 	_, err := t.exec(`INSERT INTO reservations (id, display_name, subscription_id, resource_group, region, sku_name,
 		quantity, term, billing_plan, auto_renew, start_at, end_at, cancelled_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -103,7 +103,7 @@ func (t *tx) PutReservation(v ptu.Reservation) error {
 	return err
 }
 
-func (t *tx) GetReservation(id string) (ptu.Reservation, error) {
+func (t reservations) Get(id string) (ptu.Reservation, error) {
 	v, err := scanReservation(t.queryRow(reservationSelect+` WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, notFound("reservation %s", id)
@@ -111,69 +111,10 @@ func (t *tx) GetReservation(id string) (ptu.Reservation, error) {
 	return v, err
 }
 
-func (t *tx) ListReservations(subscriptionID string) ([]ptu.Reservation, error) {
+func (t reservations) List(subscriptionID string) ([]ptu.Reservation, error) {
 	scan := func(r *sql.Rows) (ptu.Reservation, error) { return scanReservation(r) }
 	if subscriptionID == "" {
 		return scanAll(t, scan, reservationSelect+` ORDER BY start_at, id`)
 	}
 	return scanAll(t, scan, reservationSelect+` WHERE subscription_id = ? ORDER BY start_at, id`, subscriptionID)
-}
-
-// Token usage
-
-func (t *tx) AddTokenUsage(rows []ptu.TokenUsage) error {
-	for _, u := range rows {
-		if _, err := t.execData(`INSERT INTO token_usage (subscription_id, resource_group, account, deployment, region,
-			model_format, model_name, model_version, sku_name, hour, calls, prompt_tokens, cached_tokens, completion_tokens)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (subscription_id, hour, resource_group, account, deployment, sku_name, model_name, model_version, region)
-			DO UPDATE SET calls = token_usage.calls + excluded.calls, prompt_tokens = token_usage.prompt_tokens + excluded.prompt_tokens,
-				cached_tokens = token_usage.cached_tokens + excluded.cached_tokens,
-				completion_tokens = token_usage.completion_tokens + excluded.completion_tokens`,
-			u.SubscriptionID, u.ResourceGroup, u.AccountName, u.Deployment, u.Region,
-			u.Model.Format, u.Model.Name, u.Model.Version, u.SKUName, FormatTime(u.Hour),
-			u.Calls, u.PromptTokens, u.CachedTokens, u.CompletionTokens); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (t *tx) ListTokenUsage(f ptu.TokenUsageFilter) ([]ptu.TokenUsage, error) {
-	conds := []string{"subscription_id = ?"}
-	args := []any{f.SubscriptionID}
-	add := func(cond string, v any) {
-		conds = append(conds, cond)
-		args = append(args, v)
-	}
-	if f.ResourceGroup != "" {
-		add("resource_group = ?", f.ResourceGroup)
-	}
-	if f.Account != "" {
-		add("account = ?", f.Account)
-	}
-	if f.Deployment != "" {
-		add("deployment = ?", f.Deployment)
-	}
-	if !f.From.IsZero() {
-		add("hour >= ?", FormatTime(f.From))
-	}
-	if !f.To.IsZero() {
-		add("hour < ?", FormatTime(f.To))
-	}
-	return scanAll(t, func(r *sql.Rows) (ptu.TokenUsage, error) {
-		var u ptu.TokenUsage
-		var hour string
-		if err := r.Scan(&u.SubscriptionID, &u.ResourceGroup, &u.AccountName, &u.Deployment, &u.Region,
-			&u.Model.Format, &u.Model.Name, &u.Model.Version, &u.SKUName, &hour,
-			&u.Calls, &u.PromptTokens, &u.CachedTokens, &u.CompletionTokens); err != nil {
-			return u, err
-		}
-		var err error
-		u.Hour, err = parseTime(hour)
-		return u, err
-	}, `SELECT subscription_id, resource_group, account, deployment, region, model_format, model_name, model_version,
-		sku_name, hour, calls, prompt_tokens, cached_tokens, completion_tokens FROM token_usage
-		WHERE `+strings.Join(conds, " AND ")+`
-		ORDER BY hour, resource_group, account, deployment, sku_name, model_name, model_version, region`, args...)
 }

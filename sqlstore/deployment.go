@@ -56,7 +56,7 @@ func deploymentWhere(f ptu.DeploymentFilter) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-func (t *tx) ListDeployments(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {
+func (t deployments) List(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {
 	where, args := deploymentWhere(f)
 	rows, err := t.query(deploymentSelect+where+` ORDER BY a.subscription_id, a.resource_group, a.name, d.name`, args...)
 	if err != nil {
@@ -105,16 +105,22 @@ func (t *tx) ListDeployments(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {
 // SumCapacity reads the running totals per account, region, type and model
 // that the migrations' triggers keep (0006_usage_totals.sql), so its cost
 // grows with the subscription's accounts, not its deployments.
-func (t *tx) SumCapacity(f ptu.DeploymentFilter) (int, error) {
+func (t deployments) SumCapacity(f ptu.DeploymentFilter) (int, error) {
 	where, args := deploymentWhere(f)
 	var n int
 	err := t.queryRow(`SELECT COALESCE(SUM(d.capacity), 0) FROM deployment_usage d JOIN accounts a ON a.id = d.account_id`+where, args...).Scan(&n)
 	return n, err
 }
 
-func (t *tx) GetDeployment(subscriptionID, resourceGroup, account, name string) (ptu.Deployment, error) {
+// Get looks the account up first, in a subquery, so that the deployment is
+// found through its unique (account_id, name) index. Joined the other way, the
+// generic plan PostgreSQL caches for the statement while the table is nearly
+// empty scans every deployment, and keeps doing so until the table is next
+// analyzed.
+func (t deployments) Get(subscriptionID, resourceGroup, account, name string) (ptu.Deployment, error) {
 	id, d, err := scanDeployment(t.queryRow(deploymentSelect+`
-		WHERE a.subscription_id = ? AND a.resource_group = ? AND a.name = ? AND d.name = ?`,
+		WHERE d.account_id = (SELECT id FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?)
+		AND d.name = ?`,
 		subscriptionID, resourceGroup, account, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, notFound("deployment %s/deployments/%s", ptu.AccountID(subscriptionID, resourceGroup, account), name)
@@ -130,10 +136,10 @@ func (t *tx) GetDeployment(subscriptionID, resourceGroup, account, name string) 
 	return d, err
 }
 
-// PutDeployment creates or replaces a deployment and its allocations. The
+// Put creates or replaces a deployment and its allocations. The
 // account and every pool allocated in must exist, else it fails with an error
 // wrapping ptu.ErrNotFound.
-func (t *tx) PutDeployment(d ptu.Deployment) error {
+func (t deployments) Put(d ptu.Deployment) error {
 	var accountID int64
 	err := t.queryRow(`SELECT id FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?`,
 		d.SubscriptionID, d.ResourceGroup, d.AccountName).Scan(&accountID)
@@ -183,7 +189,7 @@ func (t *tx) PutDeployment(d ptu.Deployment) error {
 	return nil
 }
 
-func (t *tx) DeleteDeployment(subscriptionID, resourceGroup, account, name string) error {
+func (t deployments) Delete(subscriptionID, resourceGroup, account, name string) error {
 	res, err := t.exec(`DELETE FROM deployments WHERE name = ? AND account_id IN (
 			SELECT id FROM accounts WHERE subscription_id = ? AND resource_group = ? AND name = ?)`,
 		name, subscriptionID, resourceGroup, account)

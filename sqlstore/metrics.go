@@ -14,7 +14,7 @@ import (
 const metricColumns = `resource, metric, grain, time, deployment, model_name, model_version, region,
 	stream_type, status_code, is_spillover, operation, count, total, minimum, maximum`
 
-func (t *tx) AddMetricPoints(points []ptu.MetricPoint) error {
+func (t *tx) addMetricPoints(points []ptu.MetricPoint) error {
 	if len(points) == 0 {
 		return nil
 	}
@@ -50,7 +50,7 @@ func (t *tx) AddMetricPoints(points []ptu.MetricPoint) error {
 	return nil
 }
 
-func (t *tx) QueryMetrics(f ptu.MetricFilter) ([]ptu.MetricPoint, error) {
+func (t *tx) queryMetrics(f ptu.MetricFilter) ([]ptu.MetricPoint, error) {
 	if f.Resource == "" {
 		return nil, fmt.Errorf("store: QueryMetrics needs a resource")
 	}
@@ -89,8 +89,8 @@ func (t *tx) QueryMetrics(f ptu.MetricFilter) ([]ptu.MetricPoint, error) {
 		args...)
 }
 
-func (t *tx) DeleteMetricsBefore(before time.Time) (int, error) {
-	res, err := t.execData(`DELETE FROM metric_points WHERE time < ?`, ceilUnix(before))
+func (t *tx) deleteMetricsBefore(before time.Time) (int, error) {
+	res, err := t.exec(`DELETE FROM metric_points WHERE time < ?`, ceilUnix(before))
 	if err != nil {
 		return 0, err
 	}

@@ -115,7 +115,7 @@ func blocklistOf(x raiRow) (ptu.RAIBlocklist, error) {
 	return l, err
 }
 
-func (t *tx) ListRAIPolicies(sub, rg, account string) ([]ptu.RAIPolicy, error) {
+func (t raiPolicies) List(sub, rg, account string) ([]ptu.RAIPolicy, error) {
 	rows, err := t.raiRows("rai_policies", sub, rg, account, "")
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func (t *tx) ListRAIPolicies(sub, rg, account string) ([]ptu.RAIPolicy, error) {
 	return out, nil
 }
 
-func (t *tx) GetRAIPolicy(sub, rg, account, name string) (ptu.RAIPolicy, error) {
+func (t raiPolicies) Get(sub, rg, account, name string) (ptu.RAIPolicy, error) {
 	rows, err := t.raiRows("rai_policies", sub, rg, account, name)
 	if err != nil {
 		return ptu.RAIPolicy{}, err
@@ -142,17 +142,17 @@ func (t *tx) GetRAIPolicy(sub, rg, account, name string) (ptu.RAIPolicy, error) 
 	return policyOf(rows[0])
 }
 
-func (t *tx) PutRAIPolicy(p ptu.RAIPolicy) error {
+func (t raiPolicies) Put(p ptu.RAIPolicy) error {
 	return t.putRAI("rai_policies", p.SubscriptionID, p.ResourceGroup, p.AccountName, p.Name,
 		raiPolicyBody{BasePolicyName: p.BasePolicyName, Mode: p.Mode, ContentFilters: p.ContentFilters, CustomBlocklists: p.CustomBlocklists},
 		FormatTime(p.CreatedAt), FormatTime(p.UpdatedAt))
 }
 
-func (t *tx) DeleteRAIPolicy(sub, rg, account, name string) error {
+func (t raiPolicies) Delete(sub, rg, account, name string) error {
 	return t.deleteRAI("rai_policies", "raiPolicy", sub, rg, account, name)
 }
 
-func (t *tx) ListRAIBlocklists(sub, rg, account string) ([]ptu.RAIBlocklist, error) {
+func (t raiBlocklists) List(sub, rg, account string) ([]ptu.RAIBlocklist, error) {
 	rows, err := t.raiRows("rai_blocklists", sub, rg, account, "")
 	if err != nil {
 		return nil, err
@@ -168,7 +168,7 @@ func (t *tx) ListRAIBlocklists(sub, rg, account string) ([]ptu.RAIBlocklist, err
 	return out, nil
 }
 
-func (t *tx) GetRAIBlocklist(sub, rg, account, name string) (ptu.RAIBlocklist, error) {
+func (t raiBlocklists) Get(sub, rg, account, name string) (ptu.RAIBlocklist, error) {
 	rows, err := t.raiRows("rai_blocklists", sub, rg, account, name)
 	if err != nil {
 		return ptu.RAIBlocklist{}, err
@@ -179,11 +179,11 @@ func (t *tx) GetRAIBlocklist(sub, rg, account, name string) (ptu.RAIBlocklist, e
 	return blocklistOf(rows[0])
 }
 
-func (t *tx) PutRAIBlocklist(l ptu.RAIBlocklist) error {
+func (t raiBlocklists) Put(l ptu.RAIBlocklist) error {
 	return t.putRAI("rai_blocklists", l.SubscriptionID, l.ResourceGroup, l.AccountName, l.Name,
 		raiBlocklistBody{Description: l.Description, Items: l.Items}, FormatTime(l.CreatedAt), FormatTime(l.UpdatedAt))
 }
 
-func (t *tx) DeleteRAIBlocklist(sub, rg, account, name string) error {
+func (t raiBlocklists) Delete(sub, rg, account, name string) error {
 	return t.deleteRAI("rai_blocklists", "raiBlocklist", sub, rg, account, name)
 }

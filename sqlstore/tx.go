@@ -42,23 +42,74 @@ func NewTx(ctx context.Context, sqlTx *sql.Tx, rebind Rebind) ptu.Tx {
 	return &tx{ctx: ctx, tx: sqlTx, rebind: rebind}
 }
 
-// tx implements ptu.Tx over one database/sql transaction.
+// tx implements ptu.Tx over one database/sql transaction. Each kind of
+// record is a named type over it (subscriptions, accounts, …) whose methods
+// are that record's ptu interface.
 type tx struct {
 	ctx    context.Context
 	tx     *sql.Tx
 	rebind Rebind
-	// changed is set by every write of control-plane state, the state
-	// replicas cache; metric points, token counts and activity-log entries
-	// do not set it.
+	// changed is set by every write: a transaction that only read has
+	// nothing to tell other replicas.
 	changed bool
 	stmts   *StmtCache // nil: every query is prepared anew
 }
 
-var _ ptu.Tx = (*tx)(nil)
+type (
+	subscriptions   struct{ *tx }
+	regions         struct{ *tx }
+	pools           struct{ *tx }
+	quotaLimits     struct{ *tx }
+	accounts        struct{ *tx }
+	deployments     struct{ *tx }
+	quotaRequests   struct{ *tx }
+	capacityChanges struct{ *tx }
+	reservations    struct{ *tx }
+	principals      struct{ *tx }
+	roleAssignments struct{ *tx }
+	raiPolicies     struct{ *tx }
+	raiBlocklists   struct{ *tx }
+)
 
+var (
+	_ ptu.Tx              = (*tx)(nil)
+	_ ptu.Subscriptions   = subscriptions{}
+	_ ptu.Regions         = regions{}
+	_ ptu.Pools           = pools{}
+	_ ptu.QuotaLimits     = quotaLimits{}
+	_ ptu.Accounts        = accounts{}
+	_ ptu.Deployments     = deployments{}
+	_ ptu.QuotaRequests   = quotaRequests{}
+	_ ptu.CapacityChanges = capacityChanges{}
+	_ ptu.Reservations    = reservations{}
+	_ ptu.Principals      = principals{}
+	_ ptu.RoleAssignments = roleAssignments{}
+	_ ptu.RAIPolicies     = raiPolicies{}
+	_ ptu.RAIBlocklists   = raiBlocklists{}
+)
+
+func (t *tx) Subscriptions() ptu.Subscriptions     { return subscriptions{t} }
+func (t *tx) Regions() ptu.Regions                 { return regions{t} }
+func (t *tx) Pools() ptu.Pools                     { return pools{t} }
+func (t *tx) QuotaLimits() ptu.QuotaLimits         { return quotaLimits{t} }
+func (t *tx) Accounts() ptu.Accounts               { return accounts{t} }
+func (t *tx) Deployments() ptu.Deployments         { return deployments{t} }
+func (t *tx) QuotaRequests() ptu.QuotaRequests     { return quotaRequests{t} }
+func (t *tx) CapacityChanges() ptu.CapacityChanges { return capacityChanges{t} }
+func (t *tx) Reservations() ptu.Reservations       { return reservations{t} }
+func (t *tx) Principals() ptu.Principals           { return principals{t} }
+func (t *tx) RoleAssignments() ptu.RoleAssignments { return roleAssignments{t} }
+func (t *tx) RAIPolicies() ptu.RAIPolicies         { return raiPolicies{t} }
+func (t *tx) RAIBlocklists() ptu.RAIBlocklists     { return raiBlocklists{t} }
+
+// exec runs a write.
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	t.changed = true
-	return t.execData(query, args...)
+	q := t.rebind(query)
+	if s := t.stmt(q); s != nil {
+		return s.ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, q, args...)
 }
 
 // stmt returns the transaction's copy of query's cached statement, or nil
@@ -73,20 +124,8 @@ func (t *tx) stmt(query string) *sql.Stmt {
 	return nil
 }
 
-// execData runs a write of records no replica caches (metric points, token
-// counts, activity-log entries), so it does not count as a change.
-func (t *tx) execData(query string, args ...any) (sql.Result, error) {
-	q := t.rebind(query)
-	if s := t.stmt(q); s != nil {
-		return s.ExecContext(t.ctx, args...)
-	}
-	return t.tx.ExecContext(t.ctx, q, args...)
-}
-
-// Changed reports whether a transaction NewTx returned has written
-// control-plane state (anything but metric points, token counts and
-// activity-log entries): what
-// a shared store must tell other replicas of when it commits.
+// Changed reports whether a transaction NewTx returned has written: what a
+// shared store must tell other replicas of when it commits.
 func Changed(t ptu.Tx) bool {
 	x, ok := t.(*tx)
 	return !ok || x.changed
@@ -136,8 +175,13 @@ func notFound(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ptu.ErrNotFound)
 }
 
+// querier is a transaction, or one of its kinds of record.
+type querier interface {
+	query(query string, args ...any) (*sql.Rows, error)
+}
+
 // scanAll runs query and scans every row with scan.
-func scanAll[T any](t *tx, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+func scanAll[T any](t querier, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, err
@@ -156,7 +200,7 @@ func scanAll[T any](t *tx, scan func(*sql.Rows) (T, error), query string, args .
 
 // Subscriptions
 
-func (t *tx) ListSubscriptions() ([]ptu.Subscription, error) {
+func (t subscriptions) List() ([]ptu.Subscription, error) {
 	return scanAll(t, func(r *sql.Rows) (ptu.Subscription, error) {
 		var s ptu.Subscription
 		err := r.Scan(&s.ID, &s.DisplayName, &s.TenantID, &s.State)
@@ -164,7 +208,7 @@ func (t *tx) ListSubscriptions() ([]ptu.Subscription, error) {
 	}, `SELECT id, display_name, tenant_id, state FROM subscriptions ORDER BY id`)
 }
 
-func (t *tx) GetSubscription(id string) (ptu.Subscription, error) {
+func (t subscriptions) Get(id string) (ptu.Subscription, error) {
 	var s ptu.Subscription
 	err := t.queryRow(`SELECT id, display_name, tenant_id, state FROM subscriptions WHERE id = ?`, id).
 		Scan(&s.ID, &s.DisplayName, &s.TenantID, &s.State)
@@ -174,7 +218,7 @@ func (t *tx) GetSubscription(id string) (ptu.Subscription, error) {
 	return s, err
 }
 
-func (t *tx) PutSubscription(s ptu.Subscription) error {
+func (t subscriptions) Put(s ptu.Subscription) error {
 	_, err := t.exec(`INSERT INTO subscriptions (id, display_name, tenant_id, state) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
 			tenant_id = excluded.tenant_id, state = excluded.state`,
@@ -184,7 +228,7 @@ func (t *tx) PutSubscription(s ptu.Subscription) error {
 
 // Regions
 
-func (t *tx) ListRegions() ([]ptu.Region, error) {
+func (t regions) List() ([]ptu.Region, error) {
 	return scanAll(t, func(r *sql.Rows) (ptu.Region, error) {
 		var g ptu.Region
 		err := r.Scan(&g.Name, &g.DisplayName, &g.DataZone)
@@ -192,7 +236,7 @@ func (t *tx) ListRegions() ([]ptu.Region, error) {
 	}, `SELECT name, display_name, data_zone FROM regions ORDER BY name`)
 }
 
-func (t *tx) PutRegion(g ptu.Region) error {
+func (t regions) Put(g ptu.Region) error {
 	_, err := t.exec(`INSERT INTO regions (name, display_name, data_zone) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, data_zone = excluded.data_zone`,
 		g.Name, g.DisplayName, g.DataZone)
@@ -209,12 +253,12 @@ func scanPool(r interface{ Scan(...any) error }) (ptu.Pool, error) {
 	return p, err
 }
 
-func (t *tx) ListPools() ([]ptu.Pool, error) {
+func (t pools) List() ([]ptu.Pool, error) {
 	return scanAll(t, func(r *sql.Rows) (ptu.Pool, error) { return scanPool(r) },
 		`SELECT `+poolColumns+` FROM pools ORDER BY id`)
 }
 
-func (t *tx) GetPool(id string) (ptu.Pool, error) {
+func (t pools) Get(id string) (ptu.Pool, error) {
 	p, err := scanPool(t.queryRow(`SELECT `+poolColumns+` FROM pools WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, notFound("pool %s", id)
@@ -222,7 +266,7 @@ func (t *tx) GetPool(id string) (ptu.Pool, error) {
 	return p, err
 }
 
-func (t *tx) PutPool(p ptu.Pool) error {
+func (t pools) Put(p ptu.Pool) error {
 	_, err := t.exec(`INSERT INTO pools (`+poolColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET region = excluded.region, model = excluded.model,
 			version = excluded.version, rated_ptu = excluded.rated_ptu, backend = excluded.backend`,
@@ -230,7 +274,7 @@ func (t *tx) PutPool(p ptu.Pool) error {
 	return err
 }
 
-func (t *tx) PoolAllocations() (map[string]int, error) {
+func (t pools) Allocations() (map[string]int, error) {
 	// pool_usage is kept by triggers (0006_usage_totals.sql): one row per pool.
 	rows, err := t.query(`SELECT pool_id, ptu FROM pool_usage WHERE ptu <> 0`)
 	if err != nil {
@@ -251,7 +295,7 @@ func (t *tx) PoolAllocations() (map[string]int, error) {
 
 // Quota limits
 
-func (t *tx) ListQuotaLimits(subscriptionID string) ([]ptu.QuotaLimit, error) {
+func (t quotaLimits) List(subscriptionID string) ([]ptu.QuotaLimit, error) {
 	return scanAll(t, func(r *sql.Rows) (ptu.QuotaLimit, error) {
 		var q ptu.QuotaLimit
 		err := r.Scan(&q.SubscriptionID, &q.Region, &q.SKUName, &q.Limit)
@@ -261,7 +305,7 @@ func (t *tx) ListQuotaLimits(subscriptionID string) ([]ptu.QuotaLimit, error) {
 		ORDER BY subscription_id, region, sku_name`, subscriptionID, subscriptionID)
 }
 
-func (t *tx) PutQuotaLimit(q ptu.QuotaLimit) error {
+func (t quotaLimits) Put(q ptu.QuotaLimit) error {
 	_, err := t.exec(`INSERT INTO quota_limits (subscription_id, region, sku_name, quota_limit) VALUES (?, ?, ?, ?)
 		ON CONFLICT (subscription_id, region, sku_name) DO UPDATE SET quota_limit = excluded.quota_limit`,
 		q.SubscriptionID, q.Region, q.SKUName, q.Limit)
@@ -287,7 +331,7 @@ func scanQuotaRequest(r interface{ Scan(...any) error }) (ptu.QuotaRequest, erro
 	return q, err
 }
 
-func (t *tx) PutQuotaRequest(q ptu.QuotaRequest) error {
+func (t quotaRequests) Put(q ptu.QuotaRequest) error {
 	_, err := t.exec(`INSERT INTO quota_requests (`+quotaRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET subscription_id = excluded.subscription_id, region = excluded.region,
 			sku_name = excluded.sku_name, requested_limit = excluded.requested_limit, reason = excluded.reason,
@@ -298,7 +342,7 @@ func (t *tx) PutQuotaRequest(q ptu.QuotaRequest) error {
 	return err
 }
 
-func (t *tx) GetQuotaRequest(id string) (ptu.QuotaRequest, error) {
+func (t quotaRequests) Get(id string) (ptu.QuotaRequest, error) {
 	q, err := scanQuotaRequest(t.queryRow(`SELECT `+quotaRequestColumns+` FROM quota_requests WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return q, notFound("quota request %s", id)
@@ -306,7 +350,7 @@ func (t *tx) GetQuotaRequest(id string) (ptu.QuotaRequest, error) {
 	return q, err
 }
 
-func (t *tx) ListQuotaRequests(subscriptionID string) ([]ptu.QuotaRequest, error) {
+func (t quotaRequests) List(subscriptionID string) ([]ptu.QuotaRequest, error) {
 	return scanAll(t, func(r *sql.Rows) (ptu.QuotaRequest, error) { return scanQuotaRequest(r) },
 		`SELECT `+quotaRequestColumns+` FROM quota_requests
 		WHERE ? = '' OR subscription_id = ?

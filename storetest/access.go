@@ -9,8 +9,8 @@ import (
 	"github.com/ptu-dev/ptu"
 )
 
-// RunAccess runs the principals, role assignments and activity log part of
-// the contract. open returns a new, empty store for each subtest.
+// RunAccess runs the principals and role assignments part of the contract.
+// open returns a new, empty store for each subtest.
 func RunAccess(t *testing.T, open func(t *testing.T) ptu.Store) {
 	for _, tc := range []struct {
 		name string
@@ -18,7 +18,6 @@ func RunAccess(t *testing.T, open func(t *testing.T) ptu.Store) {
 	}{
 		{"Principals", testPrincipals},
 		{"RoleAssignments", testRoleAssignments},
-		{"ActivityLog", testActivityLog},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -35,54 +34,54 @@ func testPrincipals(t *testing.T, s ptu.Store) {
 		Expires: accessTime.Add(24 * time.Hour), Created: accessTime}
 	bob := ptu.Principal{ID: "22222222-2222-2222-2222-222222222222", Name: "bob", TokenHash: "bb02", Created: accessTime}
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutPrincipal(bob))
-		return tx.PutPrincipal(alice)
+		must(t, tx.Principals().Put(bob))
+		return tx.Principals().Put(alice)
 	})
 	// Names and token hashes are unique; a failed write leaves the rest.
 	if err := s.Update(t.Context(), func(tx ptu.Tx) error {
-		return tx.PutPrincipal(ptu.Principal{ID: "33333333-3333-3333-3333-333333333333", Name: "ALICE", TokenHash: "cc03"})
+		return tx.Principals().Put(ptu.Principal{ID: "33333333-3333-3333-3333-333333333333", Name: "ALICE", TokenHash: "cc03"})
 	}); err == nil {
 		t.Error("a second principal named ALICE was stored")
 	}
 	if err := s.Update(t.Context(), func(tx ptu.Tx) error {
-		return tx.PutPrincipal(ptu.Principal{ID: "33333333-3333-3333-3333-333333333333", Name: "carol", TokenHash: "aa01"})
+		return tx.Principals().Put(ptu.Principal{ID: "33333333-3333-3333-3333-333333333333", Name: "carol", TokenHash: "aa01"})
 	}); err == nil {
 		t.Error("a second principal with alice's token hash was stored")
 	}
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListPrincipals()
+		list, err := tx.Principals().List()
 		must(t, err)
 		if !reflect.DeepEqual(list, []ptu.Principal{alice, bob}) {
 			t.Errorf("list %+v, want alice then bob", list)
 		}
-		if got, err := tx.GetPrincipal(alice.ID); err != nil || !reflect.DeepEqual(got, alice) {
+		if got, err := tx.Principals().Get(alice.ID); err != nil || !reflect.DeepEqual(got, alice) {
 			t.Errorf("get %+v, %v", got, err)
 		}
-		if got, err := tx.GetPrincipalByName("aLiCe"); err != nil || got.ID != alice.ID {
+		if got, err := tx.Principals().GetByName("aLiCe"); err != nil || got.ID != alice.ID {
 			t.Errorf("by name %+v, %v", got, err)
 		}
-		if got, err := tx.GetPrincipalByTokenHash("bb02"); err != nil || got.ID != bob.ID {
+		if got, err := tx.Principals().GetByTokenHash("bb02"); err != nil || got.ID != bob.ID {
 			t.Errorf("by token hash %+v, %v", got, err)
 		}
-		if _, err := tx.GetPrincipalByTokenHash("BB02"); !errors.Is(err, ptu.ErrNotFound) {
+		if _, err := tx.Principals().GetByTokenHash("BB02"); !errors.Is(err, ptu.ErrNotFound) {
 			t.Errorf("token hashes match exactly, got %v", err)
 		}
-		if _, err := tx.GetPrincipal("nope"); !errors.Is(err, ptu.ErrNotFound) {
+		if _, err := tx.Principals().Get("nope"); !errors.Is(err, ptu.ErrNotFound) {
 			t.Errorf("missing principal: %v", err)
 		}
 		return nil
 	})
 	// A new token replaces the old hash.
 	alice.TokenHash = "aa99"
-	update(t, s, func(tx ptu.Tx) error { return tx.PutPrincipal(alice) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Principals().Put(alice) })
 	view(t, s, func(tx ptu.Tx) error {
-		if _, err := tx.GetPrincipalByTokenHash("aa01"); !errors.Is(err, ptu.ErrNotFound) {
+		if _, err := tx.Principals().GetByTokenHash("aa01"); !errors.Is(err, ptu.ErrNotFound) {
 			t.Errorf("old hash still finds alice: %v", err)
 		}
 		return nil
 	})
-	update(t, s, func(tx ptu.Tx) error { return tx.DeletePrincipal(bob.ID) })
-	if err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.DeletePrincipal(bob.ID) }); !errors.Is(err, ptu.ErrNotFound) {
+	update(t, s, func(tx ptu.Tx) error { return tx.Principals().Delete(bob.ID) })
+	if err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.Principals().Delete(bob.ID) }); !errors.Is(err, ptu.ErrNotFound) {
 		t.Errorf("second delete: %v, want ErrNotFound", err)
 	}
 }
@@ -96,102 +95,47 @@ func testRoleAssignments(t *testing.T, s ptu.Store) {
 	a2 := ptu.RoleAssignment{ID: "aaaaaaaa-0000-0000-0000-000000000002", PrincipalID: q.ID,
 		RoleDefinitionID: "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd", Scope: "/subscriptions/sub", Created: accessTime}
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutPrincipal(p))
-		must(t, tx.PutPrincipal(q))
-		must(t, tx.PutRoleAssignment(a1))
-		return tx.PutRoleAssignment(a2)
+		must(t, tx.Principals().Put(p))
+		must(t, tx.Principals().Put(q))
+		must(t, tx.RoleAssignments().Put(a1))
+		return tx.RoleAssignments().Put(a2)
 	})
 	if err := s.Update(t.Context(), func(tx ptu.Tx) error {
-		return tx.PutRoleAssignment(ptu.RoleAssignment{ID: "aaaaaaaa-0000-0000-0000-000000000003", PrincipalID: "nobody", Scope: "/"})
+		return tx.RoleAssignments().Put(ptu.RoleAssignment{ID: "aaaaaaaa-0000-0000-0000-000000000003", PrincipalID: "nobody", Scope: "/"})
 	}); !errors.Is(err, ptu.ErrNotFound) {
 		t.Errorf("assignment to a missing principal: %v, want ErrNotFound", err)
 	}
 	view(t, s, func(tx ptu.Tx) error {
-		all, err := tx.ListRoleAssignments("")
+		all, err := tx.RoleAssignments().List("")
 		must(t, err)
 		if !reflect.DeepEqual(all, []ptu.RoleAssignment{a2, a1}) {
 			t.Errorf("all %+v, want by scope", all)
 		}
-		mine, err := tx.ListRoleAssignments(p.ID)
+		mine, err := tx.RoleAssignments().List(p.ID)
 		must(t, err)
 		if !reflect.DeepEqual(mine, []ptu.RoleAssignment{a1}) {
 			t.Errorf("principal's %+v", mine)
 		}
-		if got, err := tx.GetRoleAssignment("AAAAAAAA-0000-0000-0000-000000000001"); err != nil || !reflect.DeepEqual(got, a1) {
+		if got, err := tx.RoleAssignments().Get("AAAAAAAA-0000-0000-0000-000000000001"); err != nil || !reflect.DeepEqual(got, a1) {
 			t.Errorf("get %+v, %v", got, err)
 		}
 		return nil
 	})
 	// Deleting a principal deletes its assignments.
-	update(t, s, func(tx ptu.Tx) error { return tx.DeletePrincipal(q.ID) })
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteRoleAssignment(a1.ID) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Principals().Delete(q.ID) })
+	update(t, s, func(tx ptu.Tx) error { return tx.RoleAssignments().Delete(a1.ID) })
 	view(t, s, func(tx ptu.Tx) error {
-		all, err := tx.ListRoleAssignments("")
+		all, err := tx.RoleAssignments().List("")
 		must(t, err)
 		if len(all) != 0 {
 			t.Errorf("left %+v", all)
 		}
-		if _, err := tx.GetRoleAssignment(a2.ID); !errors.Is(err, ptu.ErrNotFound) {
+		if _, err := tx.RoleAssignments().Get(a2.ID); !errors.Is(err, ptu.ErrNotFound) {
 			t.Errorf("assignment of a deleted principal: %v", err)
 		}
 		return nil
 	})
-	if err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.DeleteRoleAssignment(a1.ID) }); !errors.Is(err, ptu.ErrNotFound) {
+	if err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.RoleAssignments().Delete(a1.ID) }); !errors.Is(err, ptu.ErrNotFound) {
 		t.Errorf("second delete: %v, want ErrNotFound", err)
 	}
-}
-
-func testActivityLog(t *testing.T, s ptu.Store) {
-	ev := func(i int, sub, rg string) ptu.ActivityEvent {
-		return ptu.ActivityEvent{ID: "e" + string(rune('0'+i)), Time: accessTime.Add(time.Duration(i) * time.Minute),
-			CallerID: "11111111-1111-1111-1111-111111111111", Caller: "alice",
-			Operation: "Microsoft.CognitiveServices/accounts/write", Scope: "/subscriptions/" + sub + "/resourceGroups/" + rg,
-			SubscriptionID: sub, ResourceGroup: rg, Method: "PUT", URI: "/x?api-version=1", Status: ptu.ActivitySucceeded,
-			HTTPStatus: 201, CorrelationID: "c", ClientRequest: "r"}
-	}
-	e1, e2, e3, e4 := ev(1, "sub", "RG"), ev(2, "sub", "other"), ev(3, "sub2", "RG"), ev(4, "sub", "rg")
-	e4.Status, e4.HTTPStatus, e4.ErrorCode = ptu.ActivityFailed, 403, "AuthorizationFailed"
-	// Two events at the same time keep the order they were added in.
-	e5 := ev(4, "sub", "RG")
-	e5.ID = "e5"
-	update(t, s, func(tx ptu.Tx) error {
-		for _, e := range []ptu.ActivityEvent{e1, e2, e3, e4, e5} {
-			must(t, tx.AddActivityEvent(e))
-		}
-		return nil
-	})
-	view(t, s, func(tx ptu.Tx) error {
-		for _, c := range []struct {
-			f    ptu.ActivityFilter
-			want []ptu.ActivityEvent
-		}{
-			{ptu.ActivityFilter{}, []ptu.ActivityEvent{e5, e4, e3, e2, e1}},
-			{ptu.ActivityFilter{SubscriptionID: "SUB"}, []ptu.ActivityEvent{e5, e4, e2, e1}},
-			{ptu.ActivityFilter{SubscriptionID: "sub", ResourceGroup: "rg"}, []ptu.ActivityEvent{e5, e4, e1}},
-			{ptu.ActivityFilter{From: e2.Time, To: e3.Time}, []ptu.ActivityEvent{e3, e2}},
-			{ptu.ActivityFilter{SubscriptionID: "sub", Limit: 2}, []ptu.ActivityEvent{e5, e4}},
-		} {
-			got, err := tx.ListActivityEvents(c.f)
-			must(t, err)
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("%+v: got %+v, want %+v", c.f, got, c.want)
-			}
-		}
-		return nil
-	})
-	update(t, s, func(tx ptu.Tx) error {
-		n, err := tx.DeleteActivityEventsBefore(e3.Time)
-		if n != 2 {
-			t.Errorf("deleted %d events before e3, want 2", n)
-		}
-		return err
-	})
-	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.ListActivityEvents(ptu.ActivityFilter{})
-		must(t, err)
-		if !reflect.DeepEqual(got, []ptu.ActivityEvent{e5, e4, e3}) {
-			t.Errorf("after the deletion: %+v", got)
-		}
-		return nil
-	})
 }

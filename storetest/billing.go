@@ -8,8 +8,8 @@ import (
 	"github.com/ptu-dev/ptu"
 )
 
-// Billing fixtures: a deployment's capacity history, reservations and the
-// hourly token counts of Standard deployments.
+// Billing fixtures: a deployment's capacity history and reservations (the
+// hourly token counts of Standard deployments are in usage.go).
 
 var billingHour = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
@@ -18,7 +18,6 @@ var billingHour = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 func testBilling(t *testing.T, s ptu.Store) {
 	t.Run("CapacityHistory", func(t *testing.T) { testCapacityHistory(t, s) })
 	t.Run("Reservations", func(t *testing.T) { testReservations(t, s) })
-	t.Run("TokenUsage", func(t *testing.T) { testTokenUsage(t, s) })
 }
 
 func capacityChange(rg, acct, dep string, capacity int, at time.Time) ptu.CapacityChange {
@@ -30,7 +29,7 @@ func capacityChange(rg, acct, dep string, capacity int, at time.Time) ptu.Capaci
 func listCapacityChanges(t *testing.T, s ptu.Store, f ptu.CapacityChangeFilter) []ptu.CapacityChange {
 	t.Helper()
 	var out []ptu.CapacityChange
-	view(t, s, func(tx ptu.Tx) (err error) { out, err = tx.ListCapacityChanges(f); return })
+	view(t, s, func(tx ptu.Tx) (err error) { out, err = tx.CapacityChanges().List(f); return })
 	return out
 }
 
@@ -48,7 +47,7 @@ func testCapacityHistory(t *testing.T, s ptu.Store) {
 	kst := capacityChange("rg2", "acct2", "dep2", 100, billingHour.Add(45*time.Minute).In(time.FixedZone("KST", 9*3600)))
 	update(t, s, func(tx ptu.Tx) error {
 		for _, c := range []ptu.CapacityChange{a1, a0, a2, a3, b, other, kst} {
-			if err := tx.AddCapacityChange(c); err != nil {
+			if err := tx.CapacityChanges().Add(c); err != nil {
 				return err
 			}
 		}
@@ -70,7 +69,7 @@ func testCapacityHistory(t *testing.T, s ptu.Store) {
 	// A rolled-back transaction leaves no entry behind.
 	boom := errors.New("boom")
 	if err := s.Update(t.Context(), func(tx ptu.Tx) error {
-		if err := tx.AddCapacityChange(capacityChange("RG1", "Acct1", "Dep1", 300, billingHour.Add(time.Hour))); err != nil {
+		if err := tx.CapacityChanges().Add(capacityChange("RG1", "Acct1", "Dep1", 300, billingHour.Add(time.Hour))); err != nil {
 			return err
 		}
 		return boom
@@ -88,7 +87,7 @@ func reservation(id, sub string, start time.Time) ptu.Reservation {
 
 func testReservations(t *testing.T, s ptu.Store) {
 	view(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetReservation("r1")
+		_, err := tx.Reservations().Get("r1")
 		wantNotFound(t, "GetReservation before Put", err)
 		return nil
 	})
@@ -99,23 +98,23 @@ func testReservations(t *testing.T, s ptu.Store) {
 	x := reservation("x", sub2, billingHour.Add(-time.Hour))
 	update(t, s, func(tx ptu.Tx) error {
 		for _, r := range []ptu.Reservation{r2, r1, r0, x} {
-			if err := tx.PutReservation(r); err != nil {
+			if err := tx.Reservations().Put(r); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetReservation("r0")
+		got, err := tx.Reservations().Get("r0")
 		must(t, err)
 		equal(t, "GetReservation", got, r0)
-		list, err := tx.ListReservations(sub1)
+		list, err := tx.Reservations().List(sub1)
 		must(t, err)
 		equal(t, "ListReservations", list, []ptu.Reservation{r1, r2, r0})
-		all, err := tx.ListReservations("")
+		all, err := tx.Reservations().List("")
 		must(t, err)
 		equal(t, "ListReservations of every subscription", all, []ptu.Reservation{x, r1, r2, r0})
-		other, err := tx.ListReservations(sub2)
+		other, err := tx.Reservations().List(sub2)
 		must(t, err)
 		equal(t, "ListReservations(sub2)", other, []ptu.Reservation{x})
 		return nil
@@ -125,49 +124,11 @@ func testReservations(t *testing.T, s ptu.Store) {
 	r1.CancelledAt = billingHour.Add(90 * time.Minute)
 	r1.AutoRenew, r1.End = false, billingHour.AddDate(1, 0, 0)
 	r1.UpdatedAt = r1.CancelledAt
-	update(t, s, func(tx ptu.Tx) error { return tx.PutReservation(r1) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Reservations().Put(r1) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetReservation("r1")
+		got, err := tx.Reservations().Get("r1")
 		must(t, err)
 		equal(t, "replaced reservation", got, r1)
 		return nil
 	})
-}
-
-func tokenUsage(rg, acct, dep string, hour time.Time, calls, prompt, cached, completion int64) ptu.TokenUsage {
-	return ptu.TokenUsage{SubscriptionID: sub1, ResourceGroup: rg, AccountName: acct, Deployment: dep, Region: "eastus",
-		Model: ptu.ModelRef{Format: "OpenAI", Name: "gpt-4o", Version: "2024-08-06"}, SKUName: ptu.GlobalStandard,
-		Hour: hour, Calls: calls, PromptTokens: prompt, CachedTokens: cached, CompletionTokens: completion}
-}
-
-func listTokenUsage(t *testing.T, s ptu.Store, f ptu.TokenUsageFilter) []ptu.TokenUsage {
-	t.Helper()
-	var out []ptu.TokenUsage
-	view(t, s, func(tx ptu.Tx) (err error) { out, err = tx.ListTokenUsage(f); return })
-	return out
-}
-
-func testTokenUsage(t *testing.T, s ptu.Store) {
-	a := tokenUsage("RG1", "Acct1", "Std", billingHour, 2, 1000, 200, 300)
-	b := tokenUsage("RG1", "Acct1", "Std", billingHour.Add(time.Hour), 1, 10, 0, 5)
-	c := tokenUsage("rg2", "acct2", "std2", billingHour, 1, 7, 0, 1)
-	update(t, s, func(tx ptu.Tx) error { return tx.AddTokenUsage([]ptu.TokenUsage{a, b, c}) })
-
-	// The same key in other casing adds to the row and keeps the first casing.
-	a2 := tokenUsage("rg1", "ACCT1", "std", billingHour, 3, 500, 100, 50)
-	// Another deployment type or model version is another row.
-	d := a2
-	d.SKUName, d.Calls = ptu.Standard, 1
-	update(t, s, func(tx ptu.Tx) error { return tx.AddTokenUsage([]ptu.TokenUsage{a2, d}) })
-	update(t, s, func(tx ptu.Tx) error { return tx.AddTokenUsage(nil) })
-
-	merged := a
-	merged.Calls, merged.PromptTokens, merged.CachedTokens, merged.CompletionTokens = 5, 1500, 300, 350
-	equal(t, "token usage", listTokenUsage(t, s, ptu.TokenUsageFilter{SubscriptionID: sub1}),
-		[]ptu.TokenUsage{merged, d, c, b})
-	equal(t, "one deployment", listTokenUsage(t, s, ptu.TokenUsageFilter{SubscriptionID: sub1, ResourceGroup: "rg1",
-		Account: "acct1", Deployment: "STD", From: billingHour.Add(time.Hour)}), []ptu.TokenUsage{b})
-	equal(t, "before a time (exclusive)", listTokenUsage(t, s, ptu.TokenUsageFilter{SubscriptionID: sub1,
-		To: billingHour.Add(time.Hour), ResourceGroup: "RG2"}), []ptu.TokenUsage{c})
-	equal(t, "another subscription", len(listTokenUsage(t, s, ptu.TokenUsageFilter{SubscriptionID: sub2})), 0)
 }

@@ -8,6 +8,24 @@ import (
 	"github.com/ptu-dev/ptu"
 )
 
+// RunMetrics runs the metric points part of the contract. open returns a new,
+// empty store for each subtest and closes it when the subtest ends
+// (t.Cleanup).
+func RunMetrics(t *testing.T, open func(t *testing.T) ptu.MetricStore) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, ptu.MetricStore)
+	}{
+		{"MetricPointsMerge", testMetricPointsMerge},
+		{"MetricPointsDistinctKeys", testMetricPointsDistinctKeys},
+		{"MetricQueryFilter", testMetricQueryFilter},
+		{"MetricPointsRejected", testMetricPointsRejected},
+		{"DeleteMetricsBefore", testDeleteMetricsBefore},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
 // Metric fixtures: the minute starts in UTC; the resource is written with
 // ARM's casing and read back in another.
 var metricMinute = time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
@@ -23,21 +41,17 @@ func metricPoint(metric, deployment string, at time.Time, grain time.Duration, c
 	}
 }
 
-func queryMetrics(t *testing.T, s ptu.Store, f ptu.MetricFilter) []ptu.MetricPoint {
+func queryMetrics(t *testing.T, s ptu.MetricStore, f ptu.MetricFilter) []ptu.MetricPoint {
 	t.Helper()
-	var out []ptu.MetricPoint
-	view(t, s, func(tx ptu.Tx) error {
-		var err error
-		out, err = tx.QueryMetrics(f)
-		return err
-	})
+	out, err := s.QueryMetrics(t.Context(), f)
+	must(t, err)
 	return out
 }
 
-func testMetricPointsMerge(t *testing.T, s ptu.Store) {
+func testMetricPointsMerge(t *testing.T, s ptu.MetricStore) {
 	a := metricPoint("AzureOpenAIRequests", "dep1", metricMinute, time.Minute, 3, 3, 1, 1)
 	b := metricPoint("AzureOpenAITimeToResponse", "dep1", metricMinute, time.Minute, 2, 300, 100, 200)
-	update(t, s, func(tx ptu.Tx) error { return tx.AddMetricPoints([]ptu.MetricPoint{a, b}) })
+	must(t, s.AddMetricPoints(t.Context(), []ptu.MetricPoint{a, b}))
 
 	// A second write of the same key merges; the key matches case-insensitively
 	// and keeps the casing first written.
@@ -47,7 +61,7 @@ func testMetricPointsMerge(t *testing.T, s ptu.Store) {
 	b2.Count, b2.Total, b2.Minimum, b2.Maximum = 1, 50, 50, 50
 	b3 := b
 	b3.Count, b3.Total, b3.Minimum, b3.Maximum = 1, 900, 900, 900
-	update(t, s, func(tx ptu.Tx) error { return tx.AddMetricPoints([]ptu.MetricPoint{b2, b3}) })
+	must(t, s.AddMetricPoints(t.Context(), []ptu.MetricPoint{b2, b3}))
 
 	got := queryMetrics(t, s, ptu.MetricFilter{Resource: metricResource, Grain: time.Minute})
 	wantB := b
@@ -55,10 +69,10 @@ func testMetricPointsMerge(t *testing.T, s ptu.Store) {
 	equal(t, "merged points", got, []ptu.MetricPoint{a, wantB})
 
 	// An empty batch is not an error.
-	update(t, s, func(tx ptu.Tx) error { return tx.AddMetricPoints(nil) })
+	must(t, s.AddMetricPoints(t.Context(), nil))
 }
 
-func testMetricPointsDistinctKeys(t *testing.T, s ptu.Store) {
+func testMetricPointsDistinctKeys(t *testing.T, s ptu.MetricStore) {
 	base := metricPoint("AzureOpenAIRequests", "dep1", metricMinute, time.Minute, 1, 1, 1, 1)
 	var points []ptu.MetricPoint
 	vary := []func(p *ptu.MetricPoint){
@@ -80,7 +94,7 @@ func testMetricPointsDistinctKeys(t *testing.T, s ptu.Store) {
 		f(&p)
 		points = append(points, p)
 	}
-	update(t, s, func(tx ptu.Tx) error { return tx.AddMetricPoints(points) })
+	must(t, s.AddMetricPoints(t.Context(), points))
 	got := queryMetrics(t, s, ptu.MetricFilter{Resource: metricResource})
 	if len(got) != len(points) {
 		t.Fatalf("%d points stored, want %d (every key distinct)", len(got), len(points))
@@ -92,7 +106,7 @@ func testMetricPointsDistinctKeys(t *testing.T, s ptu.Store) {
 	}
 }
 
-func testMetricQueryFilter(t *testing.T, s ptu.Store) {
+func testMetricQueryFilter(t *testing.T, s ptu.MetricStore) {
 	other := "/subscriptions/" + sub2 + "/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct2"
 	var points []ptu.MetricPoint
 	for i := range 10 {
@@ -109,7 +123,7 @@ func testMetricQueryFilter(t *testing.T, s ptu.Store) {
 	for i, j := 0, len(points)-1; i < j; i, j = i+1, j-1 {
 		points[i], points[j] = points[j], points[i]
 	}
-	update(t, s, func(tx ptu.Tx) error { return tx.AddMetricPoints(points) })
+	must(t, s.AddMetricPoints(t.Context(), points))
 
 	totals := func(ps []ptu.MetricPoint) string {
 		out := ""
@@ -147,7 +161,7 @@ func testMetricQueryFilter(t *testing.T, s ptu.Store) {
 	}
 }
 
-func testMetricPointsRejected(t *testing.T, s ptu.Store) {
+func testMetricPointsRejected(t *testing.T, s ptu.MetricStore) {
 	bad := []ptu.MetricPoint{
 		metricPoint("AzureOpenAIRequests", "dep1", metricMinute.Add(time.Second), time.Minute, 1, 1, 1, 1), // not aligned
 		metricPoint("AzureOpenAIRequests", "dep1", metricMinute, 0, 1, 1, 1, 1),                            // no grain
@@ -155,7 +169,7 @@ func testMetricPointsRejected(t *testing.T, s ptu.Store) {
 	}
 	for i, p := range bad {
 		ok := metricPoint("AzureOpenAIRequests", "dep9", metricMinute, time.Minute, 1, 1, 1, 1)
-		err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.AddMetricPoints([]ptu.MetricPoint{ok, p}) })
+		err := s.AddMetricPoints(t.Context(), []ptu.MetricPoint{ok, p})
 		if err == nil {
 			t.Errorf("bad point %d accepted: %+v", i, p)
 		}
@@ -165,7 +179,7 @@ func testMetricPointsRejected(t *testing.T, s ptu.Store) {
 	}
 }
 
-func testDeleteMetricsBefore(t *testing.T, s ptu.Store) {
+func testDeleteMetricsBefore(t *testing.T, s ptu.MetricStore) {
 	var points []ptu.MetricPoint
 	for i := range 3 {
 		at := metricMinute.Add(time.Duration(i) * time.Hour).Truncate(time.Hour)
@@ -174,13 +188,9 @@ func testDeleteMetricsBefore(t *testing.T, s ptu.Store) {
 			metricPoint("AzureOpenAIRequests", "dep1", at, 5*time.Minute, 1, 1, 1, 1),
 			metricPoint("AzureOpenAIRequests", "dep1", at, time.Hour, 1, 1, 1, 1))
 	}
-	update(t, s, func(tx ptu.Tx) error { return tx.AddMetricPoints(points) })
-	var n int
-	update(t, s, func(tx ptu.Tx) error {
-		var err error
-		n, err = tx.DeleteMetricsBefore(metricMinute.Truncate(time.Hour).Add(time.Hour))
-		return err
-	})
+	must(t, s.AddMetricPoints(t.Context(), points))
+	n, err := s.DeleteMetricsBefore(t.Context(), metricMinute.Truncate(time.Hour).Add(time.Hour))
+	must(t, err)
 	if n != 3 {
 		t.Errorf("deleted %d points, want 3 (one hour, every grain)", n)
 	}
@@ -194,11 +204,8 @@ func testDeleteMetricsBefore(t *testing.T, s ptu.Store) {
 		}
 	}
 	// A cutoff one nanosecond past a point's start deletes it.
-	update(t, s, func(tx ptu.Tx) error {
-		var err error
-		n, err = tx.DeleteMetricsBefore(metricMinute.Truncate(time.Hour).Add(time.Hour + time.Nanosecond))
-		return err
-	})
+	n, err = s.DeleteMetricsBefore(t.Context(), metricMinute.Truncate(time.Hour).Add(time.Hour+time.Nanosecond))
+	must(t, err)
 	if n != 3 {
 		t.Errorf("deleted %d points, want 3", n)
 	}

@@ -23,13 +23,13 @@ func Reopen(t *testing.T, open func(t *testing.T) ptu.Store) {
 
 	db := open(t)
 	if err := db.Update(t.Context(), func(tx ptu.Tx) error {
-		if err := tx.PutPool(pool); err != nil {
+		if err := tx.Pools().Put(pool); err != nil {
 			return err
 		}
-		if err := tx.PutAccount(acct); err != nil {
+		if err := tx.Accounts().Put(acct); err != nil {
 			return err
 		}
-		return tx.PutDeployment(dep)
+		return tx.Deployments().Put(dep)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -40,21 +40,21 @@ func Reopen(t *testing.T, open func(t *testing.T) ptu.Store) {
 	db = open(t)
 	defer db.Close()
 	if err := db.View(t.Context(), func(tx ptu.Tx) error {
-		a, err := tx.GetAccountBySubDomain("ACCT")
+		a, err := tx.Accounts().GetBySubDomain("ACCT")
 		if err != nil {
 			return err
 		}
 		if a.Name != "Acct" || a.Tags["k"] != "v" || !a.CreatedAt.Equal(created) {
 			t.Errorf("account after reopen = %+v", a)
 		}
-		d, err := tx.GetDeployment("sub", "rg", "acct", "D")
+		d, err := tx.Deployments().Get("sub", "rg", "acct", "D")
 		if err != nil {
 			return err
 		}
 		if len(d.Allocations) != 1 || d.Allocations[0] != dep.Allocations[0] {
 			t.Errorf("allocations after reopen = %+v, want %+v", d.Allocations, dep.Allocations)
 		}
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		if err != nil {
 			return err
 		}

@@ -1,5 +1,16 @@
-// Package storetest is the contract suite every ptu.Store implementation
-// passes. It tests behaviour only through the ptu.Store and ptu.Tx interfaces.
+// Package storetest is the contract every store implementation passes, one
+// suite per concern, each through that concern's interfaces only:
+//
+//   - Run: the control-plane state (ptu.Store, ptu.Tx): subscriptions,
+//     regions, pools, quota, accounts, deployments, quota requests, capacity
+//     history, reservations, and transactions' isolation and rollback;
+//   - RunAccess and RunRAI: principals and role assignments, content filter
+//     policies and blocklists (through ptu.Store too);
+//   - RunMetrics (ptu.MetricStore), RunUsage (ptu.UsageStore) and
+//     RunActivity (ptu.ActivityLog);
+//   - RunShared: metric points and token counts written concurrently through
+//     two handles on one database;
+//   - Reopen: what is written survives closing and reopening the database.
 package storetest
 
 import (
@@ -15,7 +26,7 @@ import (
 	"github.com/ptu-dev/ptu"
 )
 
-// Run runs the suite. open returns a new, empty store for each subtest; the
+// Run runs the control-plane suite. open returns a new, empty store for each subtest; the
 // suite closes it when the subtest ends.
 func Run(t *testing.T, open func(t *testing.T) ptu.Store) {
 	tests := []struct {
@@ -42,11 +53,6 @@ func Run(t *testing.T, open func(t *testing.T) ptu.Store) {
 		{"ViewSnapshot", testViewSnapshot},
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentPlacement", testConcurrentPlacement},
-		{"MetricPointsMerge", testMetricPointsMerge},
-		{"MetricPointsDistinctKeys", testMetricPointsDistinctKeys},
-		{"MetricQueryFilter", testMetricQueryFilter},
-		{"MetricPointsRejected", testMetricPointsRejected},
-		{"DeleteMetricsBefore", testDeleteMetricsBefore},
 		{"Billing", testBilling},
 	}
 	for _, tc := range tests {
@@ -219,16 +225,16 @@ func deploymentNames(ds []ptu.Deployment) []string {
 
 func testSubscriptions(t *testing.T, s ptu.Store) {
 	update(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetSubscription(sub1)
+		_, err := tx.Subscriptions().Get(sub1)
 		wantNotFound(t, "GetSubscription before Put", err)
-		must(t, tx.PutSubscription(subscription(sub2)))
-		return tx.PutSubscription(subscription(sub1))
+		must(t, tx.Subscriptions().Put(subscription(sub2)))
+		return tx.Subscriptions().Put(subscription(sub1))
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetSubscription(sub1)
+		got, err := tx.Subscriptions().Get(sub1)
 		must(t, err)
 		equal(t, "GetSubscription", got, subscription(sub1))
-		list, err := tx.ListSubscriptions()
+		list, err := tx.Subscriptions().List()
 		must(t, err)
 		equal(t, "ListSubscriptions", list, []ptu.Subscription{subscription(sub1), subscription(sub2)})
 		return nil
@@ -236,12 +242,12 @@ func testSubscriptions(t *testing.T, s ptu.Store) {
 
 	changed := subscription(sub1)
 	changed.DisplayName, changed.State = "Renamed", "Disabled"
-	update(t, s, func(tx ptu.Tx) error { return tx.PutSubscription(changed) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Subscriptions().Put(changed) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetSubscription(sub1)
+		got, err := tx.Subscriptions().Get(sub1)
 		must(t, err)
 		equal(t, "GetSubscription after replace", got, changed)
-		list, err := tx.ListSubscriptions()
+		list, err := tx.Subscriptions().List()
 		must(t, err)
 		if len(list) != 2 {
 			t.Errorf("ListSubscriptions after replace: %d subscriptions, want 2", len(list))
@@ -254,20 +260,20 @@ func testRegions(t *testing.T, s ptu.Store) {
 	west := ptu.Region{Name: "westeurope", DisplayName: "West Europe", DataZone: "eu"}
 	east := ptu.Region{Name: "eastus", DisplayName: "East US", DataZone: "us"}
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutRegion(west))
-		return tx.PutRegion(east)
+		must(t, tx.Regions().Put(west))
+		return tx.Regions().Put(east)
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListRegions()
+		list, err := tx.Regions().List()
 		must(t, err)
 		equal(t, "ListRegions", list, []ptu.Region{east, west})
 		return nil
 	})
 
 	east.DisplayName = "East US (Virginia)"
-	update(t, s, func(tx ptu.Tx) error { return tx.PutRegion(east) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Regions().Put(east) })
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListRegions()
+		list, err := tx.Regions().List()
 		must(t, err)
 		equal(t, "ListRegions after replace", list, []ptu.Region{east, west})
 		return nil
@@ -278,28 +284,28 @@ func testPools(t *testing.T, s ptu.Store) {
 	a := pool("eastus/gpt-4o/2024-08-06", "eastus", 300)
 	b := pool("westus/gpt-4o/2024-08-06", "westus", 100)
 	update(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetPool(a.ID)
+		_, err := tx.Pools().Get(a.ID)
 		wantNotFound(t, "GetPool before Put", err)
-		must(t, tx.PutPool(b))
-		return tx.PutPool(a)
+		must(t, tx.Pools().Put(b))
+		return tx.Pools().Put(a)
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetPool(a.ID)
+		got, err := tx.Pools().Get(a.ID)
 		must(t, err)
 		equal(t, "GetPool", got, a)
-		list, err := tx.ListPools()
+		list, err := tx.Pools().List()
 		must(t, err)
 		equal(t, "ListPools", list, []ptu.Pool{a, b})
 		return nil
 	})
 
 	a.RatedPTU, a.Backend = 500, "vllm-east"
-	update(t, s, func(tx ptu.Tx) error { return tx.PutPool(a) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Pools().Put(a) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetPool(a.ID)
+		got, err := tx.Pools().Get(a.ID)
 		must(t, err)
 		equal(t, "GetPool after replace", got, a)
-		list, err := tx.ListPools()
+		list, err := tx.Pools().List()
 		must(t, err)
 		equal(t, "ListPools after replace", list, []ptu.Pool{a, b})
 		return nil
@@ -313,24 +319,24 @@ func testQuotaLimits(t *testing.T, s ptu.Store) {
 	other := ptu.QuotaLimit{SubscriptionID: sub2, Region: "eastus", SKUName: ptu.ProvisionedManaged, Limit: 7}
 	update(t, s, func(tx ptu.Tx) error {
 		for _, l := range []ptu.QuotaLimit{l3, other, l2, l1} {
-			must(t, tx.PutQuotaLimit(l))
+			must(t, tx.QuotaLimits().Put(l))
 		}
 		return nil
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListQuotaLimits(sub1)
+		list, err := tx.QuotaLimits().List(sub1)
 		must(t, err)
 		equal(t, "ListQuotaLimits", list, []ptu.QuotaLimit{l1, l2, l3})
 		return nil
 	})
 
 	l2.Limit = 300
-	update(t, s, func(tx ptu.Tx) error { return tx.PutQuotaLimit(l2) })
+	update(t, s, func(tx ptu.Tx) error { return tx.QuotaLimits().Put(l2) })
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListQuotaLimits(sub1)
+		list, err := tx.QuotaLimits().List(sub1)
 		must(t, err)
 		equal(t, "ListQuotaLimits after replace", list, []ptu.QuotaLimit{l1, l2, l3})
-		list, err = tx.ListQuotaLimits(sub2)
+		list, err = tx.QuotaLimits().List(sub2)
 		must(t, err)
 		equal(t, "ListQuotaLimits of another subscription", list, []ptu.QuotaLimit{other})
 		return nil
@@ -348,21 +354,21 @@ func testAccounts(t *testing.T, s ptu.Store) {
 	other := account(sub2, "rg-a", "delta")
 
 	update(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetAccount(sub1, "rg-a", "alpha")
+		_, err := tx.Accounts().Get(sub1, "rg-a", "alpha")
 		wantNotFound(t, "GetAccount before Put", err)
 		for _, x := range []ptu.Account{b, c, other, a} {
-			must(t, tx.PutAccount(x))
+			must(t, tx.Accounts().Put(x))
 		}
 		return nil
 	})
 	view(t, s, func(tx ptu.Tx) error {
 		for _, want := range []ptu.Account{a, b, c, other} {
-			got, err := tx.GetAccount(want.SubscriptionID, want.ResourceGroup, want.Name)
+			got, err := tx.Accounts().Get(want.SubscriptionID, want.ResourceGroup, want.Name)
 			must(t, err)
 			checkAccount(t, got, want)
 		}
 
-		list, err := tx.ListAccounts(sub1, "")
+		list, err := tx.Accounts().List(sub1, "")
 		must(t, err)
 		if len(list) != 3 {
 			t.Fatalf("ListAccounts(sub1, \"\"): %d accounts, want 3", len(list))
@@ -371,7 +377,7 @@ func testAccounts(t *testing.T, s ptu.Store) {
 			checkAccount(t, list[i], want)
 		}
 
-		list, err = tx.ListAccounts(sub1, "rg-a")
+		list, err = tx.Accounts().List(sub1, "rg-a")
 		must(t, err)
 		if len(list) != 2 {
 			t.Fatalf("ListAccounts(sub1, rg-a): %d accounts, want 2", len(list))
@@ -379,7 +385,7 @@ func testAccounts(t *testing.T, s ptu.Store) {
 		checkAccount(t, list[0], a)
 		checkAccount(t, list[1], b)
 
-		list, err = tx.ListAccounts(sub2, "")
+		list, err = tx.Accounts().List(sub2, "")
 		must(t, err)
 		if len(list) != 1 {
 			t.Fatalf("ListAccounts(sub2, \"\"): %d accounts, want 1", len(list))
@@ -399,14 +405,14 @@ func testAccounts(t *testing.T, s ptu.Store) {
 	a2.PublicNetwork = "Disabled"
 	a2.State = ptu.StateUpdating
 	a2.UpdatedAt = updated.Add(time.Hour)
-	update(t, s, func(tx ptu.Tx) error { return tx.PutAccount(a2) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Put(a2) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetAccount(sub1, "rg-a", "alpha")
+		got, err := tx.Accounts().Get(sub1, "rg-a", "alpha")
 		must(t, err)
 		checkAccount(t, got, a2)
-		_, err = tx.GetAccountBySubDomain(a.CustomSubDomain)
+		_, err = tx.Accounts().GetBySubDomain(a.CustomSubDomain)
 		wantNotFound(t, "GetAccountBySubDomain of the replaced subdomain", err)
-		list, err := tx.ListAccounts(sub1, "")
+		list, err := tx.Accounts().List(sub1, "")
 		must(t, err)
 		if len(list) != 3 {
 			t.Errorf("ListAccounts after replace: %d accounts, want 3", len(list))
@@ -414,23 +420,23 @@ func testAccounts(t *testing.T, s ptu.Store) {
 		return nil
 	})
 
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteAccount(sub1, "rg-a", "alpha") })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Delete(sub1, "rg-a", "alpha") })
 	update(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetAccount(sub1, "rg-a", "alpha")
+		_, err := tx.Accounts().Get(sub1, "rg-a", "alpha")
 		wantNotFound(t, "GetAccount after Delete", err)
-		wantNotFound(t, "DeleteAccount of a missing account", tx.DeleteAccount(sub1, "rg-a", "alpha"))
+		wantNotFound(t, "DeleteAccount of a missing account", tx.Accounts().Delete(sub1, "rg-a", "alpha"))
 		return nil
 	})
 }
 
 func testAccountNamesIgnoreCase(t *testing.T, s ptu.Store) {
 	a := account(sub1, "MyGroup", "MyAccount")
-	update(t, s, func(tx ptu.Tx) error { return tx.PutAccount(a) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Put(a) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetAccount(sub1, "mygroup", "MYACCOUNT")
+		got, err := tx.Accounts().Get(sub1, "mygroup", "MYACCOUNT")
 		must(t, err)
 		checkAccount(t, got, a)
-		list, err := tx.ListAccounts(sub1, "MYGROUP")
+		list, err := tx.Accounts().List(sub1, "MYGROUP")
 		must(t, err)
 		if len(list) != 1 || list[0].Name != "MyAccount" {
 			t.Errorf("ListAccounts(sub1, MYGROUP) = %+v, want MyAccount", list)
@@ -441,9 +447,9 @@ func testAccountNamesIgnoreCase(t *testing.T, s ptu.Store) {
 	// A put under other casing replaces the account and keeps the casing given at creation.
 	b := a
 	b.ResourceGroup, b.Name, b.Kind = "MYGROUP", "myaccount", "AIServices"
-	update(t, s, func(tx ptu.Tx) error { return tx.PutAccount(b) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Put(b) })
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListAccounts(sub1, "")
+		list, err := tx.Accounts().List(sub1, "")
 		must(t, err)
 		if len(list) != 1 {
 			t.Fatalf("ListAccounts after a put under other casing: %d accounts, want 1", len(list))
@@ -454,9 +460,9 @@ func testAccountNamesIgnoreCase(t *testing.T, s ptu.Store) {
 		return nil
 	})
 
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteAccount(sub1, "MYGROUP", "myACCOUNT") })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Delete(sub1, "MYGROUP", "myACCOUNT") })
 	view(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetAccount(sub1, "MyGroup", "MyAccount")
+		_, err := tx.Accounts().Get(sub1, "MyGroup", "MyAccount")
 		wantNotFound(t, "GetAccount after a delete under other casing", err)
 		return nil
 	})
@@ -465,12 +471,12 @@ func testAccountNamesIgnoreCase(t *testing.T, s ptu.Store) {
 func testSubDomain(t *testing.T, s ptu.Store) {
 	a := account(sub1, "rg", "first")
 	a.CustomSubDomain = "Contoso-AI"
-	update(t, s, func(tx ptu.Tx) error { return tx.PutAccount(a) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Put(a) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetAccountBySubDomain("contoso-ai")
+		got, err := tx.Accounts().GetBySubDomain("contoso-ai")
 		must(t, err)
 		checkAccount(t, got, a)
-		_, err = tx.GetAccountBySubDomain("fabrikam")
+		_, err = tx.Accounts().GetBySubDomain("fabrikam")
 		wantNotFound(t, "GetAccountBySubDomain of an unused subdomain", err)
 		return nil
 	})
@@ -478,41 +484,41 @@ func testSubDomain(t *testing.T, s ptu.Store) {
 	// Another account, even in another subscription, cannot take it in any casing.
 	for _, taker := range []ptu.Account{account(sub1, "rg", "second"), account(sub2, "other", "third")} {
 		taker.CustomSubDomain = "CONTOSO-ai"
-		err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.PutAccount(taker) })
+		err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.Accounts().Put(taker) })
 		if code := ptu.ErrorCode(err); code != ptu.CodeCustomDomainInUse {
 			t.Errorf("PutAccount %s with a taken subdomain: err = %v (code %s), want code %s",
 				taker.Name, err, code, ptu.CodeCustomDomainInUse)
 		}
 	}
 	view(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetAccount(sub1, "rg", "second")
+		_, err := tx.Accounts().Get(sub1, "rg", "second")
 		wantNotFound(t, "GetAccount of the refused account", err)
 		return nil
 	})
 
 	// The holder can put itself again, and accounts without a subdomain never clash.
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutAccount(a))
+		must(t, tx.Accounts().Put(a))
 		for _, name := range []string{"plain1", "plain2"} {
 			x := account(sub1, "rg", name)
 			x.CustomSubDomain = ""
-			must(t, tx.PutAccount(x))
+			must(t, tx.Accounts().Put(x))
 		}
 		return nil
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetAccountBySubDomain("")
+		_, err := tx.Accounts().GetBySubDomain("")
 		wantNotFound(t, "GetAccountBySubDomain(\"\")", err)
 		return nil
 	})
 
 	// Deleting the holder frees the subdomain.
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteAccount(sub1, "rg", "first") })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Delete(sub1, "rg", "first") })
 	b := account(sub2, "other", "third")
 	b.CustomSubDomain = "contoso-ai"
-	update(t, s, func(tx ptu.Tx) error { return tx.PutAccount(b) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Put(b) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetAccountBySubDomain("Contoso-AI")
+		got, err := tx.Accounts().GetBySubDomain("Contoso-AI")
 		must(t, err)
 		checkAccount(t, got, b)
 		return nil
@@ -524,10 +530,10 @@ func seed(t *testing.T, s ptu.Store, pools []ptu.Pool, accounts ...ptu.Account) 
 	t.Helper()
 	update(t, s, func(tx ptu.Tx) error {
 		for _, p := range pools {
-			must(t, tx.PutPool(p))
+			must(t, tx.Pools().Put(p))
 		}
 		for _, a := range accounts {
-			must(t, tx.PutAccount(a))
+			must(t, tx.Accounts().Put(a))
 		}
 		return nil
 	})
@@ -543,20 +549,20 @@ func testDeployments(t *testing.T, s ptu.Store) {
 	std.SKUName, std.Capacity, std.SpilloverDeploymentName, std.UpdatedAt = ptu.GlobalStandard, 1, "", time.Time{}
 
 	update(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetDeployment(sub1, "rg", "acct", "chat")
+		_, err := tx.Deployments().Get(sub1, "rg", "acct", "chat")
 		wantNotFound(t, "GetDeployment before Put", err)
-		must(t, tx.PutDeployment(d))
-		return tx.PutDeployment(std)
+		must(t, tx.Deployments().Put(d))
+		return tx.Deployments().Put(std)
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetDeployment(sub1, "rg", "acct", "chat")
+		got, err := tx.Deployments().Get(sub1, "rg", "acct", "chat")
 		must(t, err)
 		checkDeployment(t, got, d)
-		got, err = tx.GetDeployment(sub1, "rg", "acct", "batch")
+		got, err = tx.Deployments().Get(sub1, "rg", "acct", "batch")
 		must(t, err)
 		checkDeployment(t, got, std)
 
-		list, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: sub1, ResourceGroup: "rg", Account: "acct"})
+		list, err := tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: sub1, ResourceGroup: "rg", Account: "acct"})
 		must(t, err)
 		if len(list) != 2 {
 			t.Fatalf("ListDeployments: %d deployments, want 2", len(list))
@@ -573,12 +579,12 @@ func testDeployments(t *testing.T, s ptu.Store) {
 	d2.Model.Version = "2024-11-20"
 	d2.SpilloverDeploymentName = ""
 	d2.State = ptu.StateUpdating
-	update(t, s, func(tx ptu.Tx) error { return tx.PutDeployment(d2) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Deployments().Put(d2) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetDeployment(sub1, "rg", "acct", "chat")
+		got, err := tx.Deployments().Get(sub1, "rg", "acct", "chat")
 		must(t, err)
 		checkDeployment(t, got, d2)
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[pa.ID] != 100 || m[pb.ID] != 0 {
 			t.Errorf("PoolAllocations after replace = %v, want %s:100 and nothing in %s", m, pa.ID, pb.ID)
@@ -586,17 +592,17 @@ func testDeployments(t *testing.T, s ptu.Store) {
 		return nil
 	})
 
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteDeployment(sub1, "rg", "acct", "chat") })
+	update(t, s, func(tx ptu.Tx) error { return tx.Deployments().Delete(sub1, "rg", "acct", "chat") })
 	update(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetDeployment(sub1, "rg", "acct", "chat")
+		_, err := tx.Deployments().Get(sub1, "rg", "acct", "chat")
 		wantNotFound(t, "GetDeployment after Delete", err)
-		wantNotFound(t, "DeleteDeployment of a missing deployment", tx.DeleteDeployment(sub1, "rg", "acct", "chat"))
-		m, err := tx.PoolAllocations()
+		wantNotFound(t, "DeleteDeployment of a missing deployment", tx.Deployments().Delete(sub1, "rg", "acct", "chat"))
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[pa.ID] != 0 {
 			t.Errorf("PoolAllocations after Delete = %v, want nothing in %s", m, pa.ID)
 		}
-		list, err := tx.ListDeployments(ptu.DeploymentFilter{})
+		list, err := tx.Deployments().List(ptu.DeploymentFilter{})
 		must(t, err)
 		equal(t, "ListDeployments after Delete", deploymentNames(list), []string{"acct/batch"})
 		return nil
@@ -609,12 +615,12 @@ func testDeploymentNamesIgnoreCase(t *testing.T, s ptu.Store) {
 	seed(t, s, []ptu.Pool{p}, acct)
 
 	d := deployment(acct, "GPT4o-Chat", ptu.Allocation{PoolID: p.ID, PTU: 50})
-	update(t, s, func(tx ptu.Tx) error { return tx.PutDeployment(d) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Deployments().Put(d) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetDeployment(sub1, "mygroup", "MYACCOUNT", "gpt4o-chat")
+		got, err := tx.Deployments().Get(sub1, "mygroup", "MYACCOUNT", "gpt4o-chat")
 		must(t, err)
 		checkDeployment(t, got, d)
-		list, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: sub1, ResourceGroup: "MYGROUP", Account: "myaccount"})
+		list, err := tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: sub1, ResourceGroup: "MYGROUP", Account: "myaccount"})
 		must(t, err)
 		equal(t, "ListDeployments under other casing", deploymentNames(list), []string{"MyAccount/GPT4o-Chat"})
 		return nil
@@ -625,9 +631,9 @@ func testDeploymentNamesIgnoreCase(t *testing.T, s ptu.Store) {
 	d2.ResourceGroup, d2.AccountName, d2.Name = "MYGROUP", "myaccount", "gpt4o-CHAT"
 	d2.Allocations = []ptu.Allocation{{PoolID: p.ID, PTU: 20}}
 	d2.Capacity = 20
-	update(t, s, func(tx ptu.Tx) error { return tx.PutDeployment(d2) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Deployments().Put(d2) })
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListDeployments(ptu.DeploymentFilter{})
+		list, err := tx.Deployments().List(ptu.DeploymentFilter{})
 		must(t, err)
 		if len(list) != 1 {
 			t.Fatalf("ListDeployments after a put under other casing: %d deployments, want 1", len(list))
@@ -635,7 +641,7 @@ func testDeploymentNamesIgnoreCase(t *testing.T, s ptu.Store) {
 		want := d
 		want.Allocations, want.Capacity = d2.Allocations, d2.Capacity
 		checkDeployment(t, list[0], want)
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[p.ID] != 20 {
 			t.Errorf("PoolAllocations = %v, want %s:20", m, p.ID)
@@ -643,9 +649,9 @@ func testDeploymentNamesIgnoreCase(t *testing.T, s ptu.Store) {
 		return nil
 	})
 
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteDeployment(sub1, "mygroup", "myaccount", "GPT4O-CHAT") })
+	update(t, s, func(tx ptu.Tx) error { return tx.Deployments().Delete(sub1, "mygroup", "myaccount", "GPT4O-CHAT") })
 	view(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetDeployment(sub1, "MyGroup", "MyAccount", "GPT4o-Chat")
+		_, err := tx.Deployments().Get(sub1, "MyGroup", "MyAccount", "GPT4o-Chat")
 		wantNotFound(t, "GetDeployment after a delete under other casing", err)
 		return nil
 	})
@@ -657,19 +663,19 @@ func testDeploymentReferences(t *testing.T, s ptu.Store) {
 	seed(t, s, []ptu.Pool{p}, acct)
 
 	orphan := deployment(account(sub1, "rg", "missing"), "chat", ptu.Allocation{PoolID: p.ID, PTU: 10})
-	err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.PutDeployment(orphan) })
+	err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.Deployments().Put(orphan) })
 	wantNotFound(t, "PutDeployment under a missing account", err)
 
 	lost := deployment(acct, "chat", ptu.Allocation{PoolID: "nowhere/x", PTU: 10})
-	if err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.PutDeployment(lost) }); err == nil {
+	if err := s.Update(t.Context(), func(tx ptu.Tx) error { return tx.Deployments().Put(lost) }); err == nil {
 		t.Error("PutDeployment with an allocation in a missing pool succeeded, want an error")
 	}
 
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListDeployments(ptu.DeploymentFilter{})
+		list, err := tx.Deployments().List(ptu.DeploymentFilter{})
 		must(t, err)
 		equal(t, "ListDeployments after refused puts", deploymentNames(list), []string{})
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[p.ID] != 0 {
 			t.Errorf("PoolAllocations after refused puts = %v, want nothing", m)
@@ -713,7 +719,7 @@ func testDeploymentFilter(t *testing.T, s ptu.Store) {
 	}
 	update(t, s, func(tx ptu.Tx) error {
 		for _, d := range ds {
-			must(t, tx.PutDeployment(d))
+			must(t, tx.Deployments().Put(d))
 		}
 		return nil
 	})
@@ -738,7 +744,7 @@ func testDeploymentFilter(t *testing.T, s ptu.Store) {
 	}
 	view(t, s, func(tx ptu.Tx) error {
 		for _, tc := range tests {
-			list, err := tx.ListDeployments(tc.f)
+			list, err := tx.Deployments().List(tc.f)
 			must(t, err)
 			got := []string{}
 			for _, d := range list {
@@ -766,19 +772,19 @@ func testDeleteAccountCascades(t *testing.T, s ptu.Store) {
 	gone, kept := account(sub1, "rg", "gone"), account(sub1, "rg", "kept")
 	seed(t, s, []ptu.Pool{p}, gone, kept)
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutDeployment(deployment(gone, "d1", ptu.Allocation{PoolID: p.ID, PTU: 30})))
-		must(t, tx.PutDeployment(deployment(gone, "d2", ptu.Allocation{PoolID: p.ID, PTU: 20})))
-		return tx.PutDeployment(deployment(kept, "d1", ptu.Allocation{PoolID: p.ID, PTU: 5}))
+		must(t, tx.Deployments().Put(deployment(gone, "d1", ptu.Allocation{PoolID: p.ID, PTU: 30})))
+		must(t, tx.Deployments().Put(deployment(gone, "d2", ptu.Allocation{PoolID: p.ID, PTU: 20})))
+		return tx.Deployments().Put(deployment(kept, "d1", ptu.Allocation{PoolID: p.ID, PTU: 5}))
 	})
 
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteAccount(sub1, "RG", "Gone") })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Delete(sub1, "RG", "Gone") })
 	view(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetDeployment(sub1, "rg", "gone", "d1")
+		_, err := tx.Deployments().Get(sub1, "rg", "gone", "d1")
 		wantNotFound(t, "GetDeployment of a deleted account", err)
-		list, err := tx.ListDeployments(ptu.DeploymentFilter{})
+		list, err := tx.Deployments().List(ptu.DeploymentFilter{})
 		must(t, err)
 		equal(t, "ListDeployments after DeleteAccount", deploymentNames(list), []string{"kept/d1"})
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[p.ID] != 5 {
 			t.Errorf("PoolAllocations after DeleteAccount = %v, want %s:5", m, p.ID)
@@ -787,9 +793,9 @@ func testDeleteAccountCascades(t *testing.T, s ptu.Store) {
 	})
 
 	// A new account of the same name starts empty.
-	update(t, s, func(tx ptu.Tx) error { return tx.PutAccount(gone) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Put(gone) })
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: sub1, ResourceGroup: "rg", Account: "gone"})
+		list, err := tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: sub1, ResourceGroup: "rg", Account: "gone"})
 		must(t, err)
 		equal(t, "ListDeployments of a re-created account", deploymentNames(list), []string{})
 		return nil
@@ -802,7 +808,7 @@ func testPoolAllocations(t *testing.T, s ptu.Store) {
 	seed(t, s, []ptu.Pool{pa, pb, pc}, a1, a2)
 
 	view(t, s, func(tx ptu.Tx) error {
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		for id, n := range m {
 			if n != 0 {
@@ -813,10 +819,10 @@ func testPoolAllocations(t *testing.T, s ptu.Store) {
 	})
 
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutDeployment(deployment(a1, "d1", ptu.Allocation{PoolID: pa.ID, PTU: 100}, ptu.Allocation{PoolID: pb.ID, PTU: 15})))
-		must(t, tx.PutDeployment(deployment(a1, "d2", ptu.Allocation{PoolID: pa.ID, PTU: 50})))
-		must(t, tx.PutDeployment(deployment(a2, "d1", ptu.Allocation{PoolID: pa.ID, PTU: 25}, ptu.Allocation{PoolID: pb.ID, PTU: 5})))
-		m, err := tx.PoolAllocations()
+		must(t, tx.Deployments().Put(deployment(a1, "d1", ptu.Allocation{PoolID: pa.ID, PTU: 100}, ptu.Allocation{PoolID: pb.ID, PTU: 15})))
+		must(t, tx.Deployments().Put(deployment(a1, "d2", ptu.Allocation{PoolID: pa.ID, PTU: 50})))
+		must(t, tx.Deployments().Put(deployment(a2, "d1", ptu.Allocation{PoolID: pa.ID, PTU: 25}, ptu.Allocation{PoolID: pb.ID, PTU: 5})))
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[pa.ID] != 175 || m[pb.ID] != 20 || m[pc.ID] != 0 {
 			t.Errorf("PoolAllocations inside Update = %v, want %s:175 %s:20 and nothing in %s", m, pa.ID, pb.ID, pc.ID)
@@ -824,7 +830,7 @@ func testPoolAllocations(t *testing.T, s ptu.Store) {
 		return nil
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[pa.ID] != 175 || m[pb.ID] != 20 || m[pc.ID] != 0 {
 			t.Errorf("PoolAllocations = %v, want %s:175 %s:20 and nothing in %s", m, pa.ID, pb.ID, pc.ID)
@@ -847,9 +853,9 @@ func testSumCapacity(t *testing.T, s ptu.Store) {
 	check := func(when string, f ptu.DeploymentFilter, want int) {
 		t.Helper()
 		view(t, s, func(tx ptu.Tx) error {
-			got, err := tx.SumCapacity(f)
+			got, err := tx.Deployments().SumCapacity(f)
 			must(t, err)
-			ds, err := tx.ListDeployments(ptu.DeploymentFilter{SubscriptionID: f.SubscriptionID, ResourceGroup: f.ResourceGroup, Account: f.Account, Region: f.Region, SKUName: f.SKUName})
+			ds, err := tx.Deployments().List(ptu.DeploymentFilter{SubscriptionID: f.SubscriptionID, ResourceGroup: f.ResourceGroup, Account: f.Account, Region: f.Region, SKUName: f.SKUName})
 			must(t, err)
 			listed := 0
 			for _, d := range ds {
@@ -867,40 +873,40 @@ func testSumCapacity(t *testing.T, s ptu.Store) {
 	subGM := ptu.DeploymentFilter{SubscriptionID: sub1, Region: "EastUS", SKUName: gm}
 	check("empty", subGM, 0)
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutDeployment(dep(a1, "d1", gm, "gpt-4o", 100)))
-		must(t, tx.PutDeployment(dep(a1, "d2", gm, "GPT-4o", 50)))
-		must(t, tx.PutDeployment(dep(a2, "d1", gm, "gpt-4o-mini", 25)))
-		must(t, tx.PutDeployment(dep(a1, "d3", pm, "gpt-4o", 7)))
-		return tx.PutDeployment(dep(b, "d1", gm, "gpt-4o", 1000))
+		must(t, tx.Deployments().Put(dep(a1, "d1", gm, "gpt-4o", 100)))
+		must(t, tx.Deployments().Put(dep(a1, "d2", gm, "GPT-4o", 50)))
+		must(t, tx.Deployments().Put(dep(a2, "d1", gm, "gpt-4o-mini", 25)))
+		must(t, tx.Deployments().Put(dep(a1, "d3", pm, "gpt-4o", 7)))
+		return tx.Deployments().Put(dep(b, "d1", gm, "gpt-4o", 1000))
 	})
 	check("created", subGM, 175)
 	check("created, one model", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "eastus", SKUName: gm, ModelName: "gpt-4O"}, 150)
 	check("created, one account", ptu.DeploymentFilter{SubscriptionID: sub1, ResourceGroup: "RG", Account: "A1"}, 157)
 	check("created, other region", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "westus", SKUName: gm}, 0)
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutDeployment(dep(a1, "D1", gm, "gpt-4o", 60))) // resized
-		must(t, tx.PutDeployment(dep(a1, "d2", pm, "gpt-4o", 50))) // another type
-		return tx.PutDeployment(dep(a2, "d1", gm, "gpt-4o", 25))   // another model
+		must(t, tx.Deployments().Put(dep(a1, "D1", gm, "gpt-4o", 60))) // resized
+		must(t, tx.Deployments().Put(dep(a1, "d2", pm, "gpt-4o", 50))) // another type
+		return tx.Deployments().Put(dep(a2, "d1", gm, "gpt-4o", 25))   // another model
 	})
 	check("updated", subGM, 85)
 	check("updated, one model", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "eastus", SKUName: gm, ModelName: "gpt-4o"}, 85)
 	check("updated, other type", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "eastus", SKUName: pm}, 57)
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteDeployment(sub1, "rg", "a1", "d1") })
+	update(t, s, func(tx ptu.Tx) error { return tx.Deployments().Delete(sub1, "rg", "a1", "d1") })
 	check("deleted", subGM, 25)
 	// A failed transaction leaves the totals as they were.
 	if err := s.Update(context.Background(), func(tx ptu.Tx) error {
-		must(t, tx.PutDeployment(dep(a2, "big", gm, "gpt-4o", 500)))
+		must(t, tx.Deployments().Put(dep(a2, "big", gm, "gpt-4o", 500)))
 		return errors.New("refused")
 	}); err == nil {
 		t.Fatal("Update returning an error succeeded")
 	}
 	check("rolled back", subGM, 25)
-	update(t, s, func(tx ptu.Tx) error { return tx.DeleteAccount(sub1, "other", "a2") })
+	update(t, s, func(tx ptu.Tx) error { return tx.Accounts().Delete(sub1, "other", "a2") })
 	check("account deleted", subGM, 0)
 	check("account deleted, other type", ptu.DeploymentFilter{SubscriptionID: sub1, Region: "eastus", SKUName: pm}, 57)
 	check("other subscription", ptu.DeploymentFilter{SubscriptionID: sub2, Region: "eastus", SKUName: gm}, 1000)
 	view(t, s, func(tx ptu.Tx) error {
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[p.ID] != 1057 {
 			t.Errorf("PoolAllocations = %v, want %s:1057", m, p.ID)
@@ -925,19 +931,19 @@ func testQuotaRequests(t *testing.T, s ptu.Store) {
 	r4 := req("r4", sub1, base.Add(time.Second+time.Nanosecond).In(time.FixedZone("KST", 9*3600)))
 
 	update(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetQuotaRequest("r1")
+		_, err := tx.QuotaRequests().Get("r1")
 		wantNotFound(t, "GetQuotaRequest before Put", err)
 		for _, r := range []ptu.QuotaRequest{r2, r4, r1, r3} {
-			must(t, tx.PutQuotaRequest(r))
+			must(t, tx.QuotaRequests().Put(r))
 		}
 		return nil
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetQuotaRequest("r4")
+		got, err := tx.QuotaRequests().Get("r4")
 		must(t, err)
 		checkQuotaRequest(t, got, r4)
 
-		list, err := tx.ListQuotaRequests("")
+		list, err := tx.QuotaRequests().List("")
 		must(t, err)
 		ids := []string{}
 		for _, r := range list {
@@ -945,7 +951,7 @@ func testQuotaRequests(t *testing.T, s ptu.Store) {
 		}
 		equal(t, "ListQuotaRequests(\"\") ids", ids, []string{"r4", "r2", "r3", "r1"})
 
-		list, err = tx.ListQuotaRequests(sub1)
+		list, err = tx.QuotaRequests().List(sub1)
 		must(t, err)
 		if len(list) != 3 {
 			t.Fatalf("ListQuotaRequests(sub1): %d requests, want 3", len(list))
@@ -960,12 +966,12 @@ func testQuotaRequests(t *testing.T, s ptu.Store) {
 	decided.State = ptu.QuotaRequestApproved
 	decided.ReviewNote = "approved for launch"
 	decided.DecidedAt = base.Add(48 * time.Hour).Add(7)
-	update(t, s, func(tx ptu.Tx) error { return tx.PutQuotaRequest(decided) })
+	update(t, s, func(tx ptu.Tx) error { return tx.QuotaRequests().Put(decided) })
 	view(t, s, func(tx ptu.Tx) error {
-		got, err := tx.GetQuotaRequest("r1")
+		got, err := tx.QuotaRequests().Get("r1")
 		must(t, err)
 		checkQuotaRequest(t, got, decided)
-		list, err := tx.ListQuotaRequests("")
+		list, err := tx.QuotaRequests().List("")
 		must(t, err)
 		if len(list) != 4 {
 			t.Errorf("ListQuotaRequests after replace: %d requests, want 4", len(list))
@@ -980,13 +986,13 @@ func snapshot(t *testing.T, s ptu.Store, poolID string) string {
 	t.Helper()
 	var out string
 	view(t, s, func(tx ptu.Tx) error {
-		subs, err := tx.ListSubscriptions()
+		subs, err := tx.Subscriptions().List()
 		must(t, err)
-		accts, err := tx.ListAccounts(sub1, "")
+		accts, err := tx.Accounts().List(sub1, "")
 		must(t, err)
-		ds, err := tx.ListDeployments(ptu.DeploymentFilter{})
+		ds, err := tx.Deployments().List(ptu.DeploymentFilter{})
 		must(t, err)
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		var names []string
 		for _, a := range accts {
@@ -1001,13 +1007,13 @@ func snapshot(t *testing.T, s ptu.Store, poolID string) string {
 // writeAll makes one change of every kind the rollback tests check.
 func writeAll(t *testing.T, tx ptu.Tx, p ptu.Pool, a ptu.Account) {
 	t.Helper()
-	must(t, tx.PutSubscription(subscription(sub2)))
+	must(t, tx.Subscriptions().Put(subscription(sub2)))
 	changed := a
 	changed.Kind = "AIServices"
-	must(t, tx.PutAccount(changed))
-	must(t, tx.PutAccount(account(sub1, "rg", "extra")))
-	must(t, tx.PutDeployment(deployment(a, "d2", ptu.Allocation{PoolID: p.ID, PTU: 40})))
-	must(t, tx.DeleteDeployment(sub1, "rg", "acct", "d1"))
+	must(t, tx.Accounts().Put(changed))
+	must(t, tx.Accounts().Put(account(sub1, "rg", "extra")))
+	must(t, tx.Deployments().Put(deployment(a, "d2", ptu.Allocation{PoolID: p.ID, PTU: 40})))
+	must(t, tx.Deployments().Delete(sub1, "rg", "acct", "d1"))
 }
 
 func rollbackFixture(t *testing.T, s ptu.Store) (ptu.Pool, ptu.Account) {
@@ -1016,8 +1022,8 @@ func rollbackFixture(t *testing.T, s ptu.Store) (ptu.Pool, ptu.Account) {
 	a := account(sub1, "rg", "acct")
 	seed(t, s, []ptu.Pool{p}, a)
 	update(t, s, func(tx ptu.Tx) error {
-		must(t, tx.PutSubscription(subscription(sub1)))
-		return tx.PutDeployment(deployment(a, "d1", ptu.Allocation{PoolID: p.ID, PTU: 10}))
+		must(t, tx.Subscriptions().Put(subscription(sub1)))
+		return tx.Deployments().Put(deployment(a, "d1", ptu.Allocation{PoolID: p.ID, PTU: 10}))
 	})
 	return p, a
 }
@@ -1030,7 +1036,7 @@ func testRollbackOnError(t *testing.T, s ptu.Store) {
 	err := s.Update(t.Context(), func(tx ptu.Tx) error {
 		writeAll(t, tx, p, a)
 		// The transaction sees its own writes.
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[p.ID] != 40 {
 			t.Errorf("PoolAllocations inside Update = %v, want %s:40", m, p.ID)
@@ -1050,9 +1056,9 @@ func testRollbackOnError(t *testing.T, s ptu.Store) {
 	}
 
 	// The store still takes writes.
-	update(t, s, func(tx ptu.Tx) error { return tx.PutSubscription(subscription(sub2)) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Subscriptions().Put(subscription(sub2)) })
 	view(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetSubscription(sub2)
+		_, err := tx.Subscriptions().Get(sub2)
 		return err
 	})
 }
@@ -1079,7 +1085,7 @@ func testRollbackOnPanic(t *testing.T, s ptu.Store) {
 	// The panic released whatever serializes writers.
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Update(t.Context(), func(tx ptu.Tx) error { return tx.PutSubscription(subscription(sub2)) })
+		done <- s.Update(t.Context(), func(tx ptu.Tx) error { return tx.Subscriptions().Put(subscription(sub2)) })
 	}()
 	select {
 	case err := <-done:
@@ -1090,12 +1096,12 @@ func testRollbackOnPanic(t *testing.T, s ptu.Store) {
 }
 
 func testViewSnapshot(t *testing.T, s ptu.Store) {
-	update(t, s, func(tx ptu.Tx) error { return tx.PutSubscription(subscription(sub1)) })
+	update(t, s, func(tx ptu.Tx) error { return tx.Subscriptions().Put(subscription(sub1)) })
 
 	// A write that commits while a View is open is not seen by that View,
 	// and does not wait for it.
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListSubscriptions()
+		list, err := tx.Subscriptions().List()
 		must(t, err)
 		if len(list) != 1 {
 			t.Fatalf("ListSubscriptions = %d, want 1", len(list))
@@ -1103,7 +1109,7 @@ func testViewSnapshot(t *testing.T, s ptu.Store) {
 
 		done := make(chan error, 1)
 		go func() {
-			done <- s.Update(context.Background(), func(tx ptu.Tx) error { return tx.PutSubscription(subscription(sub2)) })
+			done <- s.Update(context.Background(), func(tx ptu.Tx) error { return tx.Subscriptions().Put(subscription(sub2)) })
 		}()
 		select {
 		case err := <-done:
@@ -1112,7 +1118,7 @@ func testViewSnapshot(t *testing.T, s ptu.Store) {
 			t.Fatal("Update did not finish while a View was open")
 		}
 
-		list, err = tx.ListSubscriptions()
+		list, err = tx.Subscriptions().List()
 		must(t, err)
 		if len(list) != 1 {
 			t.Errorf("ListSubscriptions after a concurrent Update = %d inside the open View, want 1", len(list))
@@ -1120,7 +1126,7 @@ func testViewSnapshot(t *testing.T, s ptu.Store) {
 		return nil
 	})
 	view(t, s, func(tx ptu.Tx) error {
-		list, err := tx.ListSubscriptions()
+		list, err := tx.Subscriptions().List()
 		must(t, err)
 		if len(list) != 2 {
 			t.Errorf("ListSubscriptions in a new View = %d, want 2", len(list))
@@ -1135,7 +1141,7 @@ func testCanceledContext(t *testing.T, s ptu.Store) {
 	ran := false
 	err := s.Update(ctx, func(tx ptu.Tx) error {
 		ran = true
-		return tx.PutSubscription(subscription(sub1))
+		return tx.Subscriptions().Put(subscription(sub1))
 	})
 	if err == nil {
 		t.Fatal("Update with a canceled context succeeded")
@@ -1144,7 +1150,7 @@ func testCanceledContext(t *testing.T, s ptu.Store) {
 		t.Error("Update with a canceled context ran fn")
 	}
 	view(t, s, func(tx ptu.Tx) error {
-		_, err := tx.GetSubscription(sub1)
+		_, err := tx.Subscriptions().Get(sub1)
 		wantNotFound(t, "GetSubscription after a canceled Update", err)
 		return nil
 	})
@@ -1178,7 +1184,7 @@ func testConcurrentPlacement(t *testing.T, s ptu.Store) {
 			ok := false
 			err := s.Update(context.Background(), func(tx ptu.Tx) error {
 				ok = false // in case an implementation retries fn
-				m, err := tx.PoolAllocations()
+				m, err := tx.Pools().Allocations()
 				if err != nil {
 					return err
 				}
@@ -1186,7 +1192,7 @@ func testConcurrentPlacement(t *testing.T, s ptu.Store) {
 					return nil
 				}
 				ok = true
-				return tx.PutDeployment(deployment(a, fmt.Sprintf("d%02d", i), ptu.Allocation{PoolID: p.ID, PTU: each}))
+				return tx.Deployments().Put(deployment(a, fmt.Sprintf("d%02d", i), ptu.Allocation{PoolID: p.ID, PTU: each}))
 			})
 			mu.Lock()
 			defer mu.Unlock()
@@ -1203,7 +1209,7 @@ func testConcurrentPlacement(t *testing.T, s ptu.Store) {
 				defer wg.Done()
 				<-start
 				err := s.View(context.Background(), func(tx ptu.Tx) error {
-					m, err := tx.PoolAllocations()
+					m, err := tx.Pools().Allocations()
 					if err == nil && m[p.ID] > rated {
 						t.Errorf("a View saw %d PTUs allocated in a pool rated %d", m[p.ID], rated)
 					}
@@ -1227,12 +1233,12 @@ func testConcurrentPlacement(t *testing.T, s ptu.Store) {
 		t.Errorf("%d writers placed a deployment, want %d", placed, rated/each)
 	}
 	view(t, s, func(tx ptu.Tx) error {
-		m, err := tx.PoolAllocations()
+		m, err := tx.Pools().Allocations()
 		must(t, err)
 		if m[p.ID] != rated {
 			t.Errorf("PoolAllocations = %v, want %s:%d", m, p.ID, rated)
 		}
-		list, err := tx.ListDeployments(ptu.DeploymentFilter{})
+		list, err := tx.Deployments().List(ptu.DeploymentFilter{})
 		must(t, err)
 		if len(list) != rated/each {
 			t.Errorf("%d deployments, want %d", len(list), rated/each)

@@ -38,21 +38,19 @@ func TestAdminMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	hour := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	if err := s.Store.Update(ctx, func(tx domain.Tx) error {
-		if err := tx.AddTokenUsage([]domain.TokenUsage{{SubscriptionID: sub, ResourceGroup: "RG", AccountName: "Acct", Deployment: "gpt-4o",
-			Region: "eastus", SKUName: domain.GlobalProvisionedManaged, Hour: hour, Calls: 3, PromptTokens: 30}}); err != nil {
-			return err
-		}
-		return tx.AddMetricPoints([]domain.MetricPoint{{Resource: a.ID(), Metric: "ProcessedPromptTokens", Time: hour, Grain: time.Minute, Count: 1, Total: 30, Minimum: 30, Maximum: 30}})
-	}); err != nil {
+	if err := s.Store.AddTokenUsage(ctx, []domain.TokenUsage{{SubscriptionID: sub, ResourceGroup: "RG", AccountName: "Acct", Deployment: "gpt-4o",
+		Region: "eastus", SKUName: domain.GlobalProvisionedManaged, Hour: hour, Calls: 3, PromptTokens: 30}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store.AddMetricPoints(ctx, []domain.MetricPoint{{Resource: a.ID(), Metric: "ProcessedPromptTokens", Time: hour, Grain: time.Minute, Count: 1, Total: 30, Minimum: 30, Maximum: 30}}); err != nil {
 		t.Fatal(err)
 	}
 	var want [4]int
 	if err := s.Store.View(ctx, func(tx domain.Tx) error {
-		pools, _ := tx.ListPools()
-		changes, _ := tx.ListCapacityChanges(domain.CapacityChangeFilter{})
-		limits, _ := tx.ListQuotaLimits("")
-		regions, _ := tx.ListRegions()
+		pools, _ := tx.Pools().List()
+		changes, _ := tx.CapacityChanges().List(domain.CapacityChangeFilter{})
+		limits, _ := tx.QuotaLimits().List("")
+		regions, _ := tx.Regions().List()
 		want = [4]int{len(pools), len(changes), len(limits), len(regions)}
 		return nil
 	}); err != nil {
@@ -83,43 +81,43 @@ func TestAdminMigrate(t *testing.T) {
 	}
 	defer db.Close()
 	if err := db.View(ctx, func(tx domain.Tx) error {
-		got, err := tx.GetAccountBySubDomain(a.CustomSubDomain)
+		got, err := tx.Accounts().GetBySubDomain(a.CustomSubDomain)
 		if err != nil {
 			return err
 		}
 		if got.Key1 != a.Key1 || got.Key2 != a.Key2 || got.Name != "Acct" {
 			t.Errorf("account after migrate: %+v, want keys of %+v", got, a)
 		}
-		d, err := tx.GetDeployment(sub, "rg", "acct", "GPT-4O")
+		d, err := tx.Deployments().Get(sub, "rg", "acct", "GPT-4O")
 		if err != nil {
 			return err
 		}
 		if d.Capacity != 15 || len(d.Allocations) == 0 {
 			t.Errorf("deployment after migrate: %+v", d)
 		}
-		pools, _ := tx.ListPools()
-		changes, _ := tx.ListCapacityChanges(domain.CapacityChangeFilter{})
-		limits, _ := tx.ListQuotaLimits("")
-		regions, _ := tx.ListRegions()
+		pools, _ := tx.Pools().List()
+		changes, _ := tx.CapacityChanges().List(domain.CapacityChangeFilter{})
+		limits, _ := tx.QuotaLimits().List("")
+		regions, _ := tx.Regions().List()
 		if got := [4]int{len(pools), len(changes), len(limits), len(regions)}; got != want {
 			t.Errorf("pools, capacity changes, quota limits, regions after migrate: %v, want %v", got, want)
-		}
-		usage, err := tx.ListTokenUsage(domain.TokenUsageFilter{SubscriptionID: sub})
-		if err != nil {
-			return err
-		}
-		if len(usage) != 1 || usage[0].Calls != 3 {
-			t.Errorf("token usage after migrate: %+v", usage)
-		}
-		points, err := tx.QueryMetrics(domain.MetricFilter{Resource: a.ID()})
-		if err != nil {
-			return err
-		}
-		if len(points) != 1 || points[0].Total != 30 {
-			t.Errorf("metric points after migrate: %+v", points)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	usage, err := db.ListTokenUsage(ctx, domain.TokenUsageFilter{SubscriptionID: sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(usage) != 1 || usage[0].Calls != 3 {
+		t.Errorf("token usage after migrate: %+v", usage)
+	}
+	points, err := db.QueryMetrics(ctx, domain.MetricFilter{Resource: a.ID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(points) != 1 || points[0].Total != 30 {
+		t.Errorf("metric points after migrate: %+v", points)
 	}
 }

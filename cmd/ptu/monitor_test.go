@@ -61,7 +61,7 @@ func TestMetricsListOutputs(t *testing.T) {
 	for i, v := range []float64{5, 10, 15} {
 		points = append(points, utilPoint(acct, "gpt-4o-mini", t0.Add(time.Duration(i)*time.Minute), v, v, v))
 	}
-	if err := e.s.Store.Update(context.Background(), func(tx ptucore.Tx) error { return tx.AddMetricPoints(points) }); err != nil {
+	if err := e.s.Store.AddMetricPoints(context.Background(), points); err != nil {
 		t.Fatal(err)
 	}
 	span := []string{"--start-time", "2026-03-04T04:00:00Z", "--end-time", "2026-03-04T04:10:00Z"}
