@@ -7,43 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ptu-dev/ptu/client"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/server"
 )
-
-// scaledClock runs factor times faster than real time. A test gives it to
-// both the server (its limiter, metrics and timings) and the run, and runs
-// the simulated engine at the same speed, so a minute of load takes
-// 60/factor seconds and every duration on both sides is in the clock's time.
-type scaledClock struct {
-	factor    float64
-	base, ref time.Time
-}
-
-func newScaledClock(factor float64) *scaledClock {
-	now := time.Now()
-	return &scaledClock{factor: factor, base: now, ref: now}
-}
-
-func (c *scaledClock) Now() time.Time {
-	return c.base.Add(time.Duration(float64(time.Since(c.ref)) * c.factor))
-}
-
-func (c *scaledClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(time.Duration(float64(d) / c.factor))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // syncBuffer collects output written from several goroutines.
 type syncBuffer struct {
@@ -67,11 +35,15 @@ func (b *syncBuffer) Lines() []string {
 	return strings.Split(strings.TrimSpace(b.String()), "\n")
 }
 
-// env is a ptu server on a scaled clock with one account.
+// env is a ptu server on a scaled clock with one account. The clock runs
+// factor times faster than real time; a test gives it to both the server
+// (its limiter, metrics and timings) and the run, and runs the simulated
+// engine at the same speed, so a minute of load takes 60/factor seconds and
+// every duration on both sides is in the clock's time.
 type env struct {
 	t        *testing.T
 	s        *server.Server
-	clock    *scaledClock
+	clock    *clock.Fake
 	c        *client.Client
 	endpoint string // the account's inference endpoint
 	key      string
@@ -84,7 +56,7 @@ func newEnv(t *testing.T, factor float64) *env { return newEnvWith(t, factor, se
 func newEnvWith(t *testing.T, factor float64, opt server.Options) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, clock: newScaledClock(factor), logs: &syncBuffer{}}
+	e := &env{t: t, clock: clock.NewScaled(factor), logs: &syncBuffer{}}
 	opt.Addr, opt.DataDir, opt.SimTimeScale, opt.Now = "127.0.0.1:0", t.TempDir(), factor, e.clock.Now
 	opt.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := server.New(ctx, opt)

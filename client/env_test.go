@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu/client"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/oai"
 	"github.com/ptu-dev/ptu/server"
 )
@@ -23,60 +24,10 @@ import (
 // fastSim runs the simulated engine a thousand times faster than real time.
 const fastSim = 1000
 
-// fakeClock is the time of both the server's limiter and the client's
+// newFakeClock is the time of both the server's limiter and the client's
 // retries: Sleep advances it at once, so a test sees exactly the waits the
 // client chose and the server sees exactly that much time pass.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	slept   []time.Duration
-	onSleep func(d time.Duration) // runs after the clock advanced
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.slept = append(c.slept, d)
-	hook := c.onSleep
-	c.mu.Unlock()
-	if hook != nil {
-		hook(d)
-	}
-	return nil
-}
-
-func (c *fakeClock) Slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.slept...)
-}
-
-// forgetSleeps clears the waits recorded so far (a creation's polls), so
-// a test sees only the waits of what it calls next.
-func (c *fakeClock) forgetSleeps() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.slept = nil
-}
-
-func (c *fakeClock) SetOnSleep(f func(time.Duration)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.onSleep = f
-}
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 // syncBuffer collects the server's log; it is printed when a test fails.
 type syncBuffer struct {
@@ -100,7 +51,7 @@ func (b *syncBuffer) String() string {
 type env struct {
 	t     *testing.T
 	s     *server.Server
-	clock *fakeClock // nil when the server runs on the real clock
+	clock *clock.Fake // nil when the server runs on the real clock
 	c     *client.Client
 	rec   *recorder
 }
@@ -190,7 +141,7 @@ func (e *env) createdPolled() {
 	if len(e.clock.Slept()) == 0 {
 		e.t.Error("the creation answered at once; want a long-running operation the client polls")
 	}
-	e.clock.forgetSleeps()
+	e.clock.ForgetSlept()
 }
 
 // bucket is a deployment's leaky bucket as the gateway keys and sizes it.
@@ -226,9 +177,7 @@ func (e *env) fill(t *testing.T, d *client.Deployment, retry time.Duration) {
 
 // advance moves the fake clock on, draining every bucket by that much.
 func (e *env) advance(d time.Duration) {
-	e.clock.mu.Lock()
-	defer e.clock.mu.Unlock()
-	e.clock.now = e.clock.now.Add(d)
+	e.clock.Advance(d)
 }
 
 // recorded is one HTTP exchange the client made.

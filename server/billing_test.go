@@ -4,31 +4,23 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/billing"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/server"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // A deployment made through the served control plane is billed by the hour
 // from the minute it was created: what `ptu serve` wires together.
 func TestServedDeploymentIsBilled(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clock.Now,
+	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -43,12 +35,12 @@ func TestServedDeploymentIsBilled(t *testing.T) {
 	if _, _, err := s.Control.PutDeployment(ctx, sub, "rg", "acct", "gpt-4o", in); err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(30 * time.Minute)
+	clk.Advance(30 * time.Minute)
 	capacity = 30 // resized half way through the hour
 	if _, _, err := s.Control.PutDeployment(ctx, sub, "rg", "acct", "gpt-4o", in); err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(30 * time.Minute)
+	clk.Advance(30 * time.Minute)
 	rep, err := s.Billing.Usage(ctx, billing.UsageQuery{SubscriptionID: sub, From: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC),
 		To: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), Granularity: "Hourly"})
 	if err != nil {
