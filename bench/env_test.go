@@ -10,6 +10,7 @@ import (
 
 	"github.com/ptu-dev/ptu/client"
 	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -47,7 +48,6 @@ type env struct {
 	c        *client.Client
 	endpoint string // the account's inference endpoint
 	key      string
-	logs     *syncBuffer
 }
 
 func newEnv(t *testing.T, factor float64) *env { return newEnvWith(t, factor, server.Options{}) }
@@ -55,29 +55,12 @@ func newEnv(t *testing.T, factor float64) *env { return newEnvWith(t, factor, se
 // newEnvWith is newEnv with server settings (RetryAfter, ...) set in opt.
 func newEnvWith(t *testing.T, factor float64, opt server.Options) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, clock: clock.NewScaled(factor), logs: &syncBuffer{}}
-	opt.Addr, opt.DataDir, opt.SimTimeScale, opt.Now = "127.0.0.1:0", t.TempDir(), factor, e.clock.Now
-	opt.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := server.New(ctx, opt)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-		if t.Failed() {
-			t.Logf("server log:\n%s", e.logs.String())
-		}
-	})
-	e.s = s
-	if e.c, err = client.New(client.WithEndpoint(s.URL), client.WithToken(s.AdminToken)); err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	e := &env{t: t, clock: clock.NewScaled(factor)}
+	opt.SimTimeScale, opt.Now = factor, e.clock.Now
+	opt.Logger = slog.New(slog.NewTextHandler(testserver.NewLog(t, "server log"), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ts := testserver.Start(t, opt)
+	e.s, e.c = ts.Server, ts.Client
 	a, err := e.c.CreateAccount(ctx, "bench", "bench", client.AccountCreate{Location: "eastus"})
 	if err != nil {
 		t.Fatal(err)

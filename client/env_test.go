@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ptu-dev/ptu/client"
 	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/oai"
 	"github.com/ptu-dev/ptu/server"
 )
@@ -28,24 +28,6 @@ const fastSim = 1000
 // retries: Sleep advances it at once, so a test sees exactly the waits the
 // client chose and the server sees exactly that much time pass.
 func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)) }
-
-// syncBuffer collects the server's log; it is printed when a test fails.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // env is a running ptu server and a control-plane client for it.
 type env struct {
@@ -63,40 +45,17 @@ func newEnv(t *testing.T, fake bool) *env { return newEnvWith(t, fake, server.Op
 // newEnvWith is newEnv with server settings (RetryAfter, ...) set in opt.
 func newEnvWith(t *testing.T, fake bool, opt server.Options) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	opt.Addr, opt.DataDir, opt.SimTimeScale = "127.0.0.1:0", t.TempDir(), fastSim
-	opt.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	e := &env{t: t}
+	opt.SimTimeScale = fastSim
+	opt.Logger = slog.New(slog.NewTextHandler(testserver.NewLog(t, "server log"), nil))
+	e := &env{t: t, rec: &recorder{next: http.DefaultTransport}}
+	opts := []client.Option{client.WithHTTPClient(&http.Client{Transport: e.rec})}
 	if fake {
 		e.clock = newFakeClock()
 		opt.Now = e.clock.Now
-	}
-	s, err := server.New(ctx, opt)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	e.s = s
-	e.rec = &recorder{next: http.DefaultTransport}
-	opts := []client.Option{client.WithEndpoint(s.URL), client.WithToken(s.AdminToken),
-		client.WithHTTPClient(&http.Client{Transport: e.rec})}
-	if fake {
 		opts = append(opts, client.WithClock(e.clock))
 	}
-	if e.c, err = client.New(opts...); err != nil {
-		t.Fatal(err)
-	}
+	ts := testserver.Start(t, opt, opts...)
+	e.s, e.c = ts.Server, ts.Client
 	return e
 }
 

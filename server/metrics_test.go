@@ -20,6 +20,7 @@ import (
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 	"github.com/ptu-dev/ptu/tokens"
 )
@@ -99,19 +100,10 @@ func utilizationRun(t *testing.T, scale float64) []string {
 	clk.Run(scale)
 	var mu sync.Mutex
 	arrived := arrivals{clk: clk, mu: &mu, at: map[string][]time.Time{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: scale, Now: clk.Now,
-		Logger: slog.New(arrived)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		s.Close()
-	}()
+	ctx := context.Background()
+	ts := testserver.Start(t, server.Options{SimTimeScale: scale, Now: clk.Now, Logger: slog.New(arrived)})
+	defer ts.Stop()
+	s := ts.Server
 
 	sub := s.Config.Subscriptions[0].ID
 	acct, _, err := s.Control.PutAccount(ctx, sub, "rg", "load", control.AccountInput{Location: "eastus"})

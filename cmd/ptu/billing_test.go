@@ -46,11 +46,7 @@ func newBillingCLIEnv(t *testing.T) *billingCLIEnv {
 		Billing: billing.New(store, cat, billing.Options{Now: e.Now})})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	t.Setenv("PTU_ENDPOINT", ts.URL)
-	t.Setenv("PTU_TOKEN", "test-token")
-	t.Setenv("PTU_SUBSCRIPTION", "")
-	t.Setenv("PTU_PROFILE", filepath.Join(t.TempDir(), "profile.json"))
-	t.Setenv("PTU_DATA_DIR", t.TempDir())
+	useServer(t, ts.URL, "test-token")
 	return e
 }
 

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	ptucore "github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -216,25 +215,8 @@ func TestChartScale(t *testing.T) {
 func TestUtilizationThreeAgree(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(t0.Add(-time.Minute))
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: 1000,
-		Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	t.Setenv("PTU_ENDPOINT", s.URL)
-	t.Setenv("PTU_TOKEN", s.AdminToken)
-	t.Setenv("PTU_SUBSCRIPTION", "")
-	t.Setenv("PTU_PROFILE", filepath.Join(t.TempDir(), "profile.json"))
-	t.Setenv("PTU_DATA_DIR", t.TempDir())
+	s := testserver.Start(t, server.Options{SimTimeScale: 1000, Now: clk.Now}).Server
+	useServer(t, s.URL, s.AdminToken)
 	acct := monitorAccount(t, s, "gpt-4o", "other")
 
 	get := func(u string, auth bool) []byte {
@@ -301,7 +283,7 @@ func TestUtilizationThreeAgree(t *testing.T) {
 		fromProm = append(fromProm, 100*(prom(consumed)-before)/capacity)
 	}
 	clk.Set(t0.Add(6 * time.Minute))
-	if err := s.Metrics.Flush(ctx); err != nil {
+	if err := s.Metrics.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 

@@ -28,6 +28,7 @@ import (
 	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/internal/gguf"
 	"github.com/ptu-dev/ptu/internal/ollamatest"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -198,19 +199,9 @@ func newPTU(t *testing.T, urls []string, model, extra string) *ptuEnv {
 		t.Fatal(err)
 	}
 	e := &ptuEnv{t: t, clock: clock.NewFake(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)), logs: newRecorder()}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), ConfigPath: cfg,
-		Logger: slog.New(e.logs), Now: e.clock.Now})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
+	ctx := context.Background()
+	s := testserver.Start(t, server.Options{ConfigPath: cfg, Logger: slog.New(e.logs), Now: e.clock.Now}).Server
 	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
 		if t.Failed() {
 			t.Logf("ptu log:\n%s", e.logs.String())
 		}
