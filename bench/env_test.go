@@ -1,11 +1,8 @@
 package bench_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ptu-dev/ptu/client"
@@ -15,26 +12,7 @@ import (
 )
 
 // syncBuffer collects output written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Lines() []string {
-	return strings.Split(strings.TrimSpace(b.String()), "\n")
-}
+type syncBuffer = testserver.Log
 
 // env is a ptu server on a scaled clock with one account. The clock runs
 // factor times faster than real time; a test gives it to both the server

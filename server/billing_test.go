@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"github.com/ptu-dev/ptu/billing"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -18,14 +17,8 @@ import (
 // from the minute it was created: what `ptu serve` wires together.
 func TestServedDeploymentIsBilled(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clk.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx := context.Background()
+	s := testserver.Start(t, server.Options{Now: clk.Now}).Server
 	sub := s.Config.Subscriptions[0].ID
 	if _, _, err := s.Control.PutAccount(ctx, sub, "rg", "acct", control.AccountInput{Location: "eastus"}); err != nil {
 		t.Fatal(err)
