@@ -19,6 +19,7 @@ import (
 	"github.com/ptu-dev/ptu/arm"
 	"github.com/ptu-dev/ptu/catalog"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/sqlite"
 )
 
@@ -63,25 +64,7 @@ type env struct {
 	svc   *control.Service
 	h     http.Handler
 	logs  *syncBuffer
-	clock *clock
-}
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
+	clock *clock.Fake
 }
 
 // testCatalog is a small fixed catalog, so golden files do not follow
@@ -122,7 +105,7 @@ func newEnvOpts(t testing.TB, cat *catalog.Catalog, opt func(*arm.Options)) *env
 	}
 	t.Cleanup(func() { db.Close() })
 	seed(t, db)
-	clk := &clock{now: fixedNow}
+	clk := clock.NewFake(fixedNow)
 	svc := control.New(db, cat, control.Options{
 		Now:          clk.Now,
 		PublicURL:    publicURL,

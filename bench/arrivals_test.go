@@ -12,6 +12,7 @@ import (
 	"github.com/ptu-dev/ptu/backend/sim"
 	"github.com/ptu-dev/ptu/bench"
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -51,7 +52,7 @@ func TestArrivals(t *testing.T) {
 		rep, err := bench.Run(context.Background(), bench.Config{
 			Endpoint: srv.URL, Deployment: "gpt-4o", APIStyle: bench.StyleOpenAI, Clients: 50,
 			Rate: 240, Arrivals: arrivals, Duration: 30 * time.Second,
-			Shape: bench.Shape{ContextTokens: 50, MaxTokens: 5}, Clock: newScaledClock(speed), Seed: 5,
+			Shape: bench.Shape{ContextTokens: 50, MaxTokens: 5}, Clock: clock.NewScaled(speed), Seed: 5,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/internal/load"
 )
 
 // CalibrateConfig finds the PTU rating of a backend: the most throughput it
@@ -198,7 +199,7 @@ func (res *CalibrateResult) judge(clients int, sum Summary, speeds []float64) Ca
 	case sum.Failed > 0 || sum.Throttled > 0:
 		s.Pass, s.Reason = false, fmt.Sprintf("%d calls failed and %d were throttled (%s)", sum.Failed, sum.Throttled, statusList(sum.Statuses))
 	}
-	s.SlowTPS = percentile(slices.Clone(speeds), 100-res.Percentile)
+	s.SlowTPS = load.Percentile(slices.Clone(speeds), 100-res.Percentile)
 	if s.Pass && s.SlowTPS < res.TargetTPS {
 		s.Pass = false
 		s.Reason = fmt.Sprintf("%g%% of calls streamed slower than %.1f tokens/s (target %g)", 100-res.Percentile, s.SlowTPS, res.TargetTPS)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ptu-dev/ptu/calc"
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/tokens"
 )
 
@@ -89,7 +90,7 @@ type Config struct {
 	Log          io.Writer `json:"-"`             // warnings and progress messages; nil discards them
 	RequestLog   io.Writer `json:"-"`             // one JSON line per call; nil writes none
 
-	Clock      Clock        `json:"-"`    // default RealClock
+	Clock      clock.Clock  `json:"-"`    // default the wall clock; tests give a run and the server it calls one faster clock
 	HTTPClient *http.Client `json:"-"`    // default: a client tuned for Clients concurrent streams
 	Seed       uint64       `json:"seed"` // prompt words; 0 is random
 }
@@ -127,7 +128,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.OutputFormat = FormatHuman
 	}
 	if c.Clock == nil {
-		c.Clock = RealClock{}
+		c.Clock = clock.Real{}
 	}
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }

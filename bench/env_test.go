@@ -1,81 +1,31 @@
 package bench_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/ptu-dev/ptu/client"
+	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
-// scaledClock runs factor times faster than real time. A test gives it to
-// both the server (its limiter, metrics and timings) and the run, and runs
-// the simulated engine at the same speed, so a minute of load takes
-// 60/factor seconds and every duration on both sides is in the clock's time.
-type scaledClock struct {
-	factor    float64
-	base, ref time.Time
-}
-
-func newScaledClock(factor float64) *scaledClock {
-	now := time.Now()
-	return &scaledClock{factor: factor, base: now, ref: now}
-}
-
-func (c *scaledClock) Now() time.Time {
-	return c.base.Add(time.Duration(float64(time.Since(c.ref)) * c.factor))
-}
-
-func (c *scaledClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(time.Duration(float64(d) / c.factor))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // syncBuffer collects output written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type syncBuffer = testserver.Log
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Lines() []string {
-	return strings.Split(strings.TrimSpace(b.String()), "\n")
-}
-
-// env is a ptu server on a scaled clock with one account.
+// env is a ptu server on a scaled clock with one account. The clock runs
+// factor times faster than real time; a test gives it to both the server
+// (its limiter, metrics and timings) and the run, and runs the simulated
+// engine at the same speed, so a minute of load takes 60/factor seconds and
+// every duration on both sides is in the clock's time.
 type env struct {
 	t        *testing.T
 	s        *server.Server
-	clock    *scaledClock
+	clock    *clock.Fake
 	c        *client.Client
 	endpoint string // the account's inference endpoint
 	key      string
-	logs     *syncBuffer
 }
 
 func newEnv(t *testing.T, factor float64) *env { return newEnvWith(t, factor, server.Options{}) }
@@ -83,29 +33,12 @@ func newEnv(t *testing.T, factor float64) *env { return newEnvWith(t, factor, se
 // newEnvWith is newEnv with server settings (RetryAfter, ...) set in opt.
 func newEnvWith(t *testing.T, factor float64, opt server.Options) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, clock: newScaledClock(factor), logs: &syncBuffer{}}
-	opt.Addr, opt.DataDir, opt.SimTimeScale, opt.Now = "127.0.0.1:0", t.TempDir(), factor, e.clock.Now
-	opt.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := server.New(ctx, opt)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-		if t.Failed() {
-			t.Logf("server log:\n%s", e.logs.String())
-		}
-	})
-	e.s = s
-	if e.c, err = client.New(client.WithEndpoint(s.URL), client.WithToken(s.AdminToken)); err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	e := &env{t: t, clock: clock.NewScaled(factor)}
+	opt.SimTimeScale, opt.Now = factor, e.clock.Now
+	opt.Logger = slog.New(slog.NewTextHandler(testserver.NewLog(t, "server log"), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ts := testserver.Start(t, opt)
+	e.s, e.c = ts.Server, ts.Client
 	a, err := e.c.CreateAccount(ctx, "bench", "bench", client.AccountCreate{Location: "eastus"})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
 // MaxRetryTime is the most time one call spends on retries with
@@ -78,7 +80,7 @@ type caller struct {
 	next         atomic.Uint64
 	header       http.Header
 	http         *http.Client
-	clock        Clock
+	clock        clock.Clock
 	retry        string
 	includeUsage bool
 

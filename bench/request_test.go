@@ -10,31 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/clock"
 )
-
-// fakeClock moves only when the run sleeps, by exactly the time asked.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	slept []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.slept = append(c.slept, d)
-	return nil
-}
 
 // azureStream is a streamed chat completion as Azure sends it: the prompt
 // filter chunk first, content chunks, the usage chunk, [DONE].
@@ -91,12 +69,12 @@ func stream(body string) func(w http.ResponseWriter) {
 	}
 }
 
-func testCaller(t *testing.T, retry string, answers ...func(w http.ResponseWriter)) (*caller, *fakeClock, *script) {
+func testCaller(t *testing.T, retry string, answers ...func(w http.ResponseWriter)) (*caller, *clock.Fake, *script) {
 	t.Helper()
 	s := &script{answers: answers}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	clk := &fakeClock{now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
 	return &caller{urls: []string{srv.URL}, header: http.Header{}, http: srv.Client(), clock: clk, retry: retry,
 		rng: rand.New(rand.NewPCG(1, 2))}, clk, s
 }
@@ -113,8 +91,8 @@ func TestRetryHonoursRetryAfterMs(t *testing.T) {
 		t.Fatalf("call did not succeed: %+v", r)
 	}
 	want := []time.Duration{1234 * time.Millisecond, 3 * time.Second}
-	if fmt.Sprint(clk.slept) != fmt.Sprint(want) {
-		t.Errorf("slept %v, want %v", clk.slept, want)
+	if fmt.Sprint(clk.Slept()) != fmt.Sprint(want) {
+		t.Errorf("slept %v, want %v", clk.Slept(), want)
 	}
 	if r.RetryWait != want[0]+want[1] || len(r.Attempts) != 3 || s.calls != 3 {
 		t.Errorf("retry wait %v, %d attempts, %d calls", r.RetryWait, len(r.Attempts), s.calls)
@@ -139,8 +117,8 @@ func TestRetryHonoursRetryAfterMs(t *testing.T) {
 func TestRetryGivesUpAfter60s(t *testing.T) {
 	c, clk, s := testCaller(t, RetryExponential, throttle(map[string]string{"retry-after-ms": "40000"}))
 	r := c.do(context.Background(), []byte(`{}`), 500)
-	if r.Status != 429 || r.ok() || s.calls != 2 || len(clk.slept) != 1 {
-		t.Errorf("status %d after %d calls and waits %v", r.Status, s.calls, clk.slept)
+	if r.Status != 429 || r.ok() || s.calls != 2 || len(clk.Slept()) != 1 {
+		t.Errorf("status %d after %d calls and waits %v", r.Status, s.calls, clk.Slept())
 	}
 }
 
@@ -148,8 +126,8 @@ func TestRetryGivesUpAfter60s(t *testing.T) {
 func TestRetryNone(t *testing.T) {
 	c, clk, s := testCaller(t, RetryNone, throttle(map[string]string{"retry-after-ms": "10"}), stream(azureStream(3, false)))
 	r := c.do(context.Background(), []byte(`{}`), 500)
-	if r.Status != 429 || s.calls != 1 || len(clk.slept) != 0 || r.Attempts[0].RetryAfter != 10*time.Millisecond {
-		t.Errorf("status %d after %d calls, waits %v, attempts %+v", r.Status, s.calls, clk.slept, r.Attempts)
+	if r.Status != 429 || s.calls != 1 || len(clk.Slept()) != 0 || r.Attempts[0].RetryAfter != 10*time.Millisecond {
+		t.Errorf("status %d after %d calls, waits %v, attempts %+v", r.Status, s.calls, clk.Slept(), r.Attempts)
 	}
 }
 
@@ -160,8 +138,8 @@ func TestNoRetryOnOtherErrors(t *testing.T) {
 		fmt.Fprint(w, `{"error":{"message":"Invalid type for 'max_tokens'","type":"invalid_request_error","param":"max_tokens","code":"invalid_type"}}`)
 	})
 	r := c.do(context.Background(), []byte(`{}`), 500)
-	if r.Status != 400 || s.calls != 1 || len(clk.slept) != 0 || !strings.Contains(r.Err, "invalid_type: Invalid type") {
-		t.Errorf("status %d after %d calls, waits %v, error %q", r.Status, s.calls, clk.slept, r.Err)
+	if r.Status != 400 || s.calls != 1 || len(clk.Slept()) != 0 || !strings.Contains(r.Err, "invalid_type: Invalid type") {
+		t.Errorf("status %d after %d calls, waits %v, error %q", r.Status, s.calls, clk.Slept(), r.Err)
 	}
 }
 
@@ -171,14 +149,14 @@ func TestBackoffOnConnectionErrors(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
-	clk := &fakeClock{now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
 	c := &caller{urls: []string{url}, header: http.Header{}, http: http.DefaultClient, clock: clk, retry: RetryExponential, rng: rand.New(rand.NewPCG(3, 4))}
 	r := c.do(context.Background(), []byte(`{}`), 500)
-	if r.Status != 0 || r.Err == "" || len(clk.slept) < 3 {
-		t.Fatalf("status %d, error %q, waits %v", r.Status, r.Err, clk.slept)
+	if r.Status != 0 || r.Err == "" || len(clk.Slept()) < 3 {
+		t.Fatalf("status %d, error %q, waits %v", r.Status, r.Err, clk.Slept())
 	}
 	total := time.Duration(0)
-	for i, d := range clk.slept {
+	for i, d := range clk.Slept() {
 		if ceiling := time.Duration(min(1<<i, 32)) * time.Second; d < 0 || d > ceiling {
 			t.Errorf("wait %d: %v, want within [0, %v]", i, d, ceiling)
 		}
@@ -188,9 +166,9 @@ func TestBackoffOnConnectionErrors(t *testing.T) {
 		t.Errorf("waited %v in all, more than %v", total, MaxRetryTime)
 	}
 	c.retry = RetryNone
-	clk.slept = nil
-	if r := c.do(context.Background(), []byte(`{}`), 500); r.Status != 0 || len(clk.slept) != 0 {
-		t.Errorf("retry none: status %d, waits %v", r.Status, clk.slept)
+	clk.ForgetSlept()
+	if r := c.do(context.Background(), []byte(`{}`), 500); r.Status != 0 || len(clk.Slept()) != 0 {
+		t.Errorf("retry none: status %d, waits %v", r.Status, clk.Slept())
 	}
 }
 
@@ -261,7 +239,7 @@ func TestEndpointsInTurn(t *testing.T) {
 		t.Fatalf("target URLs %v", urls)
 	}
 	c := &caller{urls: urls, header: http.Header{}, http: http.DefaultClient,
-		clock: &fakeClock{now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}, retry: RetryNone, rng: rand.New(rand.NewPCG(1, 2))}
+		clock: clock.NewFake(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)), retry: RetryNone, rng: rand.New(rand.NewPCG(1, 2))}
 	for range 9 {
 		if r := c.do(context.Background(), []byte(`{}`), 10); r == nil || !r.ok() {
 			t.Fatalf("call failed: %+v", r)

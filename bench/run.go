@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ptu-dev/ptu/internal/load"
 	"github.com/ptu-dev/ptu/tokens"
 )
 
@@ -205,24 +206,20 @@ func (r *runner) run(ctx context.Context) *Report {
 	}()
 
 	var (
-		wg         sync.WaitGroup
 		issued     atomic.Int64
 		slowWarned atomic.Bool // the latency warning is given once
 	)
 	// more reports whether another call may start, and takes its place.
 	more := func() bool {
-		if ctx.Err() != nil || r.stopped.Load() != nil {
+		if r.stopped.Load() != nil {
 			return false
 		}
 		if cfg.Duration > 0 && clock.Now().Sub(r.start) >= cfg.Duration {
 			return false
 		}
-		if cfg.Requests > 0 && issued.Add(1) > int64(cfg.Requests) {
-			return false
-		}
-		return true
+		return cfg.Requests == 0 || issued.Add(1) <= int64(cfg.Requests)
 	}
-	call := func() bool {
+	call := func(ctx context.Context, _ time.Time) bool {
 		body, n := r.body()
 		r.agg.started()
 		res := r.caller.do(ctx, body, n)
@@ -232,57 +229,28 @@ func (r *runner) run(ctx context.Context) *Report {
 		}
 		r.agg.add(res)
 		r.writeRequestLog(res)
-		if res.ok() {
-			r.succeeded.Store(true)
-		} else if res.Err != "throttled" && res.Err != "" {
-			msg := res.Err
-			if res.Status == 0 {
-				msg = "no answer: " + msg
-			}
-			if r.firstErr.CompareAndSwap(nil, &msg) {
-				r.logf("ERROR", "call failed: %s", msg)
-			}
-			if refused(res.Status) && !r.succeeded.Load() {
-				why := fmt.Sprintf("every call so far was refused with HTTP %d, which more calls will not change", res.Status)
-				if r.stopped.CompareAndSwap(nil, &why) {
-					r.logf("ERROR", "stopping: %s", why)
-				}
-			}
-		}
+		r.check(res)
 		if e2e := res.End.Sub(res.Start); res.ok() && e2e > cfg.AggregationWindow && slowWarned.CompareAndSwap(false, true) {
 			r.logf("WARNING", "request completed in %.2f seconds, while aggregation-window is %.2f seconds, consider increasing aggregation-window to at least 2x your typical request latency.",
 				e2e.Seconds(), cfg.AggregationWindow.Seconds())
 		}
 		return true
 	}
+	loop := load.Loop{Clock: clock, Callers: cfg.Clients, More: more}
 	if cfg.Rate > 0 {
-		tickets := make(chan struct{})
-		for range cfg.Clients {
-			wg.Go(func() {
-				for range tickets {
-					if !call() {
-						return
-					}
-				}
-			})
-		}
-		r.dispatch(ctx, tickets, more)
-		close(tickets)
-		if ctx.Err() == nil {
-			r.logf("INFO", "waiting for %d calls in flight to finish", r.agg.inFlight())
-		}
-	} else {
-		for range cfg.Clients {
-			wg.Go(func() {
-				for more() {
-					if !call() {
-						return
-					}
-				}
-			})
+		loop.Arrivals = load.NewSchedule(r.start, time.Duration(float64(time.Minute)/cfg.Rate), cfg.Arrivals == ArrivalsPoisson, cfg.Seed)
+		loop.Late = r.lateWarning()
+		loop.More = func() bool {
+			if more() {
+				return true
+			}
+			if ctx.Err() == nil {
+				r.logf("INFO", "waiting for %d calls in flight to finish", r.agg.inFlight())
+			}
+			return false
 		}
 	}
-	wg.Wait()
+	loop.Run(ctx, call)
 	close(statsDone)
 	stopTicks()
 	<-statsStopped
@@ -294,54 +262,38 @@ func (r *runner) run(ctx context.Context) *Report {
 	return rep
 }
 
-// schedule yields the arrival times of a paced run, fixed in advance from
-// the start, so a stall is caught up on rather than lowering the rate.
-type schedule struct {
-	next    time.Time
-	gap     time.Duration // the mean time between calls
-	poisson bool
-	rng     *rand.Rand
-}
-
-func newSchedule(start time.Time, rate float64, arrivals string, seed uint64) *schedule {
-	if seed == 0 {
-		seed = rand.Uint64()
+// check notes a finished call's failure: the first is logged, and a run
+// whose calls are all refused stops (see refused).
+func (r *runner) check(res *result) {
+	if res.ok() {
+		r.succeeded.Store(true)
+		return
 	}
-	return &schedule{next: start, gap: time.Duration(float64(time.Minute) / rate),
-		poisson: arrivals == ArrivalsPoisson, rng: rand.New(rand.NewPCG(seed, 11))}
-}
-
-// take returns the next arrival time and moves on.
-func (s *schedule) take() time.Time {
-	t := s.next
-	if s.poisson {
-		s.next = s.next.Add(time.Duration(s.rng.ExpFloat64() * float64(s.gap)))
-	} else {
-		s.next = s.next.Add(s.gap)
+	if res.Err == "throttled" || res.Err == "" {
+		return
 	}
-	return t
+	msg := res.Err
+	if res.Status == 0 {
+		msg = "no answer: " + msg
+	}
+	if r.firstErr.CompareAndSwap(nil, &msg) {
+		r.logf("ERROR", "call failed: %s", msg)
+	}
+	if refused(res.Status) && !r.succeeded.Load() {
+		why := fmt.Sprintf("every call so far was refused with HTTP %d, which more calls will not change", res.Status)
+		if r.stopped.CompareAndSwap(nil, &why) {
+			r.logf("ERROR", "stopping: %s", why)
+		}
+	}
 }
 
-// dispatch hands out tickets on the schedule until more says stop.
-func (r *runner) dispatch(ctx context.Context, tickets chan<- struct{}, more func() bool) {
+// lateWarning returns what a paced run does with each call it hands out:
+// when every client was busy the call went out late, and the rate asked
+// for is not what the deployment is getting. It warns at most every 10 s.
+func (r *runner) lateWarning() func(due time.Time) {
 	clock := r.cfg.Clock
-	sched := newSchedule(r.start, r.cfg.Rate, r.cfg.Arrivals, r.cfg.Seed)
 	var lastWarn time.Time
-	for {
-		due := sched.take()
-		if clock.Sleep(ctx, due.Sub(clock.Now())) != nil {
-			return
-		}
-		if !more() {
-			return
-		}
-		select {
-		case tickets <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		// Every client busy: the call went out late, and the rate asked
-		// for is not what the deployment is getting.
+	return func(due time.Time) {
 		if lag := clock.Now().Sub(due); lag > time.Second && clock.Now().Sub(lastWarn) > 10*time.Second {
 			lastWarn = clock.Now()
 			r.logf("WARNING", "falling behind committed rate by %.3fs, consider increasing number of clients.", lag.Seconds())

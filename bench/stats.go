@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/load"
 )
 
 // sample is one value in a sliding window, stamped with the start of the
@@ -226,10 +228,10 @@ func (a *aggregator) snapshot(now time.Time) Stats {
 		dyn = max(now.Sub(a.start).Seconds(), 1e-9)
 	}
 	if len(a.e2e) > 0 {
-		s.E2E.Avg = ptr(round(mean(a.e2e.values()), 3))
+		s.E2E.Avg = ptr(round(load.Mean(a.e2e.values()), 3))
 	}
 	if len(a.e2e) > 1 {
-		s.E2E.P95 = ptr(round(percentile(a.e2e.values(), 95), 3))
+		s.E2E.P95 = ptr(round(load.Percentile(a.e2e.values(), 95), 3))
 	}
 	if len(a.context) > 0 {
 		s.TPM.Context = ptr(round(60*a.context.sum()/dyn, 0))
@@ -250,10 +252,10 @@ func (a *aggregator) snapshot(now time.Time) Stats {
 		{a.util, &s.Util.Avg, &s.Util.P95, 1},
 	} {
 		if len(m.w) > 0 {
-			*m.avg = ptr(round(mean(m.w.values()), m.digits))
+			*m.avg = ptr(round(load.Mean(m.w.values()), m.digits))
 		}
 		if len(m.w) > 1 {
-			*m.p95 = ptr(round(percentile(m.w.values(), 95), m.digits))
+			*m.p95 = ptr(round(load.Percentile(m.w.values(), 95), m.digits))
 		}
 	}
 	if len(a.requests) > 0 {
@@ -270,27 +272,6 @@ func (a *aggregator) snapshot(now time.Time) Stats {
 }
 
 func ptr(v float64) *float64 { return &v }
-
-func mean(v []float64) float64 {
-	t := 0.0
-	for _, x := range v {
-		t += x
-	}
-	return t / float64(len(v))
-}
-
-// percentile is numpy.percentile's default (linear interpolation between
-// the closest ranks). v is reordered.
-func percentile(v []float64, p float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(v)
-	rank := p / 100 * float64(len(v)-1)
-	lo := int(math.Floor(rank))
-	hi := min(lo+1, len(v)-1)
-	return v[lo] + (v[hi]-v[lo])*(rank-float64(lo))
-}
 
 // round rounds to digits decimals the way Python's round() does: the
 // nearest decimal of the exact binary value.

@@ -7,26 +7,6 @@ import (
 	"time"
 )
 
-// TestPercentile checks numpy.percentile's default interpolation.
-func TestPercentile(t *testing.T) {
-	tests := []struct {
-		v    []float64
-		p    float64
-		want float64
-	}{
-		{[]float64{1, 2, 3, 4}, 95, 3.85},        // numpy.percentile([1,2,3,4], 95)
-		{[]float64{4, 1, 3, 2}, 50, 2.5},         // order does not matter
-		{[]float64{10, 20}, 95, 19.5},            // two samples, the fewest a 95th needs
-		{[]float64{0.5, 0.25, 1, 2, 8}, 90, 5.6}, // rank 3.6 between 2 and 8
-		{[]float64{7}, 99, 7},
-	}
-	for _, tt := range tests {
-		if got := percentile(append([]float64(nil), tt.v...), tt.p); math.Abs(got-tt.want) > 1e-12 {
-			t.Errorf("percentile(%v, %v) = %v, want %v", tt.v, tt.p, got, tt.want)
-		}
-	}
-}
-
 // TestPythonNumbers checks the numbers print as Python's json.dumps and
 // round() print them.
 func TestPythonNumbers(t *testing.T) {
@@ -112,37 +92,6 @@ func TestStatsLines(t *testing.T) {
 	wantHuman := "2026-05-01 12:00:18 rpm: 6.0   processing: 0    completed: 4     failures: 2    throttled: 1    requests: 4     tpm: 3306.0 ttft_avg: 0.25   ttft_95th: n/a    tbt_avg: 0.015  tbt_95th: n/a    e2e_avg: 1.0    e2e_95th: n/a    util_avg: 20.0%  util_95th: n/a"
 	if human != wantHuman {
 		t.Errorf("human line:\n got %q\nwant %q", human, wantHuman)
-	}
-}
-
-// TestSchedule: constant arrivals are evenly spaced at the rate; Poisson
-// arrivals have exponential gaps of the same mean (coefficient of variation 1).
-func TestSchedule(t *testing.T) {
-	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	for _, tt := range []struct {
-		arrivals     string
-		minCV, maxCV float64
-	}{
-		{ArrivalsConstant, 0, 1e-6},
-		{ArrivalsPoisson, 0.95, 1.05},
-	} {
-		s := newSchedule(start, 600, tt.arrivals, 9) // 10 a second
-		const n = 20000
-		prev := s.take()
-		if !prev.Equal(start) {
-			t.Errorf("%s: first arrival at %v, want the start", tt.arrivals, prev)
-		}
-		var sum, sumSq float64
-		for range n {
-			next := s.take()
-			g := next.Sub(prev).Seconds()
-			sum, sumSq, prev = sum+g, sumSq+g*g, next
-		}
-		mean := sum / n
-		cv := math.Sqrt(max(sumSq/n-mean*mean, 0)) / mean
-		if math.Abs(mean-0.1) > 0.002 || cv < tt.minCV || cv > tt.maxCV {
-			t.Errorf("%s: gaps average %.4f s, coefficient of variation %.3f; want 0.1 s and %.2f–%.2f", tt.arrivals, mean, cv, tt.minCV, tt.maxCV)
-		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
 // BenchmarkStream reads one streamed answer of 500 tokens as Azure sends it
@@ -14,7 +16,7 @@ import (
 // follow.
 func BenchmarkStream(b *testing.B) {
 	body := []byte(azureStream(500, true))
-	c := &caller{clock: RealClock{}}
+	c := &caller{clock: clock.Real{}}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -4,30 +4,14 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/load"
 )
 
 // Dist summarizes a set of values.
-type Dist struct {
-	N   int     `json:"n"`
-	Min float64 `json:"min"`
-	Avg float64 `json:"avg"`
-	P50 float64 `json:"p50"`
-	P90 float64 `json:"p90"`
-	P99 float64 `json:"p99"`
-	Max float64 `json:"max"`
-}
-
-func distOf(v []float64) Dist {
-	if len(v) == 0 {
-		return Dist{}
-	}
-	v = slices.Clone(v)
-	slices.Sort(v)
-	return Dist{N: len(v), Min: v[0], Avg: mean(v), P50: percentile(v, 50), P90: percentile(v, 90), P99: percentile(v, 99), Max: v[len(v)-1]}
-}
+type Dist = load.Dist
 
 // Summary is a whole run.
 type Summary struct {
@@ -101,7 +85,7 @@ func (r *runner) summary(end time.Time) Summary {
 		Calls: r.agg.completed, Succeeded: t.succeeded, Throttled: t.throttled, Failed: t.failed,
 		Attempts: t.attempts, ThrottledAttempts: t.throttledAttempts, Retried: t.retried,
 		RetryWait: t.retryWait, ThrottledTime: t.throttledTime,
-		E2E: distOf(t.e2e), TTFT: distOf(t.ttft), TBT: distOf(t.tbt), StreamTPS: distOf(t.streamTPS), Util: distOf(t.util),
+		E2E: load.DistOf(t.e2e), TTFT: load.DistOf(t.ttft), TBT: load.DistOf(t.tbt), StreamTPS: load.DistOf(t.streamTPS), Util: load.DistOf(t.util),
 		Statuses: copyCounts(t.statuses),
 	}
 	if e := r.firstErr.Load(); e != nil {

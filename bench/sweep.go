@@ -8,6 +8,9 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/load"
 )
 
 // SweepConfig searches for the highest call rate a deployment takes with
@@ -104,15 +107,15 @@ func Sweep(ctx context.Context, sc SweepConfig) (*SweepResult, error) {
 	if _, err := sc.Base.withDefaults(); err != nil {
 		return nil, err
 	}
-	clock := sc.Base.Clock
-	if clock == nil {
-		clock = RealClock{}
+	clk := sc.Base.Clock
+	if clk == nil {
+		clk = clock.Real{}
 	}
 	out := sc.Base.Output
 	res := &SweepResult{}
 	step := func(rate float64) (*SweepStep, error) {
 		if len(res.Steps) > 0 && sc.Cooldown > 0 {
-			if err := clock.Sleep(ctx, sc.Cooldown); err != nil {
+			if err := clk.Sleep(ctx, sc.Cooldown); err != nil {
 				return nil, err
 			}
 		}
@@ -260,12 +263,12 @@ func utilTrend(util []sample, start, end time.Time) (rise, atEnd float64) {
 			slopes = append(slopes, (ys[j]-ys[i])/(xs[j]-xs[i]))
 		}
 	}
-	rise = percentile(slopes, 50)
+	rise = load.Percentile(slopes, 50)
 	icpt := make([]float64, len(xs))
 	for i := range xs {
 		icpt[i] = ys[i] - rise*xs[i]
 	}
-	return rise, percentile(icpt, 50) + rise*span.Minutes()
+	return rise, load.Percentile(icpt, 50) + rise*span.Minutes()
 }
 
 // utilSamples returns the trend value each answer reported (ptu's bucket

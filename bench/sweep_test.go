@@ -10,6 +10,7 @@ import (
 	"github.com/ptu-dev/ptu/backend/sim"
 	"github.com/ptu-dev/ptu/bench"
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -65,7 +66,7 @@ func TestCalibrate(t *testing.T) {
 	res, err := bench.Calibrate(context.Background(), bench.CalibrateConfig{
 		Base: bench.Config{Endpoint: srv.URL + "/v1", Deployment: "gpt-4o", APIStyle: bench.StyleOpenAI,
 			Duration: 30 * time.Second, Shape: bench.Shape{ContextTokens: 100, MaxTokens: 100},
-			Model: "gpt-4o@2024-11-20", Clock: newScaledClock(calSpeed), Output: &out, Seed: 3},
+			Model: "gpt-4o@2024-11-20", Clock: clock.NewScaled(calSpeed), Output: &out, Seed: 3},
 		StartClients: 4, Refine: 1,
 	})
 	if err != nil {

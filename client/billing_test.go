@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,32 +17,20 @@ import (
 	"github.com/ptu-dev/ptu/client"
 	"github.com/ptu-dev/ptu/config"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/sqlite"
 )
 
 // billingServer is the ARM API with billing over the default configuration,
 // on a clock the test sets.
 type billingServer struct {
-	mu  sync.Mutex
-	now time.Time
-	c   *client.Client
-}
-
-func (b *billingServer) Now() time.Time {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.now
-}
-
-func (b *billingServer) set(t time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.now = t
+	*clock.Fake
+	c *client.Client
 }
 
 func newBillingServer(t *testing.T) *billingServer {
 	t.Helper()
-	b := &billingServer{now: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	b := &billingServer{Fake: clock.NewFake(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))}
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "ptu.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +95,7 @@ func TestBilling(t *testing.T) {
 		t.Errorf("list: %+v %v", rs, err)
 	}
 
-	b.set(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+	b.Set(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 	rep, err := c.BillingUsage(ctx, client.UsageQuery{From: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), To: b.Now(), Granularity: "Hourly"})
 	if err != nil || len(rep.Value) != 2 || rep.Total.PTUMinutes != 2*30*60 || rep.Total.ReservedPTUMinutes != 2*20*60 ||
 		rep.Total.PayAsYouGoCostMicros != 2*10*1_000_000 || rep.Value[0].Model == nil || rep.Value[0].Reservations[0].ReservationID != r.Name {

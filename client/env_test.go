@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu/client"
+	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/oai"
 	"github.com/ptu-dev/ptu/server"
 )
@@ -23,84 +24,16 @@ import (
 // fastSim runs the simulated engine a thousand times faster than real time.
 const fastSim = 1000
 
-// fakeClock is the time of both the server's limiter and the client's
+// newFakeClock is the time of both the server's limiter and the client's
 // retries: Sleep advances it at once, so a test sees exactly the waits the
 // client chose and the server sees exactly that much time pass.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	slept   []time.Duration
-	onSleep func(d time.Duration) // runs after the clock advanced
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.slept = append(c.slept, d)
-	hook := c.onSleep
-	c.mu.Unlock()
-	if hook != nil {
-		hook(d)
-	}
-	return nil
-}
-
-func (c *fakeClock) Slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.slept...)
-}
-
-// forgetSleeps clears the waits recorded so far (a creation's polls), so
-// a test sees only the waits of what it calls next.
-func (c *fakeClock) forgetSleeps() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.slept = nil
-}
-
-func (c *fakeClock) SetOnSleep(f func(time.Duration)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.onSleep = f
-}
-
-// syncBuffer collects the server's log; it is printed when a test fails.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 // env is a running ptu server and a control-plane client for it.
 type env struct {
 	t     *testing.T
 	s     *server.Server
-	clock *fakeClock // nil when the server runs on the real clock
+	clock *clock.Fake // nil when the server runs on the real clock
 	c     *client.Client
 	rec   *recorder
 }
@@ -112,40 +45,17 @@ func newEnv(t *testing.T, fake bool) *env { return newEnvWith(t, fake, server.Op
 // newEnvWith is newEnv with server settings (RetryAfter, ...) set in opt.
 func newEnvWith(t *testing.T, fake bool, opt server.Options) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	opt.Addr, opt.DataDir, opt.SimTimeScale = "127.0.0.1:0", t.TempDir(), fastSim
-	opt.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	e := &env{t: t}
+	opt.SimTimeScale = fastSim
+	opt.Logger = slog.New(slog.NewTextHandler(testserver.NewLog(t, "server log"), nil))
+	e := &env{t: t, rec: &recorder{next: http.DefaultTransport}}
+	opts := []client.Option{client.WithHTTPClient(&http.Client{Transport: e.rec})}
 	if fake {
 		e.clock = newFakeClock()
 		opt.Now = e.clock.Now
-	}
-	s, err := server.New(ctx, opt)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	e.s = s
-	e.rec = &recorder{next: http.DefaultTransport}
-	opts := []client.Option{client.WithEndpoint(s.URL), client.WithToken(s.AdminToken),
-		client.WithHTTPClient(&http.Client{Transport: e.rec})}
-	if fake {
 		opts = append(opts, client.WithClock(e.clock))
 	}
-	if e.c, err = client.New(opts...); err != nil {
-		t.Fatal(err)
-	}
+	ts := testserver.Start(t, opt, opts...)
+	e.s, e.c = ts.Server, ts.Client
 	return e
 }
 
@@ -190,7 +100,7 @@ func (e *env) createdPolled() {
 	if len(e.clock.Slept()) == 0 {
 		e.t.Error("the creation answered at once; want a long-running operation the client polls")
 	}
-	e.clock.forgetSleeps()
+	e.clock.ForgetSlept()
 }
 
 // bucket is a deployment's leaky bucket as the gateway keys and sizes it.
@@ -226,9 +136,7 @@ func (e *env) fill(t *testing.T, d *client.Deployment, retry time.Duration) {
 
 // advance moves the fake clock on, draining every bucket by that much.
 func (e *env) advance(d time.Duration) {
-	e.clock.mu.Lock()
-	defer e.clock.mu.Unlock()
-	e.clock.now = e.clock.now.Add(d)
+	e.clock.Advance(d)
 }
 
 // recorded is one HTTP exchange the client made.

@@ -1,13 +1,14 @@
 package client
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
 // Defaults.
@@ -32,28 +33,7 @@ const (
 // Clock is the time source of retries: Now stamps attempts and Sleep waits.
 // Sleep must return ctx.Err() as soon as ctx is done. Tests inject a fake one
 // to make waits deterministic.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+type Clock = clock.Clock
 
 // Target is where an inference call goes: a deployment, and the account
 // endpoint and key serving it. Empty Endpoint or APIKey mean the client's.
@@ -106,7 +86,7 @@ func defaults() settings {
 		maxRetryTime:   DefaultMaxRetryTime,
 		initialBackoff: DefaultInitialBackoff,
 		maxBackoff:     DefaultMaxBackoff,
-		clock:          realClock{},
+		clock:          clock.Real{},
 		jitter:         fullJitter,
 	}
 }

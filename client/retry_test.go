@@ -16,7 +16,7 @@ import (
 // competing client would take the room first: after each of the client's
 // waits it refills the bucket.
 func (e *env) keepThrottled(t *testing.T, d *client.Deployment, retry time.Duration) {
-	e.clock.SetOnSleep(func(time.Duration) { e.fill(t, d, retry) })
+	e.clock.OnSleep(func(time.Duration) { e.fill(t, d, retry) })
 }
 
 // checkWaits compares the client's waits with the retry-after-ms of the 429s

@@ -138,7 +138,7 @@ func TestThrottling(t *testing.T) {
 	// retry-after-ms, is admitted.
 	rec := &attempts{hook: func(res *http.Response) {
 		if res.StatusCode == 429 {
-			clk.Run()
+			clk.Run(1)
 		}
 	}}
 	c, _, err := chat("hi", 5, option.WithMiddleware(rec.middleware))

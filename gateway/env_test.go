@@ -27,6 +27,7 @@ import (
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/inmem"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/leaky"
 	"github.com/ptu-dev/ptu/server"
 	"github.com/ptu-dev/ptu/tokens"
@@ -43,40 +44,9 @@ const (
 // so a call of a few hundred output tokens takes a scheduler tick or two.
 const fastSim = 1000
 
-// clock is a settable time source for the limiter. It stands still until Run
-// is called, then follows the wall clock from where it stood.
-type clock struct {
-	mu      sync.Mutex
-	at      time.Time
-	running bool
-	since   time.Time // wall time at which it started running
-}
-
-func newClock() *clock { return &clock{at: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running {
-		return c.at.Add(time.Since(c.since))
-	}
-	return c.at
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
-}
-
-// Run makes the clock follow the wall clock from now on.
-func (c *clock) Run() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.running {
-		c.running, c.since = true, time.Now()
-	}
-}
+// newClock is a settable time source for the limiter. It stands still until
+// Run(1), then follows the wall clock from where it stood.
+func newClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 // syncBuffer collects the server's log; it is printed when a test fails.
 type syncBuffer struct {

@@ -3,36 +3,17 @@ package inmem
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/ptu-dev/ptu/admissiontest"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/leaky"
 )
 
-// fakeClock is a clock that moves only when told; safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock is a clock that moves only when told.
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 func TestContract(t *testing.T) {
 	admissiontest.Run(t, func(t *testing.T, rule leaky.RetryRule) admissiontest.Harness {

@@ -12,30 +12,13 @@ import (
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/gateway"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/metrics"
 	"github.com/ptu-dev/ptu/sqlite"
 )
 
 // t0 is a minute start; tests place calls at offsets from it.
 var t0 = time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // syncBuffer is a log sink safe for concurrent writers.
 type syncBuffer struct {
@@ -89,7 +72,7 @@ func (s *flakyStore) DeleteMetricsBefore(ctx context.Context, t time.Time) (int,
 type env struct {
 	t      *testing.T
 	grace  time.Duration
-	clock  *clock
+	clock  *clock.Fake
 	store  *flakyStore
 	rec    *metrics.Recorder
 	reader *metrics.Reader
@@ -104,7 +87,7 @@ func newEnv(t *testing.T, opt metrics.Options) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	// The recorder starts an hour before t0, so calls may arrive before t0.
-	e := &env{t: t, clock: &clock{now: t0.Add(-time.Hour)}, store: &flakyStore{MetricStore: db}, logs: &syncBuffer{}}
+	e := &env{t: t, clock: clock.NewFake(t0.Add(-time.Hour)), store: &flakyStore{MetricStore: db}, logs: &syncBuffer{}}
 	opt.Store, opt.Now = e.store, e.clock.Now
 	if opt.Grace == 0 {
 		opt.Grace = time.Minute

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/load"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -236,14 +238,14 @@ func isolationPhase(ctx context.Context, opt IsolationOptions, name string, rate
 	defer os.RemoveAll(dir)
 	origin := time.Now()
 	scale := opt.Scale
-	now := func() time.Time { return origin.Add(time.Duration(float64(time.Since(origin)) * scale)) }
+	clk := clock.NewScaled(scale) // simulated time
 	logf, err := os.Create(dir + "/serve.log")
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	defer logf.Close()
 	s, err := StartServer(ctx, dir, fmt.Sprintf(isoConfig, benchSubscription, isoModel, isoVersion, opt.APTU+opt.BPTU), "", logf,
-		server.Options{SimTimeScale: scale, Now: now})
+		server.Options{SimTimeScale: scale, Now: clk.Now})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -271,28 +273,23 @@ func isolationPhase(ctx context.Context, opt IsolationOptions, name string, rate
 		}
 		n := int(rate * total.Seconds())
 		calls := make([]isoCall, n)
-		var wg sync.WaitGroup
-		begin := time.Now()
-		for i := range n {
-			at := time.Duration(float64(i) / rate * float64(time.Second)) // simulated
-			WallClock.SleepUntil(ctx, begin.Add(time.Duration(float64(at)/scale)))
-			if ctx.Err() != nil {
-				break
-			}
-			calls[i].at = at
-			sched := begin.Add(time.Duration(float64(at) / scale))
+		begin, gap := clk.Now(), time.Duration(float64(time.Second)/rate)
+		sent := 0
+		load.Loop{Clock: clk, Arrivals: load.NewSchedule(begin, gap, false, 0), More: func() bool {
+			sent++
+			return sent <= n
+		}}.Run(ctx, func(ctx context.Context, due time.Time) bool {
+			at := due.Sub(begin) // simulated; the i-th call is due at begin + i·gap
+			i := int(at / gap)
 			body := fmt.Appendf(nil, `{"messages":[{"role":"user","content":%q}],"max_tokens":%d,"seed":%d}`, prompt, opt.MaxTokens, seedBase+i)
-			wg.Go(func() {
-				status, usage, err := postUsage(ctx, c, url(dep), key, body)
-				calls[i].status = status
-				if err != nil {
-					calls[i].status = -1
-				}
-				calls[i].lat = time.Duration(float64(time.Since(sched)) * scale)
-				calls[i].cost = float64(usage.PromptTokens-usage.Cached()) + m.OutputWeight*float64(usage.CompletionTokens)
-			})
-		}
-		wg.Wait()
+			status, usage, err := postUsage(ctx, c, url(dep), key, body)
+			if err != nil {
+				status = -1
+			}
+			calls[i] = isoCall{at: at, status: status, lat: clk.Now().Sub(due),
+				cost: float64(usage.PromptTokens-usage.Cached()) + m.OutputWeight*float64(usage.CompletionTokens)}
+			return true
+		})
 		return calls
 	}
 	var wg sync.WaitGroup

@@ -3,8 +3,10 @@ package perf
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/load"
 )
 
 // Call makes one call; an error or a status other than 200 is a failure.
@@ -44,63 +46,39 @@ func (o *Outcome) add(status int, err error, lat time.Duration) {
 	}
 }
 
-// Clock is the time source of the open-loop scheduler; tests replace it.
-type Clock interface {
-	Now() time.Time
-	// SleepUntil returns at t or when ctx ends, whichever is first.
-	SleepUntil(ctx context.Context, t time.Time)
-}
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-func (wallClock) SleepUntil(ctx context.Context, t time.Time) {
-	d := time.Until(t)
-	if d <= 0 {
-		return
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-	case <-ctx.Done():
-	}
-}
-
-// WallClock is the real clock.
-var WallClock Clock = wallClock{}
-
 // OpenLoop sends calls at a constant rate for d, whatever the answers: the
 // i-th call is scheduled at start + i/rate and its latency runs from that
 // scheduled instant, not from when it was actually sent, so a stalled
 // sender or server is charged for the calls it delayed (no coordinated
-// omission). It waits for every call to end.
-func OpenLoop(ctx context.Context, clk Clock, rate float64, d time.Duration, call Call) Outcome {
+// omission). It waits for every call to end. A nil clk is the wall clock.
+func OpenLoop(ctx context.Context, clk clock.Clock, rate float64, d time.Duration, call Call) Outcome {
 	if clk == nil {
-		clk = WallClock
+		clk = clock.Real{}
 	}
 	n := int(rate * d.Seconds())
-	interval := time.Duration(float64(time.Second) / rate)
 	var mu sync.Mutex
 	var out Outcome
-	var wg sync.WaitGroup
 	start := clk.Now()
-	for i := range n {
-		at := start.Add(time.Duration(i) * interval)
-		clk.SleepUntil(ctx, at)
-		if ctx.Err() != nil {
-			break
-		}
-		out.Sent++
-		wg.Go(func() {
-			status, err := call(ctx)
-			lat := clk.Now().Sub(at)
+	load.Loop{
+		Clock:    clk,
+		Arrivals: load.NewSchedule(start, time.Duration(float64(time.Second)/rate), false, 0),
+		More: func() bool {
 			mu.Lock()
-			out.add(status, err, lat)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+			defer mu.Unlock()
+			if out.Sent == n {
+				return false
+			}
+			out.Sent++
+			return true
+		},
+	}.Run(ctx, func(ctx context.Context, due time.Time) bool {
+		status, err := call(ctx)
+		lat := clk.Now().Sub(due)
+		mu.Lock()
+		out.add(status, err, lat)
+		mu.Unlock()
+		return true
+	})
 	out.Elapsed = clk.Now().Sub(start)
 	return out
 }
@@ -113,34 +91,19 @@ func ClosedLoop(ctx context.Context, workers int, d time.Duration, call Call) Ou
 	defer cancel()
 	var mu sync.Mutex
 	var out Outcome
-	var sent atomic.Int64
-	var wg sync.WaitGroup
 	start := time.Now()
-	for range workers {
-		wg.Go(func() {
-			var local Outcome
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				status, err := call(ctx)
-				if ctx.Err() != nil && err != nil {
-					break // cut off at the end of the run, not a failure
-				}
-				sent.Add(1)
-				local.add(status, err, time.Since(t0))
-			}
-			mu.Lock()
-			out.OK += local.OK
-			out.Throttled += local.Throttled
-			out.Failed += local.Failed
-			out.Latencies = append(out.Latencies, local.Latencies...)
-			if local.LastError != "" {
-				out.LastError = local.LastError
-			}
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+	load.Loop{Callers: workers}.Run(ctx, func(ctx context.Context, t0 time.Time) bool {
+		status, err := call(ctx)
+		if ctx.Err() != nil && err != nil {
+			return false // cut off at the end of the run, not a failure
+		}
+		lat := time.Since(t0)
+		mu.Lock()
+		out.Sent++
+		out.add(status, err, lat)
+		mu.Unlock()
+		return true
+	})
 	out.Elapsed = time.Since(start)
-	out.Sent = int(sent.Load())
 	return out
 }

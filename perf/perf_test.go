@@ -9,128 +9,101 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
-func TestPercentileNearestRank(t *testing.T) {
-	ds := make([]time.Duration, 100)
+func TestSummarize(t *testing.T) {
+	ds := make([]time.Duration, 101)
 	for i := range ds {
-		ds[i] = time.Duration(i+1) * time.Millisecond
+		ds[i] = time.Duration(100-i) * time.Millisecond
 	}
-	for _, c := range []struct {
-		p    float64
-		want time.Duration
-	}{{0.5, 50 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}, {0.001, time.Millisecond}, {0.505, 51 * time.Millisecond}} {
-		if got := Percentile(ds, c.p); got != c.want {
-			t.Errorf("p%v = %v, want %v", c.p*100, got, c.want)
-		}
+	l := Summarize(ds)
+	if l.N != 101 || l.P50 != 50*time.Millisecond || l.P90 != 90*time.Millisecond || l.P99 != 99*time.Millisecond ||
+		l.Max != 100*time.Millisecond || l.Mean != 50*time.Millisecond {
+		t.Errorf("summary of 0..100 ms: %+v", l)
 	}
-	if Percentile(nil, 0.5) != 0 {
-		t.Error("percentile of nothing is not 0")
+	if l := Summarize([]time.Duration{1, 2}); l.P50 != 2 || l.Mean != 2 { // 1.5 ns, rounded
+		t.Errorf("summary of 1 and 2 ns: %+v", l)
 	}
-	l := Summarize([]time.Duration{3, 1, 2})
-	if l.N != 3 || l.P50 != 2 || l.Max != 3 || l.Mean != 2 || l.P99 != 3 {
-		t.Errorf("summary %+v", l)
+	if (Summarize(nil) != Latency{}) {
+		t.Error("the summary of nothing is not zero")
 	}
 }
 
-// fakeClock advances only when the scheduler sleeps or a call says so. The
-// k-th sleep first waits until the k calls before it have read the clock at
-// their end (OpenLoop reads it once at its start and once as each call
-// ends), so each call runs and is timed at the instant it was sent.
-type fakeClock struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	now    time.Time
-	sleeps int
-	reads  int
-}
-
-func newFakeClock(t time.Time) *fakeClock {
-	c := &fakeClock{now: t}
-	c.cond = sync.NewCond(&c.mu)
-	return c
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.reads++
-	c.cond.Broadcast()
-	return c.now
-}
-
-func (c *fakeClock) SleepUntil(_ context.Context, t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for c.reads < c.sleeps+1 {
-		c.cond.Wait()
-	}
-	c.sleeps++
-	if t.After(c.now) {
-		c.now = t
-	}
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// A stall of the target is charged to every call scheduled during it, not
+// A stall of the sender is charged to every call scheduled during it, not
 // only the one that was waiting: latency runs from the scheduled send time.
+// The run is in a synctest bubble, where time moves only when every
+// goroutine waits: calls answer at once, and the stall is the scheduler
+// waiting on a gate the 10th call holds for 50 ms.
 func TestOpenLoopChargesStallsToScheduledCalls(t *testing.T) {
-	clk := newFakeClock(time.Unix(1000, 0))
-	var mu sync.Mutex
-	n := 0
-	out := OpenLoop(context.Background(), clk, 100, time.Second, func(context.Context) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		n++
-		switch {
-		case n == 10:
-			// The 10th call stalls the sender for 50 ms: the scheduler
-			// sends the next calls late.
-			clk.advance(50 * time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{}, 1)
+		var mu sync.Mutex
+		n := 0
+		out := OpenLoop(context.Background(), stalling{gate}, 100, time.Second, func(context.Context) (int, error) {
+			mu.Lock()
+			n++
+			k := n
+			mu.Unlock()
+			switch k {
+			case 10:
+				gate <- struct{}{}
+				time.Sleep(50 * time.Millisecond)
+				<-gate
+			case 20:
+				return 429, nil
+			case 30:
+				return 0, errors.New("refused")
+			}
 			return 200, nil
-		case n == 20:
-			return 429, nil
-		case n == 30:
-			return 0, errors.New("refused")
+		})
+		if out.Sent != 100 || out.OK != 98 || out.Throttled != 1 || out.Failed != 1 || out.LastError != "refused" {
+			t.Fatalf("outcome %+v, want 100 sent, 98 OK, 1 throttled, 1 failed", out)
 		}
-		return 200, nil
+		s := Summarize(out.Latencies)
+		// The stalled call waited 50 ms; the four after it were scheduled
+		// 10, 20, 30 and 40 ms into the stall and sent at its end.
+		if s.Max != 50*time.Millisecond || s.P50 != 0 {
+			t.Errorf("latencies %+v: want max 50 ms (the stall), p50 0", s)
+		}
+		late := 0
+		for _, l := range out.Latencies {
+			if l > 0 {
+				late++
+			}
+		}
+		if late != 5 {
+			t.Errorf("%d calls charged for the stall, want 5 (the stalled one and the four scheduled during it)", late)
+		}
 	})
-	if out.Sent != 100 || out.OK != 98 || out.Throttled != 1 || out.Failed != 1 || out.LastError != "refused" {
-		t.Fatalf("outcome %+v, want 100 sent, 98 OK, 1 throttled, 1 failed", out)
-	}
-	s := Summarize(out.Latencies)
-	// The stalled call waited 50 ms; the four after it were scheduled
-	// 10, 20, 30 and 40 ms into the stall and sent at its end.
-	if s.Max != 50*time.Millisecond || s.P50 != 0 {
-		t.Errorf("latencies %+v: want max 50 ms (the stall), p50 0", s)
-	}
-	late := 0
-	for _, l := range out.Latencies {
-		if l > 0 {
-			late++
-		}
-	}
-	if late != 5 {
-		t.Errorf("%d calls charged for the stall, want 5 (the stalled one and the four scheduled during it)", late)
-	}
+}
+
+// stalling is the wall clock whose sleeps end only when the gate is free.
+type stalling struct{ gate chan struct{} }
+
+func (stalling) Now() time.Time { return time.Now() }
+
+func (c stalling) Sleep(ctx context.Context, d time.Duration) error {
+	err := clock.Real{}.Sleep(ctx, d)
+	c.gate <- struct{}{}
+	<-c.gate
+	return err
 }
 
 func TestOpenLoopStopsWithContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	clk := newFakeClock(time.Unix(0, 0))
-	out := OpenLoop(ctx, clk, 10, 10*time.Second, func(context.Context) (int, error) {
-		cancel()
-		return 200, nil
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := OpenLoop(ctx, nil, 10, 10*time.Second, func(context.Context) (int, error) {
+			cancel()
+			return 200, nil
+		})
+		if out.Sent != 1 {
+			t.Errorf("sent %d calls after the context ended, want 1", out.Sent)
+		}
 	})
-	if out.Sent != 1 {
-		t.Errorf("sent %d calls after the context ended, want 1", out.Sent)
-	}
 }
 
 func TestClosedLoopCountsEveryAnswer(t *testing.T) {

@@ -2,20 +2,10 @@ package perf
 
 import (
 	"math"
-	"slices"
 	"time"
-)
 
-// Percentile is the nearest-rank p-quantile (0 < p ≤ 1) of sorted: the
-// smallest value at least a fraction p of the values are at or below. Zero
-// for no values.
-func Percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(p * float64(len(sorted))))
-	return sorted[min(max(rank, 1), len(sorted))-1]
-}
+	"github.com/ptu-dev/ptu/internal/load"
+)
 
 // Latency is a summary of one run's latencies.
 type Latency struct {
@@ -27,17 +17,14 @@ type Latency struct {
 	Mean time.Duration `json:"mean_ns"`
 }
 
-// Summarize sorts ds in place and summarizes them.
+// Summarize summarizes ds with the statistics `ptu bench` reports
+// (percentiles interpolate between the closest ranks).
 func Summarize(ds []time.Duration) Latency {
-	slices.Sort(ds)
-	l := Latency{N: len(ds), P50: Percentile(ds, 0.5), P90: Percentile(ds, 0.9), P99: Percentile(ds, 0.99)}
-	if len(ds) > 0 {
-		l.Max = ds[len(ds)-1]
-		var sum time.Duration
-		for _, d := range ds {
-			sum += d
-		}
-		l.Mean = sum / time.Duration(len(ds))
+	v := make([]float64, len(ds))
+	for i, d := range ds {
+		v[i] = float64(d)
 	}
-	return l
+	s := load.DistOf(v)
+	ns := func(f float64) time.Duration { return time.Duration(math.Round(f)) }
+	return Latency{N: s.N, P50: ns(s.P50), P90: ns(s.P90), P99: ns(s.P99), Max: ns(s.Max), Mean: ns(s.Avg)}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
 // startRedis is how to get the server the tests need.
@@ -109,27 +111,8 @@ func unreachableClient(t *testing.T) *goredis.Client {
 	return c
 }
 
-// fakeClock moves only when told; safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock is a clock that moves only when told.
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 // outage is a TCP proxy in front of the test Redis that can cut it off: while
 // down it drops every connection, as a Redis that has gone away would.

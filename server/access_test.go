@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/ptu-dev/ptu/authz"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -90,16 +90,7 @@ func (e *accessEnv) chat(auth string) (int, string) {
 // takes tokens; and no key or token ever reaches the log.
 func TestAccessEndToEnd(t *testing.T) {
 	logs := &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: 1000,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; s.Close() })
+	s := testserver.Start(t, server.Options{SimTimeScale: 1000, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}).Server
 	e := &accessEnv{t: t, s: s, sub: s.Config.Subscriptions[0].ID}
 
 	acct := "/subscriptions/" + e.sub + "/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct"

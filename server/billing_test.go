@@ -2,38 +2,23 @@ package server_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/billing"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // A deployment made through the served control plane is billed by the hour
 // from the minute it was created: what `ptu serve` wires together.
 func TestServedDeploymentIsBilled(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clock.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	clk := clock.NewFake(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	s := testserver.Start(t, server.Options{Now: clk.Now}).Server
 	sub := s.Config.Subscriptions[0].ID
 	if _, _, err := s.Control.PutAccount(ctx, sub, "rg", "acct", control.AccountInput{Location: "eastus"}); err != nil {
 		t.Fatal(err)
@@ -43,12 +28,12 @@ func TestServedDeploymentIsBilled(t *testing.T) {
 	if _, _, err := s.Control.PutDeployment(ctx, sub, "rg", "acct", "gpt-4o", in); err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(30 * time.Minute)
+	clk.Advance(30 * time.Minute)
 	capacity = 30 // resized half way through the hour
 	if _, _, err := s.Control.PutDeployment(ctx, sub, "rg", "acct", "gpt-4o", in); err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(30 * time.Minute)
+	clk.Advance(30 * time.Minute)
 	rep, err := s.Billing.Usage(ctx, billing.UsageQuery{SubscriptionID: sub, From: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC),
 		To: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), Granularity: "Hourly"})
 	if err != nil {

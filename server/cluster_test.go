@@ -1,20 +1,18 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ptu-dev/ptu/internal/testenv"
-
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/testenv"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -38,17 +36,7 @@ func startCluster(t *testing.T) *cluster {
 	db := postgresSchemaURL(t)
 	c := &cluster{t: t, token: randomHex(16)}
 	for range 3 {
-		ctx, cancel := context.WithCancel(context.Background())
-		s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: c.token,
-			Database: db, Redis: redis, Replicas: 3, SimTimeScale: 50,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx) }()
-		t.Cleanup(func() { cancel(); <-done; s.Close() })
+		s := testserver.Start(t, server.Options{AdminToken: c.token, Database: db, Redis: redis, Replicas: 3, SimTimeScale: 50}).Server
 		c.replicas = append(c.replicas, s)
 	}
 	c.sub = c.replicas[0].Config.Subscriptions[0].ID

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -52,15 +53,8 @@ func TestReadyzFollowsRedisInFailClosedMode(t *testing.T) {
 	proxied.Host = addr
 
 	logs := &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Redis: proxied.String(),
-		RedisFailureMode: "fail-closed", Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; s.Close() })
+	ctx := context.Background()
+	s := testserver.Start(t, server.Options{Redis: proxied.String(), RedisFailureMode: "fail-closed", Logger: slog.New(slog.NewJSONHandler(logs, nil))}).Server
 
 	if code, _ := get(t, s.URL+"/healthz"); code != 200 {
 		t.Fatalf("/healthz %d during the outage, want 200 (liveness)", code)
@@ -135,14 +129,8 @@ func TestReadyzFollowsRedisInFailClosedMode(t *testing.T) {
 // show in /metrics by plane and reason, and in the log with their source.
 func TestFailedAuthenticationsAreCounted(t *testing.T) {
 	logs := &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; s.Close() })
+	ctx := context.Background()
+	s := testserver.Start(t, server.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}).Server
 	a, _, err := s.Control.PutAccount(ctx, s.Config.Subscriptions[0].ID, "rg", "auth", control.AccountInput{Location: "eastus"})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,37 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
-
-// startWith runs a server with opt (address, data directory and logger filled
-// in when empty) until the test ends.
-func startWith(t *testing.T, opt server.Options) *server.Server {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	if opt.Addr == "" {
-		opt.Addr = "127.0.0.1:0"
-	}
-	if opt.DataDir == "" {
-		opt.DataDir = t.TempDir()
-	}
-	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	s, err := server.New(ctx, opt)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	return s
-}
 
 // TestTLSHTTP2AndCertificateReuse checks that a client negotiates HTTP/2 over
 // TLS, and that a restart serves the same self-signed certificate, so clients
@@ -56,20 +27,13 @@ func startWith(t *testing.T, opt server.Options) *server.Server {
 func TestTLSHTTP2AndCertificateReuse(t *testing.T) {
 	dir := t.TempDir()
 	served := func() []byte {
-		ctx, cancel := context.WithCancel(context.Background())
-		s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, TLSSelfSigned: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx) }()
-		defer func() { cancel(); <-done; s.Close() }()
+		s := testserver.Start(t, server.Options{DataDir: dir, TLSSelfSigned: true})
+		defer s.Stop()
 		pool, err := server.CertPool(filepath.Join(dir, "tls-cert.pem"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &http.Client{Transport: &http.Transport{TLSClientConfig: server.ClientTLS(pool), ForceAttemptHTTP2: true}}
-		defer c.CloseIdleConnections()
+		c := s.HTTP
 		resp, err := c.Get(s.URL + "/healthz")
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +94,7 @@ func slowSend(c net.Conn, msg string, tick time.Duration) <-chan bool {
 // TestSlowHeadersAreCutOff sends headers a byte at a time: the connection is
 // closed at the header timeout, long before the client would have finished.
 func TestSlowHeadersAreCutOff(t *testing.T) {
-	s := startWith(t, server.Options{ReadHeaderTimeout: 200 * time.Millisecond})
+	s := testserver.Start(t, server.Options{ReadHeaderTimeout: 200 * time.Millisecond}).Server
 	c, err := net.Dial("tcp", s.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +120,7 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 // timeout passes the request is refused with a clear 400 and nothing is
 // created.
 func TestSlowBodyIsCutOff(t *testing.T) {
-	s := startWith(t, server.Options{ReadTimeout: 300 * time.Millisecond})
+	s := testserver.Start(t, server.Options{ReadTimeout: 300 * time.Millisecond}).Server
 	c, err := net.Dial("tcp", s.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +155,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // TestSizeLimits refuses oversized headers (431) and bodies (413 in Azure's
 // shape on both planes).
 func TestSizeLimits(t *testing.T) {
-	s := startWith(t, server.Options{MaxHeaderBytes: 4 << 10, MaxARMBody: 1 << 10, MaxInferenceBody: 2 << 10})
+	s := testserver.Start(t, server.Options{MaxHeaderBytes: 4 << 10, MaxARMBody: 1 << 10, MaxInferenceBody: 2 << 10}).Server
 	sub := s.Config.Subscriptions[0].ID
 	req, _ := http.NewRequest("GET", s.URL+"/healthz", nil)
 	req.Header.Set("X-Big", strings.Repeat("a", 16<<10))
@@ -231,7 +195,7 @@ func TestSizeLimits(t *testing.T) {
 		t.Fatal("the account of the refused request was created")
 	}
 	// The same body fits the default ARM limit of another server.
-	s2 := startWith(t, server.Options{})
+	s2 := testserver.Start(t, server.Options{}).Server
 	req, _ = http.NewRequest("PUT", strings.Replace(acct, s.URL, s2.URL, 1), strings.NewReader(big))
 	req.Header.Set("Authorization", "Bearer "+s2.AdminToken)
 	req.Header.Set("Content-Type", "application/json")

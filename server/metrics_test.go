@@ -19,44 +19,16 @@ import (
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 	"github.com/ptu-dev/ptu/tokens"
 )
 
-// scaledClock runs scale times faster than real time from an anchor. Passed
-// as server.Options.Now with SimTimeScale set to the same scale, it makes the
-// leaky bucket, the metric minutes and the simulated engine agree.
-type scaledClock struct {
-	mu    sync.Mutex
-	base  time.Time // simulated time at real
-	real  time.Time
-	scale float64
-}
-
-func (c *scaledClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.base.Add(time.Duration(float64(time.Since(c.real)) * c.scale))
-}
-
-// anchor makes the clock read t now.
-func (c *scaledClock) anchor(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.base, c.real = t, time.Now()
-}
-
-// sleepUntil waits in real time until the clock reads t.
-func (c *scaledClock) sleepUntil(t time.Time) {
-	if d := t.Sub(c.Now()); d > 0 {
-		time.Sleep(time.Duration(float64(d) / c.scale))
-	}
-}
-
 // arrivals is a slog handler that keeps, from the access lines, when each
 // call reached the server on the scaled clock (now, less its latency).
 type arrivals struct {
-	clk *scaledClock
+	clk *clock.Fake
 	mu  *sync.Mutex
 	at  map[string][]time.Time // by deployment
 }
@@ -121,23 +93,17 @@ func TestUtilizationUnderSteadyLoad(t *testing.T) {
 // does not count, or nil when it counted (its assertions then reported).
 func utilizationRun(t *testing.T, scale float64) []string {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	clk := &scaledClock{scale: scale}
-	clk.anchor(t0.Add(-time.Hour))
+	// The clock runs scale times faster than real time. Passed as
+	// server.Options.Now with SimTimeScale set to the same scale, it makes
+	// the leaky bucket, the metric minutes and the simulated engine agree.
+	clk := clock.NewFake(t0.Add(-time.Hour))
+	clk.Run(scale)
 	var mu sync.Mutex
 	arrived := arrivals{clk: clk, mu: &mu, at: map[string][]time.Time{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: scale, Now: clk.Now,
-		Logger: slog.New(arrived)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		s.Close()
-	}()
+	ctx := context.Background()
+	ts := testserver.Start(t, server.Options{SimTimeScale: scale, Now: clk.Now, Logger: slog.New(arrived)})
+	defer ts.Stop()
+	s := ts.Server
 
 	sub := s.Config.Subscriptions[0].ID
 	acct, _, err := s.Control.PutAccount(ctx, sub, "rg", "load", control.AccountInput{Location: "eastus"})
@@ -209,7 +175,7 @@ func utilizationRun(t *testing.T, scale float64) []string {
 		every := time.Duration(cost / (load * capacity) * float64(time.Minute))
 		var plan []time.Time
 		for at := t0.Add(-20 * time.Second); at.Before(t0.Add(d)); at = at.Add(every) {
-			clk.sleepUntil(at)
+			_ = clock.SleepUntil(context.Background(), clk, at)
 			plan = append(plan, at)
 			calls.Add(1)
 			go send(dep)
@@ -218,7 +184,7 @@ func utilizationRun(t *testing.T, scale float64) []string {
 		planned[dep] = plan
 		mu.Unlock()
 	}
-	clk.anchor(t0.Add(-22 * time.Second))
+	clk.Set(t0.Add(-22 * time.Second))
 	var gens sync.WaitGroup
 	gens.Add(2)
 	go offer("steady", 0.6, 3*time.Minute, &gens)

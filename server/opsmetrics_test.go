@@ -13,6 +13,7 @@ import (
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -29,7 +30,7 @@ func TestOperationsMetrics(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(traceUpstreamConfig, up.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startWith(t, server.Options{ConfigPath: cfg})
+	s := testserver.Start(t, server.Options{ConfigPath: cfg}).Server
 	sub := s.Config.Subscriptions[0].ID
 	ctx := context.Background()
 	if _, _, err := s.Control.PutAccount(ctx, sub, "rg", "ops", control.AccountInput{Location: "eastus"}); err != nil {

@@ -5,16 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/ptu-dev/ptu/internal/testenv"
-
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/testenv"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -31,15 +30,7 @@ func TestReplicasShareOneBucketThroughRedis(t *testing.T) {
 	ctx := context.Background()
 	var urls, keys, scrapes []string
 	for range 2 {
-		ctx, cancel := context.WithCancel(ctx)
-		s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Redis: url,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx) }()
-		t.Cleanup(func() { cancel(); <-done; s.Close() })
+		s := testserver.Start(t, server.Options{Redis: url}).Server
 		sub := s.Config.Subscriptions[0].ID
 		a, _, err := s.Control.PutAccount(ctx, sub, "rg", acct, control.AccountInput{Location: "eastus"})
 		if err != nil {

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,23 +11,14 @@ import (
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
-func start(t *testing.T, dir string) (*server.Server, context.CancelFunc) {
+func start(t *testing.T, dir string) (*server.Server, func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	return s, func() {
-		cancel()
-		<-done
-		s.Close()
-	}
+	s := testserver.Start(t, server.Options{DataDir: dir})
+	return s.Server, s.Stop
 }
 
 func TestEverythingSurvivesARestart(t *testing.T) {
@@ -116,23 +106,11 @@ func TestHealthzAndEndpoint(t *testing.T) {
 }
 
 func TestSelfSignedTLS(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, TLSSelfSigned: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	go s.Serve(ctx)
+	s := testserver.Start(t, server.Options{TLSSelfSigned: true})
 	if !strings.HasPrefix(s.URL, "https://") {
 		t.Fatalf("URL = %s", s.URL)
 	}
-	pool, err := server.CertPool(filepath.Join(dir, "tls-cert.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: server.ClientTLS(pool), ForceAttemptHTTP2: true}}
+	c := s.HTTP
 	resp, err := c.Get(s.URL + "/healthz")
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/ptu-dev/ptu/backend/sim"
 	"github.com/ptu-dev/ptu/control"
 	"github.com/ptu-dev/ptu/internal/testenv"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 	"github.com/ptu-dev/ptu/tracing"
 )
@@ -150,7 +151,7 @@ func startTraced(t *testing.T, capture bool) *tracedEnv {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(traceUpstreamConfig, up.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.s = startWith(t, server.Options{ConfigPath: cfg, Tracing: e.tr, Redis: testenv.Redis(t)})
+	e.s = testserver.Start(t, server.Options{ConfigPath: cfg, Tracing: e.tr, Redis: testenv.Redis(t)}).Server
 
 	ctx := context.Background()
 	sub := e.s.Config.Subscriptions[0].ID

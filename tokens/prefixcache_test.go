@@ -5,29 +5,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newTestCache(maxEntries int) (*PrefixCache, *fakeClock) {
-	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	return NewPrefixCache(maxEntries, 5*time.Minute, clock.Now), clock
+func newTestCache(maxEntries int) (*PrefixCache, *clock.Fake) {
+	clk := clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	return NewPrefixCache(maxEntries, 5*time.Minute, clk.Now), clk
 }
 
 // prompt returns n token ids, 0..n-1 offset by seed, so prompts with different

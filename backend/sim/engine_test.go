@@ -11,29 +11,11 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu/backend"
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
-// fakeClock is the clock of engines driven by step in tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock is the clock of engines driven by step in tests.
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 // outcome is what one Generate call produced.
 type outcome struct {
@@ -68,7 +50,7 @@ func (o outcome) decodeTPS(perChoice int) float64 {
 	return float64(perChoice-1) / o.res.LastToken.Sub(o.res.FirstToken).Seconds()
 }
 
-func manualEngine(t testing.TB, cfg Config) (*Engine, *fakeClock) {
+func manualEngine(t testing.TB, cfg Config) (*Engine, *clock.Fake) {
 	t.Helper()
 	clk := newFakeClock()
 	cfg.Now = clk.Now
@@ -87,7 +69,7 @@ func (e *Engine) inFlight() int {
 
 // runManual runs reqs together on a manual engine, stepping its fake clock by
 // dt until all have returned.
-func runManual(t *testing.T, e *Engine, clk *fakeClock, dt time.Duration, reqs ...backend.Request) []outcome {
+func runManual(t *testing.T, e *Engine, clk *clock.Fake, dt time.Duration, reqs ...backend.Request) []outcome {
 	t.Helper()
 	out := make([]outcome, len(reqs))
 	var done atomic.Int64

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ptu-dev/ptu/backend"
 	"github.com/ptu-dev/ptu/backend/upstream"
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
 // wedgeable is an OpenAI-compatible server that answers GET /models always
@@ -68,7 +69,7 @@ func TestGenerationProbe(t *testing.T) {
 		t.Fatalf("path probe: %+v; want both in service (it cannot see the wedge)", h)
 	}
 
-	clk := &clock{at: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	g, err := upstream.New(upstream.Config{Name: "gen", Endpoints: eps, HealthModel: "served-model",
 		HealthTimeout: 200 * time.Millisecond, Models: map[string]string{"m": "served-model"}, Now: clk.Now})
 	if err != nil {
@@ -152,7 +153,7 @@ func TestGenerationProbeBusy(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	clk := &clock{at: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	g, err := upstream.New(upstream.Config{Name: "busy", Endpoints: []upstream.Endpoint{{URL: srv.URL}}, HealthModel: "m",
 		HealthTimeout: 500 * time.Millisecond, HealthInterval: time.Minute, Now: clk.Now})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/ptu-dev/ptu/backend"
 	"github.com/ptu-dev/ptu/backend/sim"
 	"github.com/ptu-dev/ptu/backend/upstream"
+	"github.com/ptu-dev/ptu/internal/clock"
 )
 
 // simServer serves a simulated engine as an OpenAI-compatible server (what
@@ -55,19 +55,6 @@ func newSimServer(t *testing.T) *simServer {
 	}))
 	t.Cleanup(s.Close)
 	return s
-}
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
 }
 
 type collected struct {
@@ -182,7 +169,7 @@ func TestTokenizerFallback(t *testing.T) {
 // cool-down one trial call goes to it; a health probe returns it to service.
 func TestRetryEjectRecover(t *testing.T) {
 	bad, good := newSimServer(t), newSimServer(t)
-	clk := &clock{at: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	g, err := upstream.New(upstream.Config{Name: "pair", Models: map[string]string{"gpt-4o": "served-model"},
 		Endpoints:        []upstream.Endpoint{{URL: bad.URL + "/v1"}, {URL: good.URL + "/v1"}},
 		FailureThreshold: 3, Cooldown: time.Minute, Now: clk.Now})

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/ptu-dev/ptu/catalog"
 	"github.com/ptu-dev/ptu/config"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/sqlite"
 )
 
@@ -25,26 +25,13 @@ import (
 // (what `ptu serve` runs), on a clock the test moves, with the environment
 // pointing the CLI at it.
 type billingCLIEnv struct {
-	t   *testing.T
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (e *billingCLIEnv) Now() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *billingCLIEnv) set(t time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = t
+	*clock.Fake
+	t *testing.T
 }
 
 func newBillingCLIEnv(t *testing.T) *billingCLIEnv {
 	t.Helper()
-	e := &billingCLIEnv{t: t, now: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	e := &billingCLIEnv{t: t, Fake: clock.NewFake(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))}
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "ptu.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -59,11 +46,7 @@ func newBillingCLIEnv(t *testing.T) *billingCLIEnv {
 		Billing: billing.New(store, cat, billing.Options{Now: e.Now})})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	t.Setenv("PTU_ENDPOINT", ts.URL)
-	t.Setenv("PTU_TOKEN", "test-token")
-	t.Setenv("PTU_SUBSCRIPTION", "")
-	t.Setenv("PTU_PROFILE", filepath.Join(t.TempDir(), "profile.json"))
-	t.Setenv("PTU_DATA_DIR", t.TempDir())
+	useServer(t, ts.URL, "test-token")
 	return e
 }
 
@@ -203,7 +186,7 @@ func TestReservationsAndBilling(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Code: InvalidResourceProperties") || !strings.Contains(err.Error(), "reserve at most 30 PTUs") {
 		t.Fatalf("oversized purchase: %v", err)
 	}
-	e.set(e.Now().Add(30 * time.Minute))
+	e.Set(e.Now().Add(30 * time.Minute))
 	id, _ := e.must("", "reservation", "purchase", "-l", "eastus", "--sku", "GlobalProvisionedManaged", "--quantity", "20", "--term", "P1Y",
 		"--billing-plan", "Upfront", "--display-name", "demo", "--query", "name", "-o", "tsv")
 	id = strings.TrimSpace(id)
@@ -214,7 +197,7 @@ func TestReservationsAndBilling(t *testing.T) {
 	list, _ := e.must("", "reservation", "list", "--query", "[].{name:properties.displayName, sku:properties.skuName, ptu:properties.quantity, term:properties.term, renew:properties.autoRenew, state:properties.state, ends:properties.termEndDateTime}", "-o", "table")
 	billingGolden(t, "reservation-list-table", list, []string{id})
 
-	e.set(time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC))
+	e.Set(time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC))
 	usage, _ := e.must("", "billing", "usage", "list", "--from", "2026-03-01T08:00:00Z", "--to", "2026-03-01T11:00:00Z", "--granularity", "Hourly", "-o", "csv")
 	billingGolden(t, "billing-usage-hourly-csv", usage, []string{id})
 	table, _ := e.must("", "billing", "usage", "list", "--from", "2026-03-01", "--to", "2026-03-01T11:00:00Z", "--group-by", "Account", "--granularity", "None", "-o", "table",
@@ -225,7 +208,7 @@ func TestReservationsAndBilling(t *testing.T) {
 	if cancelled != "Cancelled\n" {
 		t.Errorf("cancel printed %q", cancelled)
 	}
-	e.set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	e.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	res, _ := e.must("", "billing", "reservation", "list", "--from", "2026-03-01", "--to", "2026-03-01T12:00:00Z", "--granularity", "None", "-o", "csv")
 	billingGolden(t, "billing-reservation-csv", res, []string{id})
 	charges, _ := e.must("", "billing", "charge", "list", "--from", "2026-03-01", "--to", "2026-03-01T12:00:00Z", "-o", "csv")

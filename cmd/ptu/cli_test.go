@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -31,29 +31,22 @@ var fixedNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func newCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: 1000,
-		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return fixedNow },
+	s := testserver.Start(t, server.Options{SimTimeScale: 1000, Now: func() time.Time { return fixedNow },
 		// The clock stands still: creations answer at once rather than
 		// provision for ever (TestCLIWaitsForCreations polls on a real clock).
-		ProvisioningDelay: -1})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	t.Setenv("PTU_ENDPOINT", s.URL)
-	t.Setenv("PTU_TOKEN", s.AdminToken)
+		ProvisioningDelay: -1}).Server
+	useServer(t, s.URL, s.AdminToken)
+	return &cliEnv{t: t, s: s, url: s.URL}
+}
+
+// useServer points the CLI at the server at url, with a profile and data
+// directory of its own.
+func useServer(t *testing.T, url, token string) {
+	t.Setenv("PTU_ENDPOINT", url)
+	t.Setenv("PTU_TOKEN", token)
 	t.Setenv("PTU_SUBSCRIPTION", "")
 	t.Setenv("PTU_PROFILE", filepath.Join(t.TempDir(), "profile.json"))
 	t.Setenv("PTU_DATA_DIR", t.TempDir())
-	return &cliEnv{t: t, s: s, url: s.URL}
 }
 
 // ptu runs the CLI in-process and returns what it printed.
@@ -360,25 +353,8 @@ func TestQuotaCommands(t *testing.T) {
 // Azure-AsyncOperation and prints the account and the deployment once they
 // are Succeeded, as az does.
 func TestCLIWaitsForCreations(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: 1000,
-		Logger: slog.New(slog.DiscardHandler), ProvisioningDelay: 300 * time.Millisecond})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	t.Setenv("PTU_ENDPOINT", s.URL)
-	t.Setenv("PTU_TOKEN", s.AdminToken)
-	t.Setenv("PTU_SUBSCRIPTION", "")
-	t.Setenv("PTU_PROFILE", filepath.Join(t.TempDir(), "profile.json"))
-	t.Setenv("PTU_DATA_DIR", t.TempDir())
+	s := testserver.Start(t, server.Options{SimTimeScale: 1000, ProvisioningDelay: 300 * time.Millisecond})
+	useServer(t, s.URL, s.AdminToken)
 	out, errOut, err := ptu(t, "", "cognitiveservices", "account", "create", "-n", "lro", "-g", "rg", "-l", "eastus",
 		"--kind", "OpenAI", "--sku", "S0", "--yes", "--query", "properties.provisioningState", "-o", "tsv")
 	if err != nil || strings.TrimSpace(out) != "Succeeded" {

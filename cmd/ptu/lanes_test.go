@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 
 	ptutypes "github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -93,15 +93,8 @@ func TestLanesUnderABurst(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(lanesConfig, simURL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, ConfigPath: cfg, SimTimeScale: 50,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	go s.Serve(ctx)
+	ctx := context.Background()
+	s := testserver.Start(t, server.Options{DataDir: dir, ConfigPath: cfg, SimTimeScale: 50})
 
 	sub := s.Config.Subscriptions[0].ID
 	svc := s.Control

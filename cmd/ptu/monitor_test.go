@@ -6,18 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	ptucore "github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/clock"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -209,50 +208,15 @@ func TestChartScale(t *testing.T) {
 	}
 }
 
-// stepClock is a clock the test sets.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // TestUtilizationThreeAgree is the "the three agree": calls through
 // the gateway in three minutes, then each minute's utilization read from
 // Prometheus (the consumed-tokens counter's increase over the minute ÷ the
 // capacity gauge), from the Azure-shaped API, and from the CLI.
 func TestUtilizationThreeAgree(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	clk := &stepClock{now: t0.Add(-time.Minute)}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), SimTimeScale: 1000,
-		Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	t.Setenv("PTU_ENDPOINT", s.URL)
-	t.Setenv("PTU_TOKEN", s.AdminToken)
-	t.Setenv("PTU_SUBSCRIPTION", "")
-	t.Setenv("PTU_PROFILE", filepath.Join(t.TempDir(), "profile.json"))
-	t.Setenv("PTU_DATA_DIR", t.TempDir())
+	clk := clock.NewFake(t0.Add(-time.Minute))
+	s := testserver.Start(t, server.Options{SimTimeScale: 1000, Now: clk.Now}).Server
+	useServer(t, s.URL, s.AdminToken)
 	acct := monitorAccount(t, s, "gpt-4o", "other")
 
 	get := func(u string, auth bool) []byte {
@@ -305,10 +269,10 @@ func TestUtilizationThreeAgree(t *testing.T) {
 	var fromProm []float64
 	for m, calls := range []int{3, 8, 1} {
 		start := t0.Add(time.Duration(m) * time.Minute)
-		clk.set(start.Add(5 * time.Second))
+		clk.Set(start.Add(5 * time.Second))
 		before := prom(consumed)
 		for i := range calls {
-			clk.set(start.Add(time.Duration(5+5*i) * time.Second))
+			clk.Set(start.Add(time.Duration(5+5*i) * time.Second))
 			call("gpt-4o", 50+10*i)
 		}
 		call("other", 20)
@@ -318,8 +282,8 @@ func TestUtilizationThreeAgree(t *testing.T) {
 		}
 		fromProm = append(fromProm, 100*(prom(consumed)-before)/capacity)
 	}
-	clk.set(t0.Add(6 * time.Minute))
-	if err := s.Metrics.Flush(ctx); err != nil {
+	clk.Set(t0.Add(6 * time.Minute))
+	if err := s.Metrics.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 

@@ -25,8 +25,10 @@ import (
 	"github.com/ptu-dev/ptu/backend/upstream"
 	"github.com/ptu-dev/ptu/catalog"
 	"github.com/ptu-dev/ptu/control"
+	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/internal/gguf"
 	"github.com/ptu-dev/ptu/internal/ollamatest"
+	"github.com/ptu-dev/ptu/internal/testserver"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -153,26 +155,14 @@ func (h recorder) String() string {
 	return h.text.String()
 }
 
-// fixedClock stands still unless advanced: the bucket does not drain, so
-// its level is the sum of what calls settled.
-type fixedClock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *fixedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
-func (c *fixedClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
-}
-
 // ptuEnv is a ptu server whose gpt-4o pool is served by Ollama, with one
 // account and a provisioned deployment "dep".
 type ptuEnv struct {
-	t     *testing.T
-	s     *server.Server
-	clock *fixedClock
+	t *testing.T
+	s *server.Server
+	// clock stands still unless advanced: the bucket does not drain, so
+	// its level is the sum of what calls settled.
+	clock *clock.Fake
 	logs  recorder
 	dep   ptu.Deployment
 	model *catalog.Model
@@ -208,20 +198,10 @@ func newPTU(t *testing.T, urls []string, model, extra string) *ptuEnv {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(ptuConfig, strings.Join(eps, ", "), model, extra)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &ptuEnv{t: t, clock: &fixedClock{at: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}, logs: newRecorder()}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), ConfigPath: cfg,
-		Logger: slog.New(e.logs), Now: e.clock.Now})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
+	e := &ptuEnv{t: t, clock: clock.NewFake(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)), logs: newRecorder()}
+	ctx := context.Background()
+	s := testserver.Start(t, server.Options{ConfigPath: cfg, Logger: slog.New(e.logs), Now: e.clock.Now}).Server
 	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
 		if t.Failed() {
 			t.Logf("ptu log:\n%s", e.logs.String())
 		}
