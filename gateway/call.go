@@ -80,8 +80,8 @@ type call struct {
 	rec      ptu.CallRecord
 }
 
-func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, a *account, dep *deployment, op operation, apiVersion, id string, body []byte, isSpill bool) *call {
-	c := &call{g: g, w: w, ctx: r.Context(), dep: dep, op: op, apiVersion: apiVersion, body: body,
+func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, a *account, dep *deployment, op operation, apiVersion, id string, body []byte, isSpill bool) call {
+	c := call{g: g, w: w, ctx: r.Context(), dep: dep, op: op, apiVersion: apiVersion, body: body,
 		rec: ptu.CallRecord{Time: g.opt.Now(), RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(), IsSpillover: isSpill}}
 	h := w.Header()
 	h.Set("x-ms-region", dep.region.DisplayName)
@@ -92,7 +92,7 @@ func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, a *account, de
 
 // attempt runs the call on one deployment and says how it ended.
 func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, dep *deployment, op operation, apiVersion, id string, body []byte, isSpill bool) (out outcome) {
-	c := g.newCall(w, r, a, dep, op, apiVersion, id, body, isSpill)
+	c := g.newCall(w, r, a, dep, op, apiVersion, id, body, isSpill) // a value: it stays on the stack
 	defer func() { c.record(out) }() // however the call ends, a panic included
 	if out = c.validate(); out != pending {
 		return out
