@@ -55,8 +55,8 @@ func (o outcome) spills() bool {
 
 // call is one attempt of an inference call on one deployment: the one it
 // names, or the Standard deployment it spills over to. It goes through its
-// stages in order (validate, filter, admit, run, settle, respond) and is
-// recorded once, in whichever stage it ended.
+// stages in order (validate, holdStream, price, filter, admit, run, settle,
+// respond) and is recorded once, in whichever stage it ended.
 type call struct {
 	g          *Gateway
 	w          http.ResponseWriter
