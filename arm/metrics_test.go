@@ -24,7 +24,6 @@ import (
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/arm"
 	"github.com/ptu-dev/ptu/control"
-	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/metrics"
 )
 
@@ -58,8 +57,8 @@ func metricsEnv(t *testing.T) (*env, http.Handler, ptu.Account) {
 		Logger: slog.New(slog.DiscardHandler)})
 	call := func(at time.Duration, dep string, cost float64, status int, stream bool) {
 		e.clock.Set(metricsMinute.Add(at))
-		r := gateway.Record{RequestID: "r", Account: acct, Deployment: deps[dep], Operation: "ChatCompletions_Create", Stream: stream,
-			Status: status, PromptTokens: int(cost) - 400, CompletionTokens: 100, Estimate: cost, Actual: cost,
+		r := ptu.CallRecord{RequestID: "r", Account: acct, Deployment: deps[dep], Operation: "ChatCompletions_Create", Stream: stream,
+			Status: status, CallUsage: ptu.CallUsage{PromptTokens: int(cost) - 400, CompletionTokens: 100}, Estimate: cost, Actual: cost,
 			TimeToFirstToken: 250 * time.Millisecond, Duration: 4250 * time.Millisecond}
 		if status == 429 {
 			r.Throttled, r.Actual, r.CompletionTokens, r.TimeToFirstToken, r.Duration = true, 0, 0, 0, time.Millisecond

@@ -48,6 +48,10 @@ type Result struct {
 	CachedTokens     int
 	FirstToken       time.Time // when the first output token was produced; zero if none
 	LastToken        time.Time // when the last output token was produced; zero if none
+	// Tokenized says the counts are the model's tokenizer's, not the model
+	// server's: it reported no usage (PromptTokens is then the gateway's
+	// count, CompletionTokens the tokenizer's count of the output).
+	Tokenized bool
 }
 
 // Backend runs generation requests.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
-	"github.com/ptu-dev/ptu/gateway"
 )
 
 // DefaultFlushEvery is how often Recorder.Run writes token counts.
@@ -16,9 +15,6 @@ const DefaultFlushEvery = 10 * time.Second
 
 // RecorderOptions configure a Recorder.
 type RecorderOptions struct {
-	// Next receives every record after this recorder counted it, so the
-	// recorder can sit in front of another (the metrics recorder).
-	Next gateway.Recorder
 	// Logger receives flush failures; nothing is logged when nil.
 	Logger *slog.Logger
 	// FlushEvery is how often Run writes, in real time; DefaultFlushEvery when 0.
@@ -40,7 +36,7 @@ type Recorder struct {
 	flushMu sync.Mutex // one flush at a time
 }
 
-var _ gateway.Recorder = (*Recorder)(nil)
+var _ ptu.CallRecorder = (*Recorder)(nil)
 
 type usageKey struct {
 	sub, rg, account, deployment, region, sku, model, version string
@@ -59,11 +55,8 @@ func NewRecorder(store ptu.UsageStore, opt RecorderOptions) *Recorder {
 	return &Recorder{store: store, opt: opt, log: log, pending: map[usageKey]*ptu.TokenUsage{}}
 }
 
-// Record counts one finished call, then hands it to Next.
-func (r *Recorder) Record(rec gateway.Record) {
-	if r.opt.Next != nil {
-		defer r.opt.Next.Record(rec)
-	}
+// Record counts one finished call.
+func (r *Recorder) Record(rec ptu.CallRecord) {
 	d := rec.Deployment
 	if ptu.IsProvisioned(d.SKUName) || rec.Status < 200 || rec.Status > 299 {
 		return

@@ -321,14 +321,14 @@ func userPrompt(t testing.TB, tag string, n int) string {
 }
 
 // recorder keeps the gateway's records and hands them out as calls end.
-type recorder struct{ c chan gateway.Record }
+type recorder struct{ c chan ptu.CallRecord }
 
-func newRecorder() *recorder { return &recorder{c: make(chan gateway.Record, 1024)} }
+func newRecorder() *recorder { return &recorder{c: make(chan ptu.CallRecord, 1024)} }
 
-func (r *recorder) Record(rec gateway.Record) { r.c <- rec }
+func (r *recorder) Record(rec ptu.CallRecord) { r.c <- rec }
 
 // next waits for the record of the next call to end.
-func (r *recorder) next(t testing.TB) gateway.Record {
+func (r *recorder) next(t testing.TB) ptu.CallRecord {
 	t.Helper()
 	select {
 	case rec := <-r.c:
@@ -336,7 +336,7 @@ func (r *recorder) next(t testing.TB) gateway.Record {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no call ended within 30s")
 	}
-	return gateway.Record{}
+	return ptu.CallRecord{}
 }
 
 // gw is a gateway of its own over a server's control plane, with the

@@ -78,9 +78,9 @@ func TestBackendFailure(t *testing.T) {
 		{name: "fails at once", be: failingBackend{err: errors.New("connection refused")}, body: req + `}`, status: 500, code: "InternalServerError"},
 		{name: "unavailable", be: failingBackend{err: unavailable{}}, body: req + `}`, status: 503, code: "ServiceUnavailable"},
 		{name: "fails after 3 tokens", be: failingBackend{tokens: 3, err: errors.New("replica lost")}, body: req + `}`, status: 500, code: "InternalServerError"},
-		{name: "stream fails after 3 tokens", be: failingBackend{tokens: 3, err: errors.New("replica lost")}, body: req + `,"stream":true}`, status: 200, cut: gateway.CutUpstream},
+		{name: "stream fails after 3 tokens", be: failingBackend{tokens: 3, err: errors.New("replica lost")}, body: req + `,"stream":true}`, status: 200, cut: ptu.CutUpstream},
 		{name: "times out", be: failingBackend{err: context.DeadlineExceeded}, body: req + `}`, status: 504, code: "Timeout"},
-		{name: "stream times out after 3 tokens", be: failingBackend{tokens: 3, err: fmt.Errorf("upstream: %w", context.DeadlineExceeded)}, body: req + `,"stream":true}`, status: 200, cut: gateway.CutTimeout},
+		{name: "stream times out after 3 tokens", be: failingBackend{tokens: 3, err: fmt.Errorf("upstream: %w", context.DeadlineExceeded)}, body: req + `,"stream":true}`, status: 200, cut: ptu.CutTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
@@ -97,7 +97,7 @@ func TestBackendFailure(t *testing.T) {
 				// The stream had started: the error is its last event, with no [DONE].
 				body := strings.TrimSpace(string(r.body))
 				last := body[strings.LastIndex(body, "data: ")+len("data: "):]
-				want := map[string]string{gateway.CutUpstream: "InternalServerError", gateway.CutTimeout: "Timeout"}[tc.cut]
+				want := map[string]string{ptu.CutUpstream: "InternalServerError", ptu.CutTimeout: "Timeout"}[tc.cut]
 				if code := azureErr(t, []byte(last)); code != want || strings.Contains(body, "[DONE]") {
 					t.Errorf("stream ends with %q, want a %s event and no [DONE]", last, want)
 				}

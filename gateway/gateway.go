@@ -44,45 +44,31 @@ type Backends interface {
 	Standard(region string, model *catalog.Model) (backend.Backend, error)
 }
 
-// Recorder receives one record per finished inference call (metrics, logs).
-type Recorder interface {
-	Record(Record)
+// ControlPlane is what the data plane reads of the control plane: the
+// generation its cache of accounts is kept by, the accounts, deployments,
+// pools and regions it serves, content filter policies, the model catalog,
+// and the principals calling with tokens.
+type ControlPlane interface {
+	Generation() uint64
+	AccountBySubDomain(ctx context.Context, subDomain string) (ptu.Account, error)
+	ListDeployments(ctx context.Context, sub, rg, acct string) ([]ptu.Deployment, error)
+	ListPools(ctx context.Context) ([]control.PoolStatus, error)
+	ListSubscriptions(ctx context.Context) ([]ptu.Subscription, error)
+	ListLocations(ctx context.Context, sub string) ([]ptu.Region, error)
+	RAIPolicyFor(ctx context.Context, a ptu.Account, name string) (ptu.RAIPolicy, []ptu.RAIBlocklist, bool, error)
+	Catalog() *catalog.Catalog
+	Authenticate(ctx context.Context, token string) (*control.Caller, error)
 }
 
-// Record describes one inference call as it ended.
-type Record struct {
-	Time             time.Time // when it ended
-	RequestID        string
-	Account          ptu.Account
-	Deployment       ptu.Deployment
-	Operation        string // ChatCompletions_Create | Completions_Create
-	Stream           bool
-	Status           int
-	PromptTokens     int
-	CachedTokens     int
-	CompletionTokens int
-	Estimate         float64 // admission estimate, input-equivalent tokens
-	Actual           float64 // settled cost, input-equivalent tokens
-	Utilization      float64 // percent, as reported in the response header
-	TimeToFirstToken time.Duration
-	Duration         time.Duration
-	Throttled        bool
-	// IsSpillover marks a call served by (or refused by) the Standard
-	// deployment it spilled over to; the provisioned deployment's own refusal
-	// is recorded separately with IsSpillover false, as Azure records it.
-	IsSpillover bool
-	// Cut says why an answer was cut off before its end by the server's
-	// side: CutDrain, CutUpstream, CutTimeout; "" for a whole answer, a
-	// refusal, or a client that went away.
-	Cut string
-}
+var _ ControlPlane = (*control.Service)(nil)
 
 // Options configure a Gateway.
 type Options struct {
-	Control  *control.Service
+	Control  ControlPlane
 	Limiter  leaky.Limiter
 	Backends Backends
-	Recorder Recorder // optional
+	// Recorder takes the record of each call as it ends; optional.
+	Recorder ptu.CallRecorder
 	Logger   *slog.Logger
 	Now      func() time.Time
 	MaxBody  int64 // DefaultMaxBody when 0

@@ -270,7 +270,7 @@ func (g *Gateway) refused(a *account, dep *deployment, op operation, id string, 
 	if g.opt.Recorder == nil {
 		return
 	}
-	g.opt.Recorder.Record(Record{Time: start, RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(),
+	g.opt.Recorder.Record(ptu.CallRecord{Time: start, RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(),
 		Status: status, Duration: g.opt.Now().Sub(start), IsSpillover: isSpill})
 }
 
@@ -303,7 +303,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depNa
 		return
 	}
 	first := newHoldWriter(w)
-	if !g.attempt(first, r, a, dep, op, apiVersion, id, body, false) {
+	if !g.attempt(first, r, a, dep, op, apiVersion, id, body, false).spills() {
 		first.release() // served, or failed in a way spillover does not cover
 		return
 	}
@@ -316,161 +316,4 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, a *account, depNa
 		first.Header().Set(HeaderSpilloverError, strconv.Itoa(second.status))
 		first.release()
 	}
-}
-
-// attempt runs the call on one deployment and reports whether it ended in a
-// way that spillover covers: throttled (429), a context too long for the
-// deployment (400), or a server error before any output (5xx).
-func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, dep *deployment, op operation, apiVersion, id string, body []byte, isSpill bool) (spillable bool) {
-	start := g.opt.Now()
-	w.Header().Set("x-ms-region", dep.region.DisplayName)
-	w.Header().Set("x-ms-deployment-name", dep.d.Name)
-	w.Header().Set(HeaderIsSpilledOver, strconv.FormatBool(isSpill))
-
-	req, oerr := parse(op, body, dep)
-	releaseBody(r.Context()) // parsed: what it cost to decode is garbage now
-	if oerr != nil {
-		g.refused(a, dep, op, id, start, oerr.status(), isSpill)
-		writeOpenAIError(w, oerr)
-		return oerr.Code != nil && *oerr.Code == "context_length_exceeded"
-	}
-	if req.stream && g.opt.MaxStreams > 0 {
-		if !g.streams.acquire(dep.key, g.opt.MaxStreams) {
-			rec := Record{Time: start, RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(), Stream: true,
-				PromptTokens: req.promptTokens, Status: http.StatusTooManyRequests, Throttled: true, IsSpillover: isSpill}
-			if g.opt.Recorder != nil {
-				g.opt.Recorder.Record(rec)
-			}
-			w.Header().Set("retry-after", "1")
-			w.Header().Set("retry-after-ms", "1000")
-			writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
-				"Requests to the %s Operation under Azure OpenAI API version %s have exceeded the limit of %d concurrent streams of deployment '%s'. Please retry after 1 second.",
-				op, apiVersion, g.opt.MaxStreams, dep.d.Name))
-			return true
-		}
-		defer g.streams.release(dep.key) // when the stream ends or its client goes
-	}
-	req.cached = g.opt.Cache.Lookup(dep.key, req.promptIDs)
-	estimate := req.estimate(dep)
-
-	rec := Record{Time: start, RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(), Stream: req.stream,
-		PromptTokens: req.promptTokens, CachedTokens: req.cached, Estimate: estimate, IsSpillover: isSpill}
-	defer func() {
-		rec.Duration = g.opt.Now().Sub(start)
-		traceAttempt(r.Context(), w, op, dep, req, &rec)
-		if g.opt.Recorder != nil {
-			g.opt.Recorder.Record(rec)
-		}
-	}()
-
-	ctx := r.Context()
-	if dep.filter.EvaluatesPrompt() {
-		req.promptFilter = make([]oai.ContentFilterResults, len(req.texts))
-		for i, text := range req.texts {
-			if text == "" && len(req.prompts[i]) > 0 {
-				text = dep.enc.Decode(req.prompts[i]) // a prompt given as token ids
-			}
-			res, err := dep.filter.CheckPrompt(ctx, text)
-			if err != nil {
-				rec.Status = http.StatusInternalServerError
-				g.internal(w, fmt.Errorf("content filter: %w", err))
-				return false
-			}
-			if res.Blocked {
-				rec.Status = http.StatusBadRequest
-				writeContentFilterError(w, res)
-				return false
-			}
-			req.promptFilter[i] = res.Annotations()
-		}
-	}
-	remaining, windowEnd := 0, time.Time{}
-	if dep.rpm > 0 {
-		var ok bool
-		if remaining, windowEnd, ok = g.admitRequest(w, dep, op, apiVersion); !ok {
-			rec.Status, rec.Throttled = http.StatusTooManyRequests, true
-			return true
-		}
-	}
-	actx, span := startAdmission(ctx, dep, estimate)
-	dec, err := g.opt.Limiter.Admit(actx, dep.key, dep.capacity, estimate)
-	endAdmission(ctx, span, dec, err, isSpill)
-	if dep.rpm > 0 && (err != nil || !dec.Allowed) {
-		g.windows.refund(dep, windowEnd) // the call does not run: it uses no request
-		remaining++
-		w.Header().Set("x-ratelimit-remaining-requests", itoa(int64(remaining)))
-	}
-	if err != nil {
-		rec.Status = http.StatusServiceUnavailable
-		g.opt.Logger.Error("admission unavailable", "request_id", id, "deployment", dep.d.Name, "err", err)
-		w.Header().Set("retry-after", "1")
-		w.Header().Set("retry-after-ms", "1000")
-		writeAzureError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "Admission control is unavailable; retry shortly.")
-		return true
-	}
-	rec.Utilization = dec.Reported()
-	w.Header().Set("azure-openai-deployment-utilization", fmt.Sprintf("%.1f%%", dec.Reported()))
-	w.Header().Set(HeaderBucketUtilization, fmt.Sprintf("%.1f%%", dec.Utilization))
-	if dep.rpm > 0 {
-		// Standard deployments report the tokens left, as Azure does for them.
-		w.Header().Set("x-ratelimit-remaining-tokens", itoa(int64(max(0, dep.capacity-dec.Level))))
-	}
-	if !dec.Allowed {
-		rec.Status, rec.Throttled = http.StatusTooManyRequests, true
-		secs, ms := dec.RetryAfterSeconds(), dec.RetryAfterMillis()
-		w.Header().Set("retry-after", itoa(secs))
-		w.Header().Set("retry-after-ms", itoa(ms))
-		if dep.rpm > 0 {
-			writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
-				"Requests to the %s Operation under Azure OpenAI API version %s have exceeded token rate limit of your current deployment '%s' (%d tokens per minute). Please retry after %d seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.",
-				op, apiVersion, dep.d.Name, int(dep.capacity), secs))
-			return true
-		}
-		writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
-			"Requests to the %s Operation under Azure OpenAI API version %s have exceeded the provisioned throughput of deployment '%s' (utilization %.1f%%, %d PTUs). Please retry after %d seconds.",
-			op, apiVersion, dep.d.Name, dec.Reported(), dep.d.Capacity, secs))
-		return true
-	}
-
-	settled := false
-	settle := func(actual float64) {
-		if settled {
-			return
-		}
-		settled = true
-		rec.Actual = actual
-		// Settle even when the client has gone: the bucket must learn what was spent.
-		if err := dec.Reservation.Settle(context.WithoutCancel(ctx), actual); err != nil {
-			g.opt.Logger.Error("settle failed", "request_id", id, "deployment", dep.d.Name, "err", err)
-		}
-	}
-	defer settle(0) // a panic or an early return refunds the whole reservation
-
-	out := newResponder(w, op, req, dep, id, g.opt.Now)
-	res, err := g.generate(ctx, dep, req, out)
-	actual := float64(max(0, res.PromptTokens-res.CachedTokens)) + dep.weight*float64(res.CompletionTokens)
-	settle(actual)
-	// The counts settled are the backend's (an upstream's own usage): the
-	// record, and so the metrics and the bill, carry the same ones.
-	rec.PromptTokens, rec.CompletionTokens = res.PromptTokens, res.CompletionTokens
-	if !res.FirstToken.IsZero() {
-		rec.TimeToFirstToken = res.FirstToken.Sub(start)
-	}
-	if errors.Is(err, errFiltered) {
-		err = nil // every choice ended, some by the content filter
-	}
-	if err != nil {
-		rec.Status, rec.Cut = out.fail(ctx, err, g.aborted.Err() != nil, g.opt.Logger)
-		return rec.Status >= 500 && !out.started
-	}
-	if !req.stream && dep.filter.ClassifiesCompletion() {
-		if err := out.classify(ctx, dep.filter); err != nil {
-			rec.Status = http.StatusInternalServerError
-			g.internal(w, fmt.Errorf("content filter: %w", err))
-			return false
-		}
-	}
-	rec.Status = http.StatusOK
-	out.finish(res)
-	return false
 }

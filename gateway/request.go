@@ -148,77 +148,12 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 	if e := checkKeys(op, body); e != nil {
 		return nil, e
 	}
-	var c common
-	switch op {
-	case opChat:
-		var in oai.ChatCompletionRequest
-		if err := json.Unmarshal(body, &in); err != nil {
-			return nil, decodeError(err)
-		}
-		if len(in.Messages) == 0 {
-			return nil, invalid("messages", "empty_array", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
-		}
-		msgs := make([]tokens.Message, len(in.Messages))
-		for i, m := range in.Messages {
-			if !chatRoles[m.Role] {
-				return nil, invalid(fmt.Sprintf("messages[%d].role", i), "invalid_value",
-					fmt.Sprintf("Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", m.Role))
-			}
-			msgs[i] = tokens.Message{Role: m.Role, Name: m.Name, Content: string(m.Content)}
-			if len(m.ToolCalls) > 0 && string(m.ToolCalls) != "null" {
-				msgs[i].ToolCalls = string(m.ToolCalls)
-			}
-		}
-		c = common{maxTokens: in.MaxTokens, maxCompletionTokens: in.MaxCompletionTokens, n: in.N, stop: in.Stop,
-			temperature: in.Temperature, topP: in.TopP, stream: in.Stream, streamOptions: in.StreamOptions,
-			penalties: map[string]*float64{"presence_penalty": in.PresencePenalty, "frequency_penalty": in.FrequencyPenalty}}
-		r.seed = in.Seed
-		if e := checkCommon(c, r, dep); e != nil {
-			return nil, e
-		}
-		// A prompt past the context window is refused before it is
-		// tokenized whole: counting stops once it is certainly too long.
-		if n, over := chatOver(dep.enc, msgs, dep.model.ContextWindow-max(r.maxTokens, 1)); over {
-			return nil, tooLong(op, dep.model.ContextWindow, n, max(r.maxTokens, 1), true)
-		}
-		ids := dep.enc.ChatTokens(msgs)
-		r.prompts, r.promptIDs, r.promptTokens = [][]int{ids}, ids, len(ids)
-		var text strings.Builder
-		for i, m := range msgs {
-			if i > 0 {
-				text.WriteByte('\n')
-			}
-			text.WriteString(m.Content)
-		}
-		r.texts = []string{text.String()}
-	case opCompletions:
-		var in oai.CompletionRequest
-		if err := json.Unmarshal(body, &in); err != nil {
-			return nil, decodeError(err)
-		}
-		if len(in.Prompt) == 0 {
-			return nil, invalid("prompt", "invalid_value", "Invalid 'prompt': a prompt is required (a string, an array of strings, or token arrays).")
-		}
-		c = common{maxTokens: in.MaxTokens, n: in.N, bestOf: in.BestOf, stop: in.Stop, temperature: in.Temperature, topP: in.TopP,
-			stream: in.Stream, streamOptions: in.StreamOptions}
-		r.seed = in.Seed
-		if e := checkCommon(c, r, dep); e != nil {
-			return nil, e
-		}
-		for _, p := range in.Prompt {
-			ids := p.Tokens
-			if ids == nil {
-				out := max(r.maxTokens, 1)
-				if n, over := dep.enc.CountUpTo(p.Text, dep.model.ContextWindow-out); over {
-					return nil, tooLong(op, dep.model.ContextWindow, n, out, true)
-				}
-				ids = dep.enc.Encode(p.Text)
-			}
-			r.texts = append(r.texts, p.Text) // "" for token arrays: decoded only if a filter reads it
-			r.prompts = append(r.prompts, ids)
-			r.promptTokens += len(ids)
-		}
-		r.promptIDs = r.prompts[0]
+	parseOp := parseCompletion
+	if op == opChat {
+		parseOp = parseChat
+	}
+	if e := parseOp(r, dep); e != nil {
+		return nil, e
 	}
 	ctxWindow := dep.model.ContextWindow
 	for _, p := range r.prompts {
@@ -236,6 +171,85 @@ func parse(op operation, body []byte, dep *deployment) (*request, *openAIError) 
 		r.reserve = tokens.DefaultMaxOutput(dep.model.MaxOutputTokens, ctxWindow, longest)
 	}
 	return r, nil
+}
+
+// parseChat reads a chat completion request and renders its conversation
+// as the model's tokens.
+func parseChat(r *request, dep *deployment) *openAIError {
+	var in oai.ChatCompletionRequest
+	if err := json.Unmarshal(r.body, &in); err != nil {
+		return decodeError(err)
+	}
+	if len(in.Messages) == 0 {
+		return invalid("messages", "empty_array", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+	}
+	msgs := make([]tokens.Message, len(in.Messages))
+	for i, m := range in.Messages {
+		if !chatRoles[m.Role] {
+			return invalid(fmt.Sprintf("messages[%d].role", i), "invalid_value",
+				fmt.Sprintf("Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", m.Role))
+		}
+		msgs[i] = tokens.Message{Role: m.Role, Name: m.Name, Content: string(m.Content)}
+		if len(m.ToolCalls) > 0 && string(m.ToolCalls) != "null" {
+			msgs[i].ToolCalls = string(m.ToolCalls)
+		}
+	}
+	c := common{maxTokens: in.MaxTokens, maxCompletionTokens: in.MaxCompletionTokens, n: in.N, stop: in.Stop,
+		temperature: in.Temperature, topP: in.TopP, stream: in.Stream, streamOptions: in.StreamOptions,
+		penalties: map[string]*float64{"presence_penalty": in.PresencePenalty, "frequency_penalty": in.FrequencyPenalty}}
+	r.seed = in.Seed
+	if e := checkCommon(c, r, dep); e != nil {
+		return e
+	}
+	// A prompt past the context window is refused before it is
+	// tokenized whole: counting stops once it is certainly too long.
+	if n, over := chatOver(dep.enc, msgs, dep.model.ContextWindow-max(r.maxTokens, 1)); over {
+		return tooLong(opChat, dep.model.ContextWindow, n, max(r.maxTokens, 1), true)
+	}
+	ids := dep.enc.ChatTokens(msgs)
+	r.prompts, r.promptIDs, r.promptTokens = [][]int{ids}, ids, len(ids)
+	var text strings.Builder
+	for i, m := range msgs {
+		if i > 0 {
+			text.WriteByte('\n')
+		}
+		text.WriteString(m.Content)
+	}
+	r.texts = []string{text.String()}
+	return nil
+}
+
+// parseCompletion reads a legacy completion request and counts each of its
+// prompts.
+func parseCompletion(r *request, dep *deployment) *openAIError {
+	var in oai.CompletionRequest
+	if err := json.Unmarshal(r.body, &in); err != nil {
+		return decodeError(err)
+	}
+	if len(in.Prompt) == 0 {
+		return invalid("prompt", "invalid_value", "Invalid 'prompt': a prompt is required (a string, an array of strings, or token arrays).")
+	}
+	c := common{maxTokens: in.MaxTokens, n: in.N, bestOf: in.BestOf, stop: in.Stop, temperature: in.Temperature, topP: in.TopP,
+		stream: in.Stream, streamOptions: in.StreamOptions}
+	r.seed = in.Seed
+	if e := checkCommon(c, r, dep); e != nil {
+		return e
+	}
+	for _, p := range in.Prompt {
+		ids := p.Tokens
+		if ids == nil {
+			out := max(r.maxTokens, 1)
+			if n, over := dep.enc.CountUpTo(p.Text, dep.model.ContextWindow-out); over {
+				return tooLong(opCompletions, dep.model.ContextWindow, n, out, true)
+			}
+			ids = dep.enc.Encode(p.Text)
+		}
+		r.texts = append(r.texts, p.Text) // "" for token arrays: decoded only if a filter reads it
+		r.prompts = append(r.prompts, ids)
+		r.promptTokens += len(ids)
+	}
+	r.promptIDs = r.prompts[0]
+	return nil
 }
 
 // tooLong is the 400 for a prompt that leaves no room for the answer in the

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/backend"
 	"github.com/ptu-dev/ptu/contentfilter"
 	"github.com/ptu-dev/ptu/oai"
@@ -41,6 +42,7 @@ func (g *Gateway) generate(ctx context.Context, dep *deployment, req *request, o
 		sum.PromptTokens += res.PromptTokens
 		sum.CompletionTokens += res.CompletionTokens
 		sum.CachedTokens += res.CachedTokens
+		sum.Tokenized = sum.Tokenized || res.Tokenized
 		if sum.FirstToken.IsZero() {
 			sum.FirstToken = res.FirstToken
 		}
@@ -296,15 +298,15 @@ func (o *responder) sse(data []byte) error {
 	return nil
 }
 
-func usage(res backend.Result) *oai.Usage {
-	return &oai.Usage{PromptTokens: res.PromptTokens, CompletionTokens: res.CompletionTokens,
-		TotalTokens:             res.PromptTokens + res.CompletionTokens,
-		PromptTokensDetails:     &oai.PromptTokensDetails{CachedTokens: res.CachedTokens},
+func usage(u ptu.CallUsage) *oai.Usage {
+	return &oai.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		TotalTokens:             u.PromptTokens + u.CompletionTokens,
+		PromptTokensDetails:     &oai.PromptTokensDetails{CachedTokens: u.CachedTokens},
 		CompletionTokensDetails: &oai.CompletionTokensDetails{}}
 }
 
-// finish completes a successful call.
-func (o *responder) finish(res backend.Result) {
+// finish completes a successful call, reporting its usage.
+func (o *responder) finish(u ptu.CallUsage) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.req.stream {
@@ -315,10 +317,10 @@ func (o *responder) finish(res backend.Result) {
 		}
 		if o.req.includeUsage {
 			var v any = oai.ChatCompletionChunk{ID: o.id, Object: "chat.completion.chunk", Created: o.created, Model: o.model,
-				SystemFingerprint: o.fingerprint, Choices: []oai.ChunkChoice{}, Usage: usage(res)}
+				SystemFingerprint: o.fingerprint, Choices: []oai.ChunkChoice{}, Usage: usage(u)}
 			if o.op == opCompletions {
 				v = oai.Completion{ID: o.id, Object: "text_completion", Created: o.created, Model: o.model,
-					SystemFingerprint: o.fingerprint, Choices: []oai.CompletionChoice{}, Usage: usage(res)}
+					SystemFingerprint: o.fingerprint, Choices: []oai.CompletionChoice{}, Usage: usage(u)}
 			}
 			if o.send(v) != nil {
 				return
@@ -329,7 +331,7 @@ func (o *responder) finish(res backend.Result) {
 	}
 	if o.op == opChat {
 		resp := oai.ChatCompletion{ID: o.id, Object: "chat.completion", Created: o.created, Model: o.model,
-			SystemFingerprint: o.fingerprint, PromptFilterResults: o.promptFilters(), Usage: usage(res)}
+			SystemFingerprint: o.fingerprint, PromptFilterResults: o.promptFilters(), Usage: usage(u)}
 		for i := range o.texts {
 			resp.Choices = append(resp.Choices, oai.ChatChoice{Index: i, FinishReason: o.reasons[i],
 				Message:              oai.ResponseMessage{Role: "assistant", Content: o.texts[i].String()},
@@ -339,7 +341,7 @@ func (o *responder) finish(res backend.Result) {
 		return
 	}
 	resp := oai.Completion{ID: o.id, Object: "text_completion", Created: o.created, Model: o.model,
-		SystemFingerprint: o.fingerprint, PromptFilterResults: o.promptFilters(), Usage: usage(res)}
+		SystemFingerprint: o.fingerprint, PromptFilterResults: o.promptFilters(), Usage: usage(u)}
 	for i := range o.texts {
 		reason := o.reasons[i]
 		resp.Choices = append(resp.Choices, oai.CompletionChoice{Index: i, Text: o.texts[i].String(), FinishReason: &reason,
@@ -347,13 +349,6 @@ func (o *responder) finish(res backend.Result) {
 	}
 	writeJSON(o.w, http.StatusOK, resp)
 }
-
-// Reasons a call was cut off before its end (Record.Cut).
-const (
-	CutDrain    = "drain"    // the server shut down past its drain timeout
-	CutUpstream = "upstream" // the backend failed mid-answer
-	CutTimeout  = "timeout"  // the backend took longer than its request timeout
-)
 
 // fail reports a backend failure and returns the status recorded for it and,
 // when the call was cut off by the server's side, why. Once a stream has
@@ -369,14 +364,14 @@ func (o *responder) fail(ctx context.Context, err error, draining bool, log *slo
 	msg := "The model backend failed while processing your request (request id " + id + "). Retry the request."
 	switch {
 	case draining:
-		status, code, cut = http.StatusServiceUnavailable, "ServiceUnavailable", CutDrain
+		status, code, cut = http.StatusServiceUnavailable, "ServiceUnavailable", ptu.CutDrain
 		msg = "The server is shutting down and cut this answer off before its end (request id " + id + "). Retry the request."
 	case errorsIsCanceled(err) && ctx.Err() != nil:
 		return 499, "" // the client went away; nothing more can be written
 	case errorsIsCanceled(err):
 		status, code = http.StatusGatewayTimeout, "Timeout"
 		if o.started {
-			cut = CutTimeout
+			cut = ptu.CutTimeout
 		}
 		msg = "The model backend did not finish the answer in time (request id " + id + "). Retry the request."
 		log.Error("backend timed out", "request_id", id, "err", err)
@@ -387,7 +382,7 @@ func (o *responder) fail(ctx context.Context, err error, draining bool, log *slo
 			status, code = http.StatusServiceUnavailable, "ServiceUnavailable"
 		}
 		if o.started {
-			cut = CutUpstream
+			cut = ptu.CutUpstream
 		}
 	}
 	if o.started {

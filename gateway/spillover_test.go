@@ -16,7 +16,6 @@ import (
 	"github.com/ptu-dev/ptu/backend/sim"
 	"github.com/ptu-dev/ptu/catalog"
 	"github.com/ptu-dev/ptu/control"
-	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/leaky"
 	"github.com/ptu-dev/ptu/server"
 )
@@ -91,7 +90,7 @@ func TestSpilloverUnderBurst(t *testing.T) {
 	// The provisioned deployment records a 429 for each spilled call; the
 	// Standard deployment records them served, as spillover.
 	count := map[string]int{}
-	var served gateway.Record
+	var served ptu.CallRecord
 	for range n + spilled {
 		rec := g.rec.next(t)
 		count[fmt.Sprintf("%s %d %v", rec.Deployment.Name, rec.Status, rec.IsSpillover)]++

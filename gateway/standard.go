@@ -63,21 +63,34 @@ func (r *requestWindows) refund(dep *deployment, end time.Time) {
 	}
 }
 
-// admitRequest counts one call against a Standard deployment's request
-// limit. A refused call gets its 429 here and false.
-func (g *Gateway) admitRequest(w http.ResponseWriter, dep *deployment, op operation, apiVersion string) (remaining int, end time.Time, ok bool) {
-	now := g.opt.Now()
-	ok, remaining, end = g.windows.admit(dep, now)
-	w.Header().Set("x-ratelimit-remaining-requests", itoa(int64(remaining)))
+// countRequest counts the call against its Standard deployment's request
+// limit, or answers 429 when the window is full.
+func (c *call) countRequest() outcome {
+	now := c.g.opt.Now()
+	ok, remaining, end := c.g.windows.admit(c.dep, now)
+	c.w.Header().Set("x-ratelimit-remaining-requests", itoa(int64(remaining)))
 	if ok {
-		return remaining, end, true
+		c.remaining, c.windowEnd = remaining, end
+		return pending
 	}
+	c.rec.Status = http.StatusTooManyRequests
 	wait := end.Sub(now)
 	secs := int64((wait + time.Second - 1) / time.Second)
-	w.Header().Set("retry-after", itoa(secs))
-	w.Header().Set("retry-after-ms", itoa(wait.Milliseconds()))
-	writeAzureError(w, http.StatusTooManyRequests, "429", fmt.Sprintf(
+	c.w.Header().Set("retry-after", itoa(secs))
+	c.w.Header().Set("retry-after-ms", itoa(wait.Milliseconds()))
+	writeAzureError(c.w, http.StatusTooManyRequests, "429", fmt.Sprintf(
 		"Requests to the %s Operation under Azure OpenAI API version %s have exceeded call rate limit of your current deployment '%s' (%d requests per minute, counted in 10-second windows). Please retry after %d seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.",
-		op, apiVersion, dep.d.Name, dep.rpm, secs))
-	return 0, end, false
+		c.op, c.apiVersion, c.dep.d.Name, c.dep.rpm, secs))
+	return requestLimit
+}
+
+// refundRequest gives back the request a call counted when its tokens were
+// refused: the call does not run, so it uses no request.
+func (c *call) refundRequest() {
+	if c.dep.rpm == 0 {
+		return
+	}
+	c.g.windows.refund(c.dep, c.windowEnd)
+	c.remaining++
+	c.w.Header().Set("x-ratelimit-remaining-requests", itoa(int64(c.remaining)))
 }

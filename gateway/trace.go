@@ -12,6 +12,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/backend"
 	"github.com/ptu-dev/ptu/leaky"
 	"github.com/ptu-dev/ptu/tracing"
@@ -62,7 +63,7 @@ func (op operation) genAIName() attribute.KeyValue {
 // traceAttempt puts one attempt's GenAI and ptu attributes on the call's
 // server span when it ends. A spillover attempt reports under
 // ptu.spillover.*, beside the provisioned deployment's own attributes.
-func traceAttempt(ctx context.Context, w http.ResponseWriter, op operation, dep *deployment, req *request, rec *Record) {
+func traceAttempt(ctx context.Context, w http.ResponseWriter, op operation, dep *deployment, req *request, rec *ptu.CallRecord) {
 	s := tracing.Span(ctx)
 	if s == nil {
 		return

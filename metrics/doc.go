@@ -4,9 +4,10 @@
 //
 // # Recording
 //
-// The gateway hands every finished inference call to Recorder.Record. The
-// Recorder writes the call's access line, counts it in the Prometheus
-// series, and adds it to the points of its minute: one point per metric and
+// The server hands the record of every finished inference call
+// (ptu.CallRecord) to AccessLog.Record, which writes its access line, and to
+// Recorder.Record, which counts it in the Prometheus series and adds it to
+// the points of its minute: one point per metric and
 // combination of dimension values, holding Count samples that sum to Total
 // with their Minimum and Maximum (Azure Monitor's own pre-aggregated shape;
 // every aggregation derives from it). Run writes a minute to the store once

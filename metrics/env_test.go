@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
-	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/internal/clock"
 	"github.com/ptu-dev/ptu/metrics"
 	"github.com/ptu-dev/ptu/sqlite"
@@ -114,14 +113,14 @@ func deployment(name string) ptu.Deployment {
 const capacity = 37_500.0
 
 // call is a successful call of dep costing cost input-equivalent tokens.
-func call(dep string, cost float64) gateway.Record {
-	return gateway.Record{RequestID: "req-" + dep, Account: account, Deployment: deployment(dep), Operation: "ChatCompletions_Create",
-		Status: 200, PromptTokens: 100, CompletionTokens: 10, Estimate: cost, Actual: cost,
+func call(dep string, cost float64) ptu.CallRecord {
+	return ptu.CallRecord{RequestID: "req-" + dep, Account: account, Deployment: deployment(dep), Operation: "ChatCompletions_Create",
+		Status: 200, CallUsage: ptu.CallUsage{PromptTokens: 100, CompletionTokens: 10}, Estimate: cost, Actual: cost,
 		TimeToFirstToken: 200 * time.Millisecond, Duration: 1200 * time.Millisecond}
 }
 
 // recordAt records r with the clock at t.
-func (e *env) recordAt(t time.Time, r gateway.Record) {
+func (e *env) recordAt(t time.Time, r ptu.CallRecord) {
 	e.clock.Set(t)
 	e.rec.Record(r)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/ptu-dev/ptu/gateway"
+	"github.com/ptu-dev/ptu"
 )
 
 // promMetrics are the Prometheus series the Recorder keeps. Every series of
@@ -78,7 +78,7 @@ func promHandler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
-func (p *promMetrics) observe(rec gateway.Record, account string, processed bool) {
+func (p *promMetrics) observe(rec ptu.CallRecord, account string, processed bool) {
 	dep := rec.Deployment.Name
 	stream := strconv.FormatBool(rec.Stream)
 	p.requests.WithLabelValues(account, dep, strconv.Itoa(rec.Status), stream).Inc()

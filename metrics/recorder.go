@@ -15,7 +15,6 @@ import (
 
 	"github.com/ptu-dev/ptu"
 	"github.com/ptu-dev/ptu/catalog"
-	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/leaky"
 )
 
@@ -42,8 +41,7 @@ type Options struct {
 	Catalog *catalog.Catalog // capacity of deployments (PTUs × input TPM per PTU)
 	// Limiter is read at each Prometheus scrape for the bucket level gauge; optional.
 	Limiter leaky.Limiter
-	// Logger receives one access line per inference call and flush errors;
-	// slog.Default() when nil.
+	// Logger receives flush errors; slog.Default() when nil.
 	Logger *slog.Logger
 	// Now is the clock minutes are cut by; time.Now when nil.
 	Now func() time.Time
@@ -58,9 +56,9 @@ type Options struct {
 	Grace time.Duration
 }
 
-// Recorder is the gateway.Recorder of the server: it logs each call, counts
-// it for Prometheus and aggregates it into per-minute metric points that Run
-// (or Flush) writes to the store once the minute is over.
+// Recorder counts each inference call for Prometheus and aggregates it into
+// per-minute metric points that Run (or Flush) writes to the store once the
+// minute is over.
 type Recorder struct {
 	opt  Options
 	log  *slog.Logger
@@ -78,7 +76,7 @@ type Recorder struct {
 	lastPrune time.Time
 }
 
-var _ gateway.Recorder = (*Recorder)(nil)
+var _ ptu.CallRecorder = (*Recorder)(nil)
 
 // pointKey identifies a point within a minute.
 type pointKey struct {
@@ -168,8 +166,7 @@ func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisec
 // Record takes one finished call. It counts in the minute the call arrived
 // (the Recorder's clock now, less the call's duration), where admission
 // charged it: see the package documentation.
-func (r *Recorder) Record(rec gateway.Record) {
-	r.accessLog(rec)
+func (r *Recorder) Record(rec ptu.CallRecord) {
 	d := rec.Deployment
 	capacity, provisioned := r.capacity(d)
 	// Admitted calls that reached a backend: a 200, or a failure that still
@@ -270,28 +267,6 @@ func (r *Recorder) Record(rec gateway.Record) {
 	*info = deploymentInfo{account: account, deployment: d.Name, model: d.Model.Name, version: d.Model.Version,
 		sku: d.SKUName, region: d.Region, key: key, capacity: capacity, provisioned: provisioned,
 		total: pointKey{resource, Utilization, base}, lastSeen: now}
-}
-
-// accessLog writes the call's access line.
-func (r *Recorder) accessLog(rec gateway.Record) {
-	r.log.LogAttrs(context.Background(), slog.LevelInfo, "inference",
-		slog.String("request_id", rec.RequestID),
-		slog.String("account", rec.Account.Name),
-		slog.String("deployment", rec.Deployment.Name),
-		slog.String("operation", rec.Operation),
-		slog.Bool("stream", rec.Stream),
-		slog.Int("status", rec.Status),
-		slog.Bool("throttled", rec.Throttled),
-		slog.Bool("spillover", rec.IsSpillover),
-		slog.Int("prompt_tokens", rec.PromptTokens),
-		slog.Int("cached_tokens", rec.CachedTokens),
-		slog.Int("completion_tokens", rec.CompletionTokens),
-		slog.Float64("cost", round(rec.Actual, 1)),
-		slog.Float64("utilization", round(rec.Utilization, 1)),
-		slog.Float64("ttft_ms", round(millis(rec.TimeToFirstToken), 1)),
-		slog.Float64("latency_ms", round(millis(rec.Duration), 1)),
-		slog.String("cut", rec.Cut),
-	)
 }
 
 func round(v float64, digits int) float64 {

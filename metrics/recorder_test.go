@@ -316,24 +316,6 @@ func TestRunFlushesOnStop(t *testing.T) {
 	equalLines(t, "utilization", series(t, res, 1), []string{": 03:00 avg=10 max=10 total=10"})
 }
 
-func TestAccessLog(t *testing.T) {
-	e := newEnv(t, metrics.Options{})
-	r := call("dep1", 1234.5)
-	r.RequestID, r.Utilization, r.CachedTokens = "7f3e-1", 42.25, 0
-	e.recordAt(t0, r)
-	line := e.logs.String()
-	for _, want := range []string{`"msg":"inference"`, `"request_id":"7f3e-1"`, `"account":"acct1"`, `"deployment":"dep1"`,
-		`"operation":"ChatCompletions_Create"`, `"status":200`, `"prompt_tokens":100`, `"completion_tokens":10`,
-		`"cost":1234.5`, `"utilization":42.3`, `"ttft_ms":200`, `"latency_ms":1200`, `"throttled":false`, `"spillover":false`} {
-		if !strings.Contains(line, want) {
-			t.Errorf("access line lacks %s:\n%s", want, line)
-		}
-	}
-	if n := strings.Count(line, "\n"); n != 1 {
-		t.Errorf("%d lines for one call", n)
-	}
-}
-
 // Calls recorded while minutes are flushed and Prometheus scrapes are each
 // written exactly once.
 func TestConcurrentRecordFlushScrape(t *testing.T) {

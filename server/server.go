@@ -103,7 +103,8 @@ type Server struct {
 	Control         *control.Service
 	Gateway         *gateway.Gateway
 	Limiter         leaky.Limiter
-	Metrics         *metrics.Recorder     // every inference call: access log, Prometheus, per-minute series; Serve runs its flusher
+	Metrics         *metrics.Recorder     // every inference call: Prometheus, per-minute series; Serve runs its flusher
+	AccessLog       *metrics.AccessLog    // one line per inference call
 	Billing         *billing.Service      // prices, reservations, chargeback reports (ARM billing routes)
 	BillingRecorder *billing.Recorder     // hourly token counts of Standard deployments; Serve runs its flusher
 	MetricsReader   *metrics.Reader       // the Azure Monitor metrics API over the series
@@ -233,7 +234,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	s.AuthFailures = metrics.NewAuthFailures(s.Metrics.Registry(), opt.Logger, time.Now)
 	s.MetricsReader = metrics.NewReader(s.Store, metrics.ReaderOptions{Now: opt.Now, Retention: retention})
 	s.Billing = billing.New(s.Store, cat, billing.Options{Now: opt.Now})
-	s.BillingRecorder = billing.NewRecorder(s.Store, billing.RecorderOptions{Next: s.Metrics, Logger: opt.Logger})
+	s.BillingRecorder = billing.NewRecorder(s.Store, billing.RecorderOptions{Logger: opt.Logger})
+	s.AccessLog = metrics.NewAccessLog(opt.Logger)
 	backends, err := newBackends(ctx, cat, scale, cfg.Backends, opt.Tracing.Transport)
 	if err != nil {
 		s.Close()
@@ -241,7 +243,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	s.Metrics.Registry().MustRegister(&opsCollector{svc: s.Control, upstreams: backends.upstreams})
 	s.Gateway = gateway.New(gateway.Options{Control: s.Control, Limiter: s.Limiter,
-		Backends: backends, Classifier: classifier(cfg.ContentFilter), Recorder: s.BillingRecorder, Logger: opt.Logger, Now: opt.Now,
+		Backends: backends, Classifier: classifier(cfg.ContentFilter), Recorder: callRecorders{s.BillingRecorder, s.AccessLog, s.Metrics}, Logger: opt.Logger, Now: opt.Now,
 		MaxBody: orDefault(opt.MaxInferenceBody, gateway.DefaultMaxBody), MaxStreams: orDefault(opt.MaxStreams, DefaultMaxStreams),
 		DecodeBudget: opt.DecodeBudget, OnAuthFailure: s.AuthFailures.Fail})
 	s.http = &http.Server{
@@ -254,6 +256,18 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		TLSConfig:         tlsConfig,
 	}
 	return s, nil
+}
+
+// callRecorders hands the record of each inference call to every recorder
+// in turn. The server's are, in this order: billing (token counts of
+// Standard deployments), the access log, and metrics (Prometheus and the
+// per-minute series).
+type callRecorders []ptu.CallRecorder
+
+func (rs callRecorders) Record(rec ptu.CallRecord) {
+	for _, r := range rs {
+		r.Record(rec)
+	}
 }
 
 // orDefault is v, or def when v is 0; a negative v turns the limit off (0).

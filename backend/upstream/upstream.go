@@ -802,6 +802,7 @@ const maxChoices = 128
 // the upstream sent none.
 func (b *modelBackend) fallback(res backend.Result, texts [][]byte, counted bool) backend.Result {
 	if !counted {
+		res.Tokenized = true
 		res.CompletionTokens = 0
 		for _, t := range texts {
 			if len(t) > 0 {
