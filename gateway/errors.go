@@ -84,7 +84,10 @@ func asUnavailable(err error, target *interface{ Unavailable() bool }) bool {
 }
 
 // contentFilterError is Azure's 400 for a prompt the content filter policy
-// blocks (API-FACTS §2.3): OpenAI's shape with type null, param "prompt",
+// blocks (https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter,
+// and errorResponse in specification/cognitiveservices/data-plane/
+// AzureOpenAI/inference/stable/2024-10-21/inference.json in
+// Azure/azure-rest-api-specs): OpenAI's shape with type null, param "prompt",
 // code content_filter, and an innererror naming what was found.
 type contentFilterError struct {
 	Message    string  `json:"message"`

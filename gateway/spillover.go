@@ -8,7 +8,8 @@ import (
 	"github.com/ptu-dev/ptu"
 )
 
-// Spillover headers (API-FACTS §3).
+// Spillover headers, as Microsoft documents them in
+// https://learn.microsoft.com/azure/ai-foundry/openai/how-to/spillover-traffic-management.
 const (
 	// HeaderSpilloverDeployment names, per request, the Standard deployment
 	// to spill over to; the deployment's spilloverDeploymentName wins over it.

@@ -1,11 +1,13 @@
 // Package upstream serves a pool with real OpenAI-compatible model servers
 // (vLLM, llama.cpp server, Ollama, TGI, OpenAI) or Azure OpenAI deployments.
 //
-// A Group is a set of interchangeable endpoints. Every call is sent upstream
-// as a stream (so output reaches the client as soon as it is produced, and a
-// non-streaming client's answer is assembled by the gateway) asking for
-// stream_options.include_usage; usage comes from the upstream, or from the
-// model's tokenizer when the upstream reports none. A 429 or 5xx before any
+// A Group is a set of interchangeable endpoints. A call is streamed from the
+// upstream only when the client streams it, then asking for
+// stream_options.include_usage so that output reaches the client as soon as
+// it is produced; a call the client does not stream is sent without stream
+// and its one JSON answer is read whole (an upstream that streams it anyway
+// is read as a stream). Usage comes from the upstream, or from the model's
+// tokenizer when the upstream reports none. A 429 or 5xx before any
 // output is retried on another endpoint of the group. Each endpoint has a
 // circuit breaker: consecutive failures eject it (passive ejection) for a
 // cool-down, after which one trial call is let through; active health probes

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ptu-dev/ptu/config"
 	"github.com/ptu-dev/ptu/perf"
 )
 
@@ -161,7 +162,8 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.StringVar(&serveExe, "serve-exe", "", "run this binary as ptu serve instead of this one (to compare two builds)")
 	f.IntVar(&rounds, "rounds", 3, "rounds of the saturation step, the targets taking turns in each (--duration each); calls and CPU are summed over them")
 	f.StringSliceVar(&limiters, "limiter", []string{"memory", "redis"}, "ptu serve's limiters to measure: memory, redis")
-	f.StringVar(&redisURL, "redis", envOr("PTU_REDIS", "redis://127.0.0.1:6379"), "Redis for the redis limiter [PTU_REDIS]")
+	f.StringVar(&redisURL, "redis", "redis://127.0.0.1:6379", "Redis for the redis limiter")
+	config.BindEnv(f, "redis", "PTU_REDIS")
 	f.StringVar(&out, "out", "bench-results", "directory for results.json, results.csv and the PNG charts")
 	f.IntVar(&maxTokens, "max-tokens", 32, "max_tokens of every call (the answer's length)")
 	f.DurationVar(&soak, "soak", 0, "instead: run load for this long and check for goroutine and bucket leaks")

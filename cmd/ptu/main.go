@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ptu-dev/ptu/config"
 )
 
 func main() {
@@ -28,6 +29,11 @@ func newRoot() *cobra.Command {
 		Short:         "ptu: provisioned throughput for LLM inference, compatible with Azure OpenAI",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A flag's environment variable, where it has one (config.BindEnv),
+		// is read as strictly as the flag: a bad value stops the command.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return config.ApplyEnv(cmd.Flags(), os.LookupEnv)
+		},
 	}
 	root.AddCommand(newServe(), newSim(), newProbe())
 	root.AddCommand(newCognitiveServices(), newQuota(), newChat(), newLogin())
@@ -45,26 +51,4 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envBool(name string) bool {
-	switch os.Getenv(name) {
-	case "1", "true", "TRUE", "True", "yes":
-		return true
-	}
-	return false
 }

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ptu-dev/ptu/config"
 )
 
 // newProbe checks a server's health endpoint, for container health checks
@@ -29,6 +33,12 @@ it only asks the local server whether it is up.`,
   ptu probe --url https://127.0.0.1:8443/healthz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("tls") {
+				var err error
+				if tlsOn, err = serveTLS(os.LookupEnv); err != nil {
+					return err
+				}
+			}
 			if url == "" {
 				addr := envOr("PTU_ADDR", "127.0.0.1:8080")
 				host, port, err := net.SplitHostPort(addr)
@@ -67,6 +77,22 @@ it only asks the local server whether it is up.`,
 	f.StringVar(&url, "url", "", "URL to probe (default: /healthz of the server on $PTU_ADDR)")
 	f.StringVar(&path, "path", "/healthz", "path to probe on $PTU_ADDR")
 	f.DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
-	f.BoolVar(&tlsOn, "tls", envBool("PTU_TLS_SELF_SIGNED") || envOr("PTU_TLS_CERT", "") != "", "probe over HTTPS (default when PTU_TLS_SELF_SIGNED or PTU_TLS_CERT is set)")
+	f.BoolVar(&tlsOn, "tls", false, "probe over HTTPS (default when PTU_TLS_SELF_SIGNED or PTU_TLS_CERT is set)")
 	return cmd
+}
+
+// serveTLS tells whether ptu serve, reading the same environment, serves
+// HTTPS: PTU_TLS_SELF_SIGNED parsed as its flag parses it, or PTU_TLS_CERT set.
+func serveTLS(lookup func(string) (string, bool)) (bool, error) {
+	if v, ok := lookup("PTU_TLS_SELF_SIGNED"); ok {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, &config.EnvError{Var: "PTU_TLS_SELF_SIGNED", Value: v, Err: err}
+		}
+		if on {
+			return true, nil
+		}
+	}
+	cert, _ := lookup("PTU_TLS_CERT")
+	return cert != "", nil
 }

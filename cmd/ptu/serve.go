@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ptu-dev/ptu/client"
+	"github.com/ptu-dev/ptu/config"
 	"github.com/ptu-dev/ptu/gateway"
 	"github.com/ptu-dev/ptu/server"
 	"github.com/ptu-dev/ptu/tracing"
@@ -29,7 +29,10 @@ func newServe() *cobra.Command {
 bootstraps a default subscription, regions and capacity pools from the embedded
 configuration, and serves on 127.0.0.1:8080.
 
-Every flag can also be set by the environment variable shown in brackets.
+Every flag can also be set by the environment variable shown in brackets,
+read exactly as the flag reads its value (a duration needs its unit: 30s, not
+30); a bad value stops ptu serve before it starts. A flag given wins over its
+variable.
 A limit set to a negative value is turned off. On SIGTERM or Ctrl-C the server
 stops accepting connections, lets calls in flight finish for --drain-timeout,
 then cuts off the rest; every call settles its bucket. docs/hardening.md
@@ -72,40 +75,64 @@ OpenTelemetry SDK documents them. docs/operations.md lists the spans.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opt.Addr, "addr", envOr("PTU_ADDR", "127.0.0.1:8080"), "listen address [PTU_ADDR]")
-	f.StringVar(&opt.DataDir, "data-dir", envOr("PTU_DATA_DIR", server.DefaultDataDir()), "data directory [PTU_DATA_DIR]")
-	f.StringVar(&opt.ConfigPath, "config", envOr("PTU_CONFIG", ""), "configuration file (YAML); the embedded default when empty [PTU_CONFIG]")
-	f.StringVar(&opt.AdminToken, "admin-token", envOr("PTU_ADMIN_TOKEN", ""), "admin bearer token; generated once into <data-dir>/admin-token when empty [PTU_ADMIN_TOKEN]")
-	f.StringVar(&opt.Database, "database", envOr("PTU_DATABASE", ""), "SQLite file path or postgres:// URL; <data-dir>/ptu.db when empty [PTU_DATABASE]")
-	f.StringVar(&opt.Redis, "redis", envOr("PTU_REDIS", ""), "redis:// URL of a shared limiter; in-memory when empty [PTU_REDIS]")
-	f.StringVar(&opt.RedisFailureMode, "redis-failure-mode", envOr("PTU_REDIS_FAILURE_MODE", "fail-closed"), "when Redis is unreachable: fail-closed (503) or fail-open (admit against this replica's share) [PTU_REDIS_FAILURE_MODE]")
-	f.StringVar(&opt.RetryAfter, "retry-after", envOr("PTU_RETRY_AFTER", ""), "retry-after rule of a 429: exact (the time until the deployment admits again, as Azure documents it) or slots (rejected calls told consecutive retry slots); empty takes the configuration's admission.retryAfter, else exact [PTU_RETRY_AFTER]")
-	f.IntVar(&opt.Replicas, "replicas", envInt("PTU_REPLICAS", 1), "how many replicas share the Redis limiter (for fail-open's local share) [PTU_REPLICAS]")
-	f.StringVar(&opt.TLSCert, "tls-cert", envOr("PTU_TLS_CERT", ""), "TLS certificate file [PTU_TLS_CERT]")
-	f.StringVar(&opt.TLSKey, "tls-key", envOr("PTU_TLS_KEY", ""), "TLS key file [PTU_TLS_KEY]")
-	f.BoolVar(&opt.TLSSelfSigned, "tls-self-signed", envBool("PTU_TLS_SELF_SIGNED"), "serve HTTPS with a self-signed certificate kept in the data directory [PTU_TLS_SELF_SIGNED]")
-	f.Float64Var(&opt.SimTimeScale, "sim-time-scale", envFloat("PTU_SIM_TIME_SCALE", 1), "run the simulated engine this many times faster than real time [PTU_SIM_TIME_SCALE]")
-	f.IntVar(&opt.MaxHeaderBytes, "max-header-bytes", envInt("PTU_MAX_HEADER_BYTES", server.DefaultMaxHeaderBytes), "largest request line and headers, in bytes (431 beyond) [PTU_MAX_HEADER_BYTES]")
-	f.Int64Var(&opt.MaxARMBody, "max-arm-body", int64(envInt("PTU_MAX_ARM_BODY", server.DefaultMaxARMBody)), "largest ARM request body, in bytes (413 RequestEntityTooLarge beyond) [PTU_MAX_ARM_BODY]")
-	f.Int64Var(&opt.MaxInferenceBody, "max-inference-body", int64(envInt("PTU_MAX_INFERENCE_BODY", gateway.DefaultMaxBody)), "largest inference request body, in bytes (413 beyond) [PTU_MAX_INFERENCE_BODY]")
-	f.DurationVar(&opt.ReadHeaderTimeout, "read-header-timeout", envDuration("PTU_READ_HEADER_TIMEOUT", server.DefaultReadHeaderTimeout), "time a client has to send the request line and headers [PTU_READ_HEADER_TIMEOUT]")
-	f.DurationVar(&opt.ReadTimeout, "read-timeout", envDuration("PTU_READ_TIMEOUT", server.DefaultReadTimeout), "time a client has to send a request body, once its headers are in [PTU_READ_TIMEOUT]")
-	f.DurationVar(&opt.WriteTimeout, "write-timeout", envDuration("PTU_WRITE_TIMEOUT", server.DefaultWriteTimeout), "time a client has to take each write of a response; renewed per stream chunk, so streams may run longer [PTU_WRITE_TIMEOUT]")
-	f.DurationVar(&opt.IdleTimeout, "idle-timeout", envDuration("PTU_IDLE_TIMEOUT", server.DefaultIdleTimeout), "how long a keep-alive connection may wait for its next request [PTU_IDLE_TIMEOUT]")
-	f.IntVar(&opt.MaxStreams, "max-streams", envInt("PTU_MAX_STREAMS", server.DefaultMaxStreams), "concurrent streamed calls per deployment; more get 429 with retry-after [PTU_MAX_STREAMS]")
-	f.DurationVar(&opt.DrainTimeout, "drain-timeout", envDuration("PTU_DRAIN_TIMEOUT", server.DefaultDrainTimeout), "on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut off and settled [PTU_DRAIN_TIMEOUT]")
-	f.BoolVar(&traceContent, "trace-content", envBool("PTU_TRACE_CONTENT"), "record prompt and completion text on trace spans (off; also "+tracing.EnvCaptureContent+"=true); traces are configured by the OTEL_* variables [PTU_TRACE_CONTENT]")
-	f.Int64Var(&opt.DecodeBudget, "decode-budget", int64(envInt("PTU_DECODE_BUDGET", gateway.DefaultDecodeBudget)), "bytes of inference request bodies read and parsed at once; a larger body waits briefly, then gets 503 with retry-after [PTU_DECODE_BUDGET]")
-	f.DurationVar(&opt.LogRepeatInterval, "log-repeat-interval", envDuration("PTU_LOG_REPEAT_INTERVAL", server.DefaultLogRepeatInterval), "a warning or error repeated with the same message and error is logged once per interval, with a count [PTU_LOG_REPEAT_INTERVAL]")
-	f.StringVar(&logFormat, "log-format", envOr("PTU_LOG_FORMAT", "text"), "log format: text or json [PTU_LOG_FORMAT]")
-	return cmd
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return v
+	f.StringVar(&opt.Addr, "addr", "127.0.0.1:8080", "listen address")
+	f.StringVar(&opt.DataDir, "data-dir", server.DefaultDataDir(), "data directory")
+	f.StringVar(&opt.ConfigPath, "config", "", "configuration file (YAML); the embedded default when empty")
+	f.StringVar(&opt.AdminToken, "admin-token", "", "admin bearer token; generated once into <data-dir>/admin-token when empty")
+	f.StringVar(&opt.Database, "database", "", "SQLite file path or postgres:// URL; <data-dir>/ptu.db when empty")
+	f.StringVar(&opt.Redis, "redis", "", "redis:// URL of a shared limiter; in-memory when empty")
+	f.StringVar(&opt.RedisFailureMode, "redis-failure-mode", "fail-closed", "when Redis is unreachable: fail-closed (503) or fail-open (admit against this replica's share)")
+	f.StringVar(&opt.RetryAfter, "retry-after", "", "retry-after rule of a 429: exact (the time until the deployment admits again, as Azure documents it) or slots (rejected calls told consecutive retry slots); empty takes the configuration's admission.retryAfter, else exact")
+	f.IntVar(&opt.Replicas, "replicas", 1, "how many replicas share the Redis limiter (for fail-open's local share)")
+	f.StringVar(&opt.TLSCert, "tls-cert", "", "TLS certificate file")
+	f.StringVar(&opt.TLSKey, "tls-key", "", "TLS key file")
+	f.BoolVar(&opt.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in the data directory")
+	f.Float64Var(&opt.SimTimeScale, "sim-time-scale", 1, "run the simulated engine this many times faster than real time")
+	f.IntVar(&opt.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line and headers, in bytes (431 beyond)")
+	f.Int64Var(&opt.MaxARMBody, "max-arm-body", server.DefaultMaxARMBody, "largest ARM request body, in bytes (413 RequestEntityTooLarge beyond)")
+	f.Int64Var(&opt.MaxInferenceBody, "max-inference-body", gateway.DefaultMaxBody, "largest inference request body, in bytes (413 beyond)")
+	f.DurationVar(&opt.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time a client has to send the request line and headers")
+	f.DurationVar(&opt.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "time a client has to send a request body, once its headers are in")
+	f.DurationVar(&opt.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "time a client has to take each write of a response; renewed per stream chunk, so streams may run longer")
+	f.DurationVar(&opt.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request")
+	f.IntVar(&opt.MaxStreams, "max-streams", server.DefaultMaxStreams, "concurrent streamed calls per deployment; more get 429 with retry-after")
+	f.DurationVar(&opt.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut off and settled")
+	f.BoolVar(&traceContent, "trace-content", false, "record prompt and completion text on trace spans (off; also "+tracing.EnvCaptureContent+"=true); traces are configured by the OTEL_* variables")
+	f.Int64Var(&opt.DecodeBudget, "decode-budget", gateway.DefaultDecodeBudget, "bytes of inference request bodies read and parsed at once; a larger body waits briefly, then gets 503 with retry-after")
+	f.DurationVar(&opt.LogRepeatInterval, "log-repeat-interval", server.DefaultLogRepeatInterval, "a warning or error repeated with the same message and error is logged once per interval, with a count")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	// Every flag is also set by its variable (config.ApplyEnv, run by the root command).
+	for _, b := range [][2]string{
+		{"addr", "PTU_ADDR"},
+		{"data-dir", "PTU_DATA_DIR"},
+		{"config", "PTU_CONFIG"},
+		{"admin-token", "PTU_ADMIN_TOKEN"},
+		{"database", "PTU_DATABASE"},
+		{"redis", "PTU_REDIS"},
+		{"redis-failure-mode", "PTU_REDIS_FAILURE_MODE"},
+		{"retry-after", "PTU_RETRY_AFTER"},
+		{"replicas", "PTU_REPLICAS"},
+		{"tls-cert", "PTU_TLS_CERT"},
+		{"tls-key", "PTU_TLS_KEY"},
+		{"tls-self-signed", "PTU_TLS_SELF_SIGNED"},
+		{"sim-time-scale", "PTU_SIM_TIME_SCALE"},
+		{"max-header-bytes", "PTU_MAX_HEADER_BYTES"},
+		{"max-arm-body", "PTU_MAX_ARM_BODY"},
+		{"max-inference-body", "PTU_MAX_INFERENCE_BODY"},
+		{"read-header-timeout", "PTU_READ_HEADER_TIMEOUT"},
+		{"read-timeout", "PTU_READ_TIMEOUT"},
+		{"write-timeout", "PTU_WRITE_TIMEOUT"},
+		{"idle-timeout", "PTU_IDLE_TIMEOUT"},
+		{"max-streams", "PTU_MAX_STREAMS"},
+		{"drain-timeout", "PTU_DRAIN_TIMEOUT"},
+		{"trace-content", "PTU_TRACE_CONTENT"},
+		{"decode-budget", "PTU_DECODE_BUDGET"},
+		{"log-repeat-interval", "PTU_LOG_REPEAT_INTERVAL"},
+		{"log-format", "PTU_LOG_FORMAT"},
+	} {
+		config.BindEnv(f, b[0], b[1])
 	}
-	return def
+	return cmd
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger {

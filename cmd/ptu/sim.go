@@ -14,6 +14,7 @@ import (
 
 	"github.com/ptu-dev/ptu/backend/sim"
 	"github.com/ptu-dev/ptu/catalog"
+	"github.com/ptu-dev/ptu/config"
 	"github.com/ptu-dev/ptu/server"
 )
 
@@ -88,7 +89,8 @@ measuring what sits in front of it (ptu bench overhead).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&addr, "addr", envOr("PTU_SIM_ADDR", "127.0.0.1:8000"), "listen address [PTU_SIM_ADDR]")
+	f.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
+	config.BindEnv(f, "addr", "PTU_SIM_ADDR")
 	f.StringArrayVar(&models, "model", []string{"gpt-4o"}, "model to serve: NAME[@VERSION][=PTUS]; repeat for several")
 	f.IntVar(&ptus, "ptu", 100, "PTU rating of each model without its own")
 	f.Float64Var(&timeScale, "time-scale", 1, "run this many times faster than real time")
