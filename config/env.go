@@ -35,7 +35,9 @@ func (e *EnvError) Error() string { return fmt.Sprintf("%s=%q: %v", e.Var, e.Val
 func (e *EnvError) Unwrap() error { return e.Err }
 
 // ApplyEnv sets every flag bound with BindEnv that the command line left
-// unset from its variable, when the variable is set (to anything, "" too).
+// unset from its variable, when the variable is set to a value other than
+// "": an empty variable counts as unset, as container and chart templates
+// write an option they leave out.
 // The value goes through the flag's own parser, so it is read exactly as the
 // flag would read it: a duration needs its unit ("30s", not "30"), a boolean
 // is what strconv.ParseBool takes. A flag given on the command line wins over
@@ -49,7 +51,7 @@ func ApplyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 			return
 		}
 		v, ok := lookup(vars[0])
-		if !ok {
+		if !ok || v == "" {
 			return
 		}
 		if err := f.Value.Set(v); err != nil {

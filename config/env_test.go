@@ -56,15 +56,13 @@ func TestApplyEnv(t *testing.T) {
 				return f.addr == "0.0.0.0:9" && f.replicas == 16 && f.maxBody == 2048 && f.scale == 2.5 &&
 					f.timeout == 90*time.Second && f.tls
 			}},
-		{name: "a set empty string is a value", env: map[string]string{"T_ADDR": ""},
-			want: func(f *envFlags) bool { return f.addr == "" }},
+		{name: "an empty variable is unset", env: map[string]string{"T_ADDR": "", "T_READ_TIMEOUT": ""},
+			want: func(f *envFlags) bool { return f.addr == "127.0.0.1:8080" && f.timeout == 30*time.Second }},
 		{name: "the command line wins", args: []string{"--read-timeout", "5s", "--tls-self-signed=false"},
 			env:  map[string]string{"T_READ_TIMEOUT": "30", "T_TLS": "on"},
 			want: func(f *envFlags) bool { return f.timeout == 5*time.Second && !f.tls }},
 		{name: "a duration without its unit", env: map[string]string{"T_READ_TIMEOUT": "30"},
 			errs: []string{`T_READ_TIMEOUT="30": time: missing unit in duration "30"`}},
-		{name: "an empty duration", env: map[string]string{"T_READ_TIMEOUT": ""},
-			errs: []string{`T_READ_TIMEOUT="": time: invalid duration ""`}},
 		{name: "a boolean strconv.ParseBool refuses", env: map[string]string{"T_TLS": "on"},
 			errs: []string{`T_TLS="on": strconv.ParseBool: parsing "on": invalid syntax`}},
 		{name: "yes is not a boolean", env: map[string]string{"T_TLS": "yes"},
