@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/authz"
 	"github.com/ptu-dev/ptu/control"
 )
@@ -344,7 +345,7 @@ func (h *handler) listRoleAssignments(r *http.Request, _ params) (int, any, erro
 		}
 		out = append(out, roleAssignmentWire(a))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // parseAssignmentFilter reads the $filter forms of role assignment lists:
@@ -454,7 +455,7 @@ func (h *handler) listRoleDefinitions(r *http.Request, _ params) (int, any, erro
 			out = append(out, roleDefinitionWire(scope, role))
 		}
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getRoleDefinition(r *http.Request, p params) (int, any, error) {
@@ -526,7 +527,7 @@ func (h *handler) listPrincipals(r *http.Request, _ params) (int, any, error) {
 	for _, p := range ps {
 		out = append(out, principalWire(p))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getPrincipal(r *http.Request, p params) (int, any, error) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/authz"
 )
 
@@ -219,5 +220,5 @@ func (h *handler) listActivity(r *http.Request, p params) (int, any, error) {
 		}
 		out = append(out, eventWire(e))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/calc"
 	"github.com/ptu-dev/ptu/catalog"
 )
@@ -41,7 +42,7 @@ type calcWorkloadBody struct {
 // (which the SDK ignores): the raw estimate, its parts, and every
 // provisioned deployment type's size and list price.
 type calcResultJSON struct {
-	Model             modelRefJSON     `json:"model"`
+	Model             armwire.ModelRef `json:"model"`
 	SKUName           string           `json:"skuName"`
 	EstimatedCapacity estimatedCapJSON `json:"estimatedCapacity"`
 	Estimate          calcEstimateJSON `json:"estimate"`

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/control"
 )
 
@@ -16,14 +17,14 @@ func (h *handler) listSubscriptions(r *http.Request, _ params) (int, any, error)
 		return 0, nil, err
 	}
 	caller := callerOf(r)
-	out := make([]subscriptionJSON, 0, len(subs))
+	out := make([]armwire.Subscription, 0, len(subs))
 	for _, s := range subs {
 		// Each caller sees the subscriptions it has access to something in.
 		if caller.Reaches("/subscriptions/" + s.ID) {
 			out = append(out, h.subscriptionWire(s))
 		}
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getSubscription(r *http.Request, p params) (int, any, error) {
@@ -38,9 +39,9 @@ func (h *handler) getSubscription(r *http.Request, p params) (int, any, error) {
 // Tenants - List; az login and az account tenant list read it).
 func (h *handler) listTenants(r *http.Request, _ params) (int, any, error) {
 	if h.opt.TenantID == "" {
-		return http.StatusOK, listOf([]tenantJSON(nil)), nil
+		return http.StatusOK, armwire.ListOf([]armwire.Tenant(nil)), nil
 	}
-	return http.StatusOK, listOf([]tenantJSON{tenantWire(h.opt.TenantID)}), nil
+	return http.StatusOK, armwire.ListOf([]armwire.Tenant{tenantWire(h.opt.TenantID)}), nil
 }
 
 func (h *handler) listLocations(r *http.Request, p params) (int, any, error) {
@@ -48,11 +49,11 @@ func (h *handler) listLocations(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]locationJSON, 0, len(regions))
+	out := make([]armwire.Location, 0, len(regions))
 	for _, rg := range regions {
 		out = append(out, locationWire(p["sub"], rg))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // --- accounts ---
@@ -62,22 +63,22 @@ func (h *handler) listAccounts(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]accountJSON, 0, len(accts))
+	out := make([]armwire.Account, 0, len(accts))
 	for _, a := range accts {
 		out = append(out, h.accountWire(a))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // putAccount creates or replaces an account. A creation is a long-running
 // operation (lro.go); a replacement answers 200 with the account.
 func (h *handler) putAccount(r *http.Request, p params) (int, any, error) {
-	var b accountBody
+	var b armwire.AccountBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
 	in := control.AccountInput{By: callerOf(r).Name}
-	b.apply(&in)
+	applyAccount(&b, &in)
 	a, created, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
 	if err != nil {
 		return 0, nil, err
@@ -98,7 +99,7 @@ func (h *handler) getAccount(r *http.Request, p params) (int, any, error) {
 
 // patchAccount changes the fields the body carries and keeps the others.
 func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
-	var b accountBody
+	var b armwire.AccountBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -116,7 +117,7 @@ func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
 		PublicNetworkAccess: cur.PublicNetwork,
 		By:                  callerOf(r).Name,
 	}
-	b.apply(&in)
+	applyAccount(&b, &in)
 	a, _, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
 	if err != nil {
 		return 0, nil, err
@@ -139,7 +140,7 @@ func (h *handler) listKeys(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, keysJSON{Key1: a.Key1, Key2: a.Key2}, nil
+	return http.StatusOK, armwire.Keys{Key1: a.Key1, Key2: a.Key2}, nil
 }
 
 func (h *handler) regenerateKey(r *http.Request, p params) (int, any, error) {
@@ -156,7 +157,7 @@ func (h *handler) regenerateKey(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, keysJSON{Key1: a.Key1, Key2: a.Key2}, nil
+	return http.StatusOK, armwire.Keys{Key1: a.Key1, Key2: a.Key2}, nil
 }
 
 func (h *handler) accountModels(r *http.Request, p params) (int, any, error) {
@@ -164,11 +165,11 @@ func (h *handler) accountModels(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]accountModelJSON, 0, len(offers))
+	out := make([]armwire.AccountModel, 0, len(offers))
 	for _, o := range offers {
 		out = append(out, accountModelWire(o))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // accountUsages answers Accounts - List Usages: the quota usages of the
@@ -187,7 +188,7 @@ func (h *handler) accountSKUs(r *http.Request, p params) (int, any, error) {
 	if _, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"]); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, listOf([]accountSKUJSON{{ResourceType: typeAccount, SKU: accountSKUNameJSON{Name: "S0", Tier: "Standard"}}}), nil
+	return http.StatusOK, armwire.ListOf([]armwire.AccountSKU{{ResourceType: armwire.TypeAccount, SKU: armwire.AccountSKUName{Name: "S0", Tier: "Standard"}}}), nil
 }
 
 // --- deployments ---
@@ -201,11 +202,11 @@ func (h *handler) listDeployments(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]deploymentJSON, 0, len(ds))
+	out := make([]armwire.Deployment, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, h.deploymentWire(d, sh))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // putDeployment creates or updates a deployment. Placement (quota and
@@ -216,7 +217,7 @@ func (h *handler) putDeployment(r *http.Request, p params) (int, any, error) {
 	if err := sh.checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	var b deploymentBody
+	var b armwire.DeploymentBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -238,8 +239,8 @@ func (h *handler) putDeployment(r *http.Request, p params) (int, any, error) {
 // scaleSettings keeps an existing deployment's type when the scale type
 // names its family (Manual: provisioned; Standard: pay-per-token), since the
 // versions that send it cannot name the other types.
-func (h *handler) deploymentInput(r *http.Request, p params, b *deploymentBody) (control.DeploymentInput, error) {
-	in, err := b.input()
+func (h *handler) deploymentInput(r *http.Request, p params, b *armwire.DeploymentBody) (control.DeploymentInput, error) {
+	in, err := bodyInput(b)
 	if err != nil {
 		return in, err
 	}
@@ -272,7 +273,7 @@ func (h *handler) patchDeployment(r *http.Request, p params) (int, any, error) {
 	if err := sh.checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	var b deploymentBody
+	var b armwire.DeploymentBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -307,15 +308,15 @@ func (h *handler) deploymentSKUs(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]skuResourceJSON, 0, len(opts))
+	out := make([]armwire.DeploymentSKU, 0, len(opts))
 	for _, o := range opts {
-		out = append(out, skuResourceJSON{
+		out = append(out, armwire.DeploymentSKU{
 			ResourceType: o.ResourceType,
-			SKU:          skuJSON{Name: o.Name},
+			SKU:          armwire.SKU{Name: o.Name},
 			Capacity:     capacityWire(o.Capacity),
 		})
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // --- usages, models, model capacities ---
@@ -329,11 +330,11 @@ func (h *handler) usagesIn(r *http.Request, sub, location string) (int, any, err
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]usageJSON, 0, len(us))
+	out := make([]armwire.Usage, 0, len(us))
 	for _, u := range us {
 		out = append(out, usageWire(u))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) models(r *http.Request, p params) (int, any, error) {
@@ -341,11 +342,11 @@ func (h *handler) models(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]modelJSON, 0, len(offers))
+	out := make([]armwire.LocationModel, 0, len(offers))
 	for _, o := range offers {
-		out = append(out, modelJSON{Kind: modelKind(o.Model.Format), SKUName: "S0", Model: accountModelWire(o)})
+		out = append(out, armwire.LocationModel{Kind: modelKind(o.Model.Format), SKUName: "S0", Model: accountModelWire(o)})
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // modelCapacities serves both the subscription-wide and the per-location
@@ -357,17 +358,17 @@ func (h *handler) modelCapacities(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]modelCapacityJSON, 0, len(caps))
+	out := make([]armwire.ModelCapacity, 0, len(caps))
 	for _, c := range caps {
 		out = append(out, modelCapacityWire(p["sub"], c))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // --- quota requests ---
 
 func (h *handler) createQuotaRequest(r *http.Request, p params) (int, any, error) {
-	var b quotaRequestBody
+	var b armwire.QuotaRequestBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -393,11 +394,11 @@ func (h *handler) listQuotaRequests(r *http.Request, p params) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]quotaRequestJSON, 0, len(qs))
+	out := make([]armwire.QuotaRequest, 0, len(qs))
 	for _, q := range qs {
 		out = append(out, quotaRequestWire(q))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getQuotaRequest(r *http.Request, p params) (int, any, error) {
@@ -423,7 +424,7 @@ func (h *handler) quotaRequestOf(r *http.Request, p params) (ptu.QuotaRequest, e
 
 func (h *handler) decideQuotaRequest(approve bool) endpointFunc {
 	return func(r *http.Request, p params) (int, any, error) {
-		var b decisionBody
+		var b armwire.DecisionBody
 		if err := decodeBody(r, &b, true); err != nil {
 			return 0, nil, err
 		}
@@ -445,11 +446,11 @@ func (h *handler) listPools(r *http.Request, _ params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]poolJSON, 0, len(pools))
+	out := make([]armwire.CapacityPool, 0, len(pools))
 	for _, pl := range pools {
 		out = append(out, h.poolWire(pl))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func poolID(p params) string { return p["region"] + "/" + p["model"] + "/" + p["version"] }
@@ -469,7 +470,7 @@ func (h *handler) getPool(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) patchPool(r *http.Request, p params) (int, any, error) {
-	var b poolBody
+	var b armwire.CapacityPoolBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/control"
 )
 
@@ -284,6 +285,7 @@ func bearerCaller(r *http.Request, svc *control.Service, admin, token string) (*
 }
 
 // errorBody is ARM's error envelope of a client error.
-func errorBody(e *ptu.Error) errorResponse {
-	return errorResponse{Error: detailOf(e)}
+func errorBody(e *ptu.Error) armwire.ErrorResponse {
+	d, _ := detailOf(e) // these errors carry no Info, the only part that can fail to encode
+	return armwire.ErrorResponse{Error: d}
 }

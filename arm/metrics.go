@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/metrics"
 )
 
@@ -206,7 +207,7 @@ func (h *handler) listMetricDefinitions(r *http.Request, p params) (int, any, er
 		}
 		out = append(out, dj)
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // unescapedTwice undoes a second percent-encoding: az monitor metrics list

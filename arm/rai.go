@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/control"
 )
 
@@ -63,12 +64,12 @@ type raiPolicyPropsJSON struct {
 }
 
 type raiPolicyJSON struct {
-	ID         string             `json:"id"`
-	Name       string             `json:"name"`
-	Type       string             `json:"type"`
-	Etag       string             `json:"etag"`
-	Properties raiPolicyPropsJSON `json:"properties"`
-	SystemData *systemDataJSON    `json:"systemData,omitempty"`
+	ID         string              `json:"id"`
+	Name       string              `json:"name"`
+	Type       string              `json:"type"`
+	Etag       string              `json:"etag"`
+	Properties raiPolicyPropsJSON  `json:"properties"`
+	SystemData *armwire.SystemData `json:"systemData,omitempty"`
 }
 
 func boolp(b bool) *bool { return &b }
@@ -117,7 +118,7 @@ func (h *handler) listRAIPolicies(r *http.Request, p params) (int, any, error) {
 	for _, x := range ps {
 		out = append(out, raiPolicyWire(x))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) putRAIPolicy(r *http.Request, p params) (int, any, error) {
@@ -157,7 +158,7 @@ type raiBlocklistJSON struct {
 	Properties struct {
 		Description string `json:"description,omitempty"`
 	} `json:"properties"`
-	SystemData *systemDataJSON `json:"systemData,omitempty"`
+	SystemData *armwire.SystemData `json:"systemData,omitempty"`
 }
 
 func blocklistID(l ptu.RAIBlocklist) string {
@@ -200,7 +201,7 @@ func (h *handler) listRAIBlocklists(r *http.Request, p params) (int, any, error)
 	for _, l := range ls {
 		out = append(out, raiBlocklistWire(l))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) putRAIBlocklist(r *http.Request, p params) (int, any, error) {
@@ -277,7 +278,7 @@ func (h *handler) listRAIBlocklistItems(r *http.Request, p params) (int, any, er
 	for _, it := range l.Items {
 		out = append(out, raiItemWire(l, it))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) putRAIBlocklistItem(r *http.Request, p params) (int, any, error) {
