@@ -143,7 +143,7 @@ func (h *handler) recordActivity(r *http.Request, caller *control.Caller, ep *en
 	if status >= 400 {
 		e.Status, e.ErrorCode = ptu.ActivityFailed, w.code
 	}
-	if err := h.svc.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
+	if err := h.activity.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
 		h.log.Error("activity log write failed", slog.String("operation", e.Operation), slog.String("scope", e.Scope), slog.Any("err", err))
 	}
 }
@@ -271,7 +271,7 @@ func (h *handler) putRoleAssignment(r *http.Request, p params) (int, any, error)
 	if b.Properties.PrincipalID == "" {
 		return 0, nil, invalidContent("properties.principalId", "The principalId is required.")
 	}
-	a, created, err := h.svc.PutRoleAssignment(r.Context(), p["ra"], control.RoleAssignmentInput{
+	a, created, err := h.access.PutRoleAssignment(r.Context(), p["ra"], control.RoleAssignmentInput{
 		Scope: scopeOf(r), RoleDefinitionID: b.Properties.RoleDefinitionID,
 		PrincipalID: b.Properties.PrincipalID, CreatedBy: callerOf(r).ID,
 	})
@@ -284,7 +284,7 @@ func (h *handler) putRoleAssignment(r *http.Request, p params) (int, any, error)
 // assignmentAt returns the assignment id names if it lives at the request's
 // scope; Azure addresses an assignment only by its full id.
 func (h *handler) assignmentAt(r *http.Request, id string) (ptu.RoleAssignment, error) {
-	a, err := h.svc.GetRoleAssignment(r.Context(), id)
+	a, err := h.access.GetRoleAssignment(r.Context(), id)
 	if err != nil {
 		return a, err
 	}
@@ -310,7 +310,7 @@ func (h *handler) deleteRoleAssignment(r *http.Request, p params) (int, any, err
 	} else if err != nil {
 		return 0, nil, err
 	}
-	a, found, err := h.svc.DeleteRoleAssignment(r.Context(), p["ra"])
+	a, found, err := h.access.DeleteRoleAssignment(r.Context(), p["ra"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -329,7 +329,7 @@ func (h *handler) listRoleAssignments(r *http.Request, _ params) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	all, err := h.svc.ListRoleAssignments(r.Context(), "")
+	all, err := h.access.ListRoleAssignments(r.Context(), "")
 	if err != nil {
 		return 0, nil, err
 	}
@@ -509,7 +509,7 @@ func (h *handler) createPrincipal(r *http.Request, _ params) (int, any, error) {
 	if err != nil {
 		return 0, nil, &ptu.Error{Code: ptu.CodeInvalidRequestContent, Target: "expiresIn", Message: err.Error()}
 	}
-	p, token, err := h.svc.CreatePrincipal(r.Context(), b.Name, ttl)
+	p, token, err := h.access.CreatePrincipal(r.Context(), b.Name, ttl)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -519,7 +519,7 @@ func (h *handler) createPrincipal(r *http.Request, _ params) (int, any, error) {
 }
 
 func (h *handler) listPrincipals(r *http.Request, _ params) (int, any, error) {
-	ps, err := h.svc.ListPrincipals(r.Context())
+	ps, err := h.access.ListPrincipals(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -531,7 +531,7 @@ func (h *handler) listPrincipals(r *http.Request, _ params) (int, any, error) {
 }
 
 func (h *handler) getPrincipal(r *http.Request, p params) (int, any, error) {
-	pr, err := h.svc.GetPrincipal(r.Context(), p["principal"])
+	pr, err := h.access.GetPrincipal(r.Context(), p["principal"])
 	if ptu.ErrorCode(err) == ptu.CodePrincipalNotFound {
 		err = &ptu.Error{Code: ptu.CodeResourceNotFound, Message: err.(*ptu.Error).Message}
 	}
@@ -542,7 +542,7 @@ func (h *handler) getPrincipal(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) deletePrincipal(r *http.Request, p params) (int, any, error) {
-	existed, err := h.svc.DeletePrincipal(r.Context(), p["principal"])
+	existed, err := h.access.DeletePrincipal(r.Context(), p["principal"])
 	if err != nil {
 		return 0, nil, err
 	}

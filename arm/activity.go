@@ -196,15 +196,15 @@ func parseActivityFilter(f string, now time.Time) (activityQuery, error) {
 }
 
 func (h *handler) listActivity(r *http.Request, p params) (int, any, error) {
-	q, err := parseActivityFilter(queryValue(r.URL.Query(), "$filter"), h.svc.Now())
+	q, err := parseActivityFilter(queryValue(r.URL.Query(), "$filter"), h.subs.Now())
 	if err != nil {
 		return 0, nil, err
 	}
-	sub, err := h.svc.GetSubscription(r.Context(), p["sub"])
+	sub, err := h.subs.GetSubscription(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
-	events, err := h.svc.ListActivity(r.Context(), ptu.ActivityFilter{
+	events, err := h.activity.ListActivity(r.Context(), ptu.ActivityFilter{
 		SubscriptionID: sub.ID, ResourceGroup: q.resourceGroup, From: q.from, To: q.to,
 	})
 	if err != nil {

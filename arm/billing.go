@@ -33,7 +33,7 @@ func (h *handler) registerBilling() {
 
 func (h *handler) withBilling(fn endpointFunc) endpointFunc {
 	return func(r *http.Request, p params) (int, any, error) {
-		if h.opt.Billing == nil {
+		if h.billing == nil {
 			return 0, nil, ptu.Errorf(ptu.CodeNotFound, "Billing is not enabled on this server.")
 		}
 		return fn(r, p)
@@ -82,7 +82,7 @@ func termPriceWire(t billing.TermPrice) armwire.ReservationTerm {
 
 func (h *handler) listPrices(r *http.Request, _ params) (int, any, error) {
 	q := r.URL.Query()
-	ps := h.opt.Billing.Prices(billing.PriceFilter{ModelName: queryValue(q, "modelName"), ModelVersion: queryValue(q, "modelVersion"),
+	ps := h.billing.Prices(billing.PriceFilter{ModelName: queryValue(q, "modelName"), ModelVersion: queryValue(q, "modelVersion"),
 		SKUName: queryValue(q, "skuName")})
 	out := armwire.PriceList{Currency: billing.Currency, HoursPerMonth: billing.HoursPerMonth, Value: []armwire.Price{}}
 	for _, t := range billing.TermPrices() {
@@ -105,7 +105,7 @@ func (h *handler) quote(r *http.Request, _ params) (int, any, error) {
 			Message: "'capacity' must be the deployment's size as an integer (PTUs for provisioned types), not '" + c + "'."}
 	}
 	in.Capacity = n
-	qt, err := h.opt.Billing.Quote(in)
+	qt, err := h.billing.Quote(in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -171,7 +171,7 @@ func (h *handler) purchaseReservation(r *http.Request, p params) (int, any, erro
 		return 0, nil, &ptu.Error{Code: ptu.CodeInvalidResourceProperties, Target: "appliedScopeType",
 			Message: "appliedScopeType '" + scope + "' is not valid. Use 'Subscription' or 'ResourceGroup'."}
 	}
-	res, err := h.opt.Billing.PurchaseReservation(r.Context(), p["sub"], in)
+	res, err := h.billing.PurchaseReservation(r.Context(), p["sub"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -179,7 +179,7 @@ func (h *handler) purchaseReservation(r *http.Request, p params) (int, any, erro
 }
 
 func (h *handler) listReservations(r *http.Request, p params) (int, any, error) {
-	rs, err := h.opt.Billing.ListReservations(r.Context(), p["sub"])
+	rs, err := h.billing.ListReservations(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -191,7 +191,7 @@ func (h *handler) listReservations(r *http.Request, p params) (int, any, error) 
 }
 
 func (h *handler) getReservation(r *http.Request, p params) (int, any, error) {
-	res, err := h.opt.Billing.GetReservation(r.Context(), p["sub"], p["id"])
+	res, err := h.billing.GetReservation(r.Context(), p["sub"], p["id"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -208,7 +208,7 @@ func (h *handler) updateReservation(r *http.Request, p params) (int, any, error)
 		in.DisplayName = firstNonNil(in.DisplayName, b.Properties.DisplayName)
 		in.AutoRenew = firstNonNil(in.AutoRenew, b.Properties.AutoRenew)
 	}
-	res, err := h.opt.Billing.UpdateReservation(r.Context(), p["sub"], p["id"], in)
+	res, err := h.billing.UpdateReservation(r.Context(), p["sub"], p["id"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -223,7 +223,7 @@ func firstNonNil[T any](a, b *T) *T {
 }
 
 func (h *handler) cancelReservation(r *http.Request, p params) (int, any, error) {
-	res, err := h.opt.Billing.CancelReservation(r.Context(), p["sub"], p["id"])
+	res, err := h.billing.CancelReservation(r.Context(), p["sub"], p["id"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -259,7 +259,7 @@ func (h *handler) billingUsage(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	rep, err := h.opt.Billing.Usage(r.Context(), billing.UsageQuery{SubscriptionID: p["sub"], From: from, To: to,
+	rep, err := h.billing.Usage(r.Context(), billing.UsageQuery{SubscriptionID: p["sub"], From: from, To: to,
 		Granularity: queryValue(q, "granularity"), GroupBy: queryValue(q, "groupBy"),
 		ResourceGroup: queryValue(q, "resourceGroup"), Account: queryValue(q, "account"), Deployment: queryValue(q, "deployment")})
 	if err != nil {
@@ -292,7 +292,7 @@ func (h *handler) billingReservations(r *http.Request, p params) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	rep, err := h.opt.Billing.Reservations(r.Context(), billing.ReservationQuery{SubscriptionID: p["sub"], From: from, To: to,
+	rep, err := h.billing.Reservations(r.Context(), billing.ReservationQuery{SubscriptionID: p["sub"], From: from, To: to,
 		Granularity: queryValue(q, "granularity")})
 	if err != nil {
 		return 0, nil, err

@@ -91,10 +91,10 @@ func (h *handler) calculateModelCapacity(r *http.Request, p params) (int, any, e
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	if _, err := h.svc.GetSubscription(r.Context(), p["sub"]); err != nil {
+	if _, err := h.subs.GetSubscription(r.Context(), p["sub"]); err != nil {
 		return 0, nil, err
 	}
-	m, err := calcModel(h.svc.Catalog(), b.Model)
+	m, err := calcModel(h.capacity.Catalog(), b.Model)
 	if err != nil {
 		return 0, nil, err
 	}

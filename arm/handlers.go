@@ -12,7 +12,7 @@ import (
 // --- subscriptions and locations ---
 
 func (h *handler) listSubscriptions(r *http.Request, _ params) (int, any, error) {
-	subs, err := h.svc.ListSubscriptions(r.Context())
+	subs, err := h.subs.ListSubscriptions(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -28,7 +28,7 @@ func (h *handler) listSubscriptions(r *http.Request, _ params) (int, any, error)
 }
 
 func (h *handler) getSubscription(r *http.Request, p params) (int, any, error) {
-	s, err := h.svc.GetSubscription(r.Context(), p["sub"])
+	s, err := h.subs.GetSubscription(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -45,7 +45,7 @@ func (h *handler) listTenants(r *http.Request, _ params) (int, any, error) {
 }
 
 func (h *handler) listLocations(r *http.Request, p params) (int, any, error) {
-	regions, err := h.svc.ListLocations(r.Context(), p["sub"])
+	regions, err := h.subs.ListLocations(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -59,7 +59,7 @@ func (h *handler) listLocations(r *http.Request, p params) (int, any, error) {
 // --- accounts ---
 
 func (h *handler) listAccounts(r *http.Request, p params) (int, any, error) {
-	accts, err := h.svc.ListAccounts(r.Context(), p["sub"], p["rg"])
+	accts, err := h.accounts.ListAccounts(r.Context(), p["sub"], p["rg"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -79,7 +79,7 @@ func (h *handler) putAccount(r *http.Request, p params) (int, any, error) {
 	}
 	in := control.AccountInput{By: callerOf(r).Name}
 	applyAccount(&b, &in)
-	a, created, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
+	a, created, err := h.accounts.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -90,7 +90,7 @@ func (h *handler) putAccount(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) getAccount(r *http.Request, p params) (int, any, error) {
-	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	a, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -103,7 +103,7 @@ func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	cur, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	cur, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -118,7 +118,7 @@ func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
 		By:                  callerOf(r).Name,
 	}
 	applyAccount(&b, &in)
-	a, _, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
+	a, _, err := h.accounts.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -128,7 +128,7 @@ func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
 // deleteAccount answers 200 when the account existed and 204 when it did
 // not; the SDK's poller completes on either.
 func (h *handler) deleteAccount(r *http.Request, p params) (int, any, error) {
-	existed, err := h.svc.DeleteAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	existed, err := h.accounts.DeleteAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -136,7 +136,7 @@ func (h *handler) deleteAccount(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) listKeys(r *http.Request, p params) (int, any, error) {
-	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	a, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -153,7 +153,7 @@ func (h *handler) regenerateKey(r *http.Request, p params) (int, any, error) {
 	if b.KeyName == nil {
 		return 0, nil, invalidContent("keyName", "The request content was invalid: 'keyName' is required ('Key1' or 'Key2').")
 	}
-	a, err := h.svc.RegenerateKey(r.Context(), p["sub"], p["rg"], p["account"], *b.KeyName)
+	a, err := h.accounts.RegenerateKey(r.Context(), p["sub"], p["rg"], p["account"], *b.KeyName)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -161,7 +161,7 @@ func (h *handler) regenerateKey(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) accountModels(r *http.Request, p params) (int, any, error) {
-	offers, err := h.svc.AccountModels(r.Context(), p["sub"], p["rg"], p["account"])
+	offers, err := h.accounts.AccountModels(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -175,7 +175,7 @@ func (h *handler) accountModels(r *http.Request, p params) (int, any, error) {
 // accountUsages answers Accounts - List Usages: the quota usages of the
 // account's subscription in its region, which its deployments draw from.
 func (h *handler) accountUsages(r *http.Request, p params) (int, any, error) {
-	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	a, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -185,7 +185,7 @@ func (h *handler) accountUsages(r *http.Request, p params) (int, any, error) {
 // accountSKUs answers Accounts - List Skus: the SKUs an account of this kind
 // can take (AccountSkuListResult).
 func (h *handler) accountSKUs(r *http.Request, p params) (int, any, error) {
-	if _, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"]); err != nil {
+	if _, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"]); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, armwire.ListOf([]armwire.AccountSKU{{ResourceType: armwire.TypeAccount, SKU: armwire.AccountSKUName{Name: "S0", Tier: "Standard"}}}), nil
@@ -198,7 +198,7 @@ func (h *handler) listDeployments(r *http.Request, p params) (int, any, error) {
 	if err := sh.checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	ds, err := h.svc.ListDeployments(r.Context(), p["sub"], p["rg"], p["account"])
+	ds, err := h.deployments.ListDeployments(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -225,7 +225,7 @@ func (h *handler) putDeployment(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	d, created, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
+	d, created, err := h.deployments.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -246,7 +246,7 @@ func (h *handler) deploymentInput(r *http.Request, p params, b *armwire.Deployme
 	}
 	in.By = callerOf(r).Name
 	if b.SKU == nil && in.SKUName != "" {
-		cur, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+		cur, err := h.deployments.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 		if err == nil && ptu.IsProvisioned(cur.SKUName) == ptu.IsProvisioned(in.SKUName) {
 			in.SKUName = cur.SKUName
 		}
@@ -259,7 +259,7 @@ func (h *handler) getDeployment(r *http.Request, p params) (int, any, error) {
 	if err := sh.checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	d, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	d, err := h.deployments.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -278,14 +278,14 @@ func (h *handler) patchDeployment(r *http.Request, p params) (int, any, error) {
 		return 0, nil, err
 	}
 	// PATCH only updates: a missing deployment is 404, not a create.
-	if _, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"]); err != nil {
+	if _, err := h.deployments.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"]); err != nil {
 		return 0, nil, err
 	}
 	in, err := h.deploymentInput(r, p, &b) // absent fields keep their current values
 	if err != nil {
 		return 0, nil, err
 	}
-	d, _, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
+	d, _, err := h.deployments.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -296,7 +296,7 @@ func (h *handler) deleteDeployment(r *http.Request, p params) (int, any, error) 
 	if err := shapeOf(r).checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	existed, err := h.svc.DeleteDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	existed, err := h.deployments.DeleteDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -304,7 +304,7 @@ func (h *handler) deleteDeployment(r *http.Request, p params) (int, any, error) 
 }
 
 func (h *handler) deploymentSKUs(r *http.Request, p params) (int, any, error) {
-	opts, err := h.svc.DeploymentSKUs(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	opts, err := h.deployments.DeploymentSKUs(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -326,7 +326,7 @@ func (h *handler) usages(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) usagesIn(r *http.Request, sub, location string) (int, any, error) {
-	us, err := h.svc.Usages(r.Context(), sub, location)
+	us, err := h.quota.Usages(r.Context(), sub, location)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -338,7 +338,7 @@ func (h *handler) usagesIn(r *http.Request, sub, location string) (int, any, err
 }
 
 func (h *handler) models(r *http.Request, p params) (int, any, error) {
-	offers, err := h.svc.Models(r.Context(), p["sub"], p["location"])
+	offers, err := h.capacity.Models(r.Context(), p["sub"], p["location"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -354,7 +354,7 @@ func (h *handler) models(r *http.Request, p params) (int, any, error) {
 func (h *handler) modelCapacities(r *http.Request, p params) (int, any, error) {
 	q := r.URL.Query()
 	ref := ptu.ModelRef{Format: q.Get("modelFormat"), Name: q.Get("modelName"), Version: q.Get("modelVersion")}
-	caps, err := h.svc.ModelCapacities(r.Context(), p["sub"], p["location"], ref)
+	caps, err := h.capacity.ModelCapacities(r.Context(), p["sub"], p["location"], ref)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -375,7 +375,7 @@ func (h *handler) createQuotaRequest(r *http.Request, p params) (int, any, error
 	if b.Limit == nil {
 		return 0, nil, invalidContent("limit", "The request content was invalid: 'limit' is required (the PTU limit asked for).")
 	}
-	q, err := h.svc.CreateQuotaRequest(r.Context(), p["sub"], control.QuotaRequestInput{
+	q, err := h.quota.CreateQuotaRequest(r.Context(), p["sub"], control.QuotaRequestInput{
 		Location: deref(b.Location),
 		SKUName:  deref(b.SKUName),
 		Limit:    *b.Limit,
@@ -390,7 +390,7 @@ func (h *handler) createQuotaRequest(r *http.Request, p params) (int, any, error
 // listQuotaRequests lists one subscription's requests, or every request on
 // the provider-level route (no {sub}).
 func (h *handler) listQuotaRequests(r *http.Request, p params) (int, any, error) {
-	qs, err := h.svc.ListQuotaRequests(r.Context(), p["sub"])
+	qs, err := h.quota.ListQuotaRequests(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -412,10 +412,10 @@ func (h *handler) getQuotaRequest(r *http.Request, p params) (int, any, error) {
 // quotaRequestOf fetches the request named in the path, which must belong to
 // the path's subscription.
 func (h *handler) quotaRequestOf(r *http.Request, p params) (ptu.QuotaRequest, error) {
-	if _, err := h.svc.GetSubscription(r.Context(), p["sub"]); err != nil {
+	if _, err := h.subs.GetSubscription(r.Context(), p["sub"]); err != nil {
 		return ptu.QuotaRequest{}, err
 	}
-	q, err := h.svc.GetQuotaRequest(r.Context(), p["id"])
+	q, err := h.quota.GetQuotaRequest(r.Context(), p["id"])
 	if err == nil && !strings.EqualFold(q.SubscriptionID, p["sub"]) {
 		err = ptu.Errorf(ptu.CodeResourceNotFound, "Quota request '%s' was not found.", p["id"])
 	}
@@ -431,7 +431,7 @@ func (h *handler) decideQuotaRequest(approve bool) endpointFunc {
 		if _, err := h.quotaRequestOf(r, p); err != nil {
 			return 0, nil, err
 		}
-		q, err := h.svc.DecideQuotaRequest(r.Context(), p["id"], approve, deref(b.Note))
+		q, err := h.quota.DecideQuotaRequest(r.Context(), p["id"], approve, deref(b.Note))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -442,7 +442,7 @@ func (h *handler) decideQuotaRequest(approve bool) endpointFunc {
 // --- capacity pools ---
 
 func (h *handler) listPools(r *http.Request, _ params) (int, any, error) {
-	pools, err := h.svc.ListPools(r.Context())
+	pools, err := h.capacity.ListPools(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -456,7 +456,7 @@ func (h *handler) listPools(r *http.Request, _ params) (int, any, error) {
 func poolID(p params) string { return p["region"] + "/" + p["model"] + "/" + p["version"] }
 
 func (h *handler) getPool(r *http.Request, p params) (int, any, error) {
-	pools, err := h.svc.ListPools(r.Context())
+	pools, err := h.capacity.ListPools(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -477,7 +477,7 @@ func (h *handler) patchPool(r *http.Request, p params) (int, any, error) {
 	if b.Properties == nil || b.Properties.PTU == nil {
 		return 0, nil, invalidContent("properties.ptu", "The request content was invalid: 'properties.ptu' is required (the pool's rating in PTUs).")
 	}
-	pl, err := h.svc.SetPoolRating(r.Context(), poolID(p), *b.Properties.PTU)
+	pl, err := h.capacity.SetPoolRating(r.Context(), poolID(p), *b.Properties.PTU)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -53,7 +53,7 @@ const metadataPath = "/metadata/endpoints"
 
 // Identity returns the handler of /adfs/... (OpenID configuration, token
 // endpoint) and /metadata/endpoints. None of them takes a bearer token.
-func Identity(svc *control.Service, opt IdentityOptions) http.Handler {
+func Identity(svc Authenticator, opt IdentityOptions) http.Handler {
 	if opt.TokenLifetime <= 0 {
 		opt.TokenLifetime = time.Hour
 	}
@@ -64,7 +64,7 @@ func Identity(svc *control.Service, opt IdentityOptions) http.Handler {
 }
 
 type identity struct {
-	svc *control.Service
+	svc Authenticator
 	opt IdentityOptions
 }
 
@@ -274,7 +274,7 @@ func writeIdentityJSON(w http.ResponseWriter, status int, v any) {
 
 // bearerCaller finds the caller a token names: the admin (when it equals
 // admin) or a principal.
-func bearerCaller(r *http.Request, svc *control.Service, admin, token string) (*control.Caller, error) {
+func bearerCaller(r *http.Request, svc Authenticator, admin, token string) (*control.Caller, error) {
 	if admin != "" && subtle.ConstantTimeCompare([]byte(token), []byte(admin)) == 1 {
 		return control.Admin(), nil
 	}

@@ -145,7 +145,7 @@ func (h *handler) operationStatus(r *http.Request, p params) (int, any, error) {
 	}
 	var createdAt time.Time
 	if ref.deployment == "" {
-		a, err := h.svc.GetAccount(r.Context(), ref.sub, ref.rg, ref.account)
+		a, err := h.accounts.GetAccount(r.Context(), ref.sub, ref.rg, ref.account)
 		if err != nil && ptu.ErrorStatus(err) != http.StatusNotFound {
 			return 0, nil, err
 		}
@@ -154,7 +154,7 @@ func (h *handler) operationStatus(r *http.Request, p params) (int, any, error) {
 		}
 		createdAt = a.CreatedAt
 	} else {
-		d, err := h.svc.GetDeployment(r.Context(), ref.sub, ref.rg, ref.account, ref.deployment)
+		d, err := h.deployments.GetDeployment(r.Context(), ref.sub, ref.rg, ref.account, ref.deployment)
 		if err != nil && ptu.ErrorStatus(err) != http.StatusNotFound {
 			return 0, nil, err
 		}

@@ -97,7 +97,7 @@ func (h *handler) metricsAccount(r *http.Request, p params) (ptu.Account, error)
 	if h.opt.Metrics == nil {
 		return ptu.Account{}, ptu.Errorf(ptu.CodeNotFound, "This server does not serve metrics.")
 	}
-	return h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	return h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 }
 
 func (h *handler) listMetrics(r *http.Request, p params) (int, any, error) {

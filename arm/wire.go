@@ -131,7 +131,7 @@ func locationWire(sub string, r ptu.Region) armwire.Location {
 // --- accounts ---
 
 func (h *handler) accountWire(a ptu.Account) armwire.Account {
-	ep := h.svc.Endpoint(a)
+	ep := h.accounts.Endpoint(a)
 	state := h.provisioningState(a.State, a.CreatedAt, stateAccountCreating)
 	out := armwire.Account{
 		ID:       a.ID(),
@@ -208,7 +208,7 @@ func (h *handler) deploymentWire(d ptu.Deployment, sh shape) armwire.Deployment 
 	state := h.provisioningState(d.State, d.CreatedAt, stateDeploymentAccepted)
 	capacity := d.Capacity
 	var caps map[string]string
-	if m, ok := h.svc.Catalog().Lookup(d.Model.Name, d.Model.Version); ok {
+	if m, ok := h.capacity.Catalog().Lookup(d.Model.Name, d.Model.Version); ok {
 		caps = capabilities(m)
 	}
 	out := armwire.Deployment{
@@ -372,7 +372,7 @@ func quotaRequestWire(q ptu.QuotaRequest) armwire.QuotaRequest {
 
 func (h *handler) poolWire(p control.PoolStatus) armwire.CapacityPool {
 	format := "OpenAI"
-	if m, ok := h.svc.Catalog().Lookup(p.Model, p.Version); ok {
+	if m, ok := h.capacity.Catalog().Lookup(p.Model, p.Version); ok {
 		format = m.Format
 	}
 	return armwire.CapacityPool{

@@ -331,7 +331,7 @@ func (c *Client) armStatus(ctx context.Context, s *settings, method, path string
 		return 0, err
 	}
 	defer resp.Body.Close()
-	if op := resp.Header.Get("Azure-AsyncOperation"); op != "" && (resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusAccepted) {
+	if op := resp.Header.Get("Azure-AsyncOperation"); op != "" && !s.noWait && (resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusAccepted) {
 		// A long-running operation: wait for it, then read the result.
 		if err := s.awaitOperation(ctx, resp, op); err != nil {
 			return 0, err
