@@ -19,7 +19,9 @@ import (
 // maxActivitySpan is the longest time range one query may cover, as in Azure.
 const maxActivitySpan = 90 * 24 * time.Hour
 
-func localizable(s string) *localizableJSON { return &localizableJSON{Value: s, LocalizedValue: s} }
+func localizable(s string) *armwire.LocalizableString {
+	return &armwire.LocalizableString{Value: s, LocalizedValue: s}
+}
 
 type senderAuthorizationJSON struct {
 	Action string `json:"action"`
@@ -33,30 +35,30 @@ type httpRequestJSON struct {
 }
 
 type eventDataJSON struct {
-	Authorization        senderAuthorizationJSON `json:"authorization"`
-	Caller               string                  `json:"caller"`
-	Channels             string                  `json:"channels"`
-	Claims               map[string]string       `json:"claims"`
-	CorrelationID        string                  `json:"correlationId"`
-	Description          string                  `json:"description"`
-	EventDataID          string                  `json:"eventDataId"`
-	EventName            *localizableJSON        `json:"eventName"`
-	Category             *localizableJSON        `json:"category"`
-	EventTimestamp       string                  `json:"eventTimestamp"`
-	HTTPRequest          httpRequestJSON         `json:"httpRequest"`
-	ID                   string                  `json:"id"`
-	Level                string                  `json:"level"`
-	OperationID          string                  `json:"operationId"`
-	OperationName        *localizableJSON        `json:"operationName"`
-	Properties           map[string]string       `json:"properties"`
-	ResourceGroupName    string                  `json:"resourceGroupName,omitempty"`
-	ResourceID           string                  `json:"resourceId"`
-	ResourceProviderName *localizableJSON        `json:"resourceProviderName"`
-	ResourceType         *localizableJSON        `json:"resourceType"`
-	Status               *localizableJSON        `json:"status"`
-	SubStatus            *localizableJSON        `json:"subStatus"`
-	SubmissionTimestamp  string                  `json:"submissionTimestamp"`
-	SubscriptionID       string                  `json:"subscriptionId,omitempty"`
+	Authorization        senderAuthorizationJSON    `json:"authorization"`
+	Caller               string                     `json:"caller"`
+	Channels             string                     `json:"channels"`
+	Claims               map[string]string          `json:"claims"`
+	CorrelationID        string                     `json:"correlationId"`
+	Description          string                     `json:"description"`
+	EventDataID          string                     `json:"eventDataId"`
+	EventName            *armwire.LocalizableString `json:"eventName"`
+	Category             *armwire.LocalizableString `json:"category"`
+	EventTimestamp       string                     `json:"eventTimestamp"`
+	HTTPRequest          httpRequestJSON            `json:"httpRequest"`
+	ID                   string                     `json:"id"`
+	Level                string                     `json:"level"`
+	OperationID          string                     `json:"operationId"`
+	OperationName        *armwire.LocalizableString `json:"operationName"`
+	Properties           map[string]string          `json:"properties"`
+	ResourceGroupName    string                     `json:"resourceGroupName,omitempty"`
+	ResourceID           string                     `json:"resourceId"`
+	ResourceProviderName *armwire.LocalizableString `json:"resourceProviderName"`
+	ResourceType         *armwire.LocalizableString `json:"resourceType"`
+	Status               *armwire.LocalizableString `json:"status"`
+	SubStatus            *armwire.LocalizableString `json:"subStatus"`
+	SubmissionTimestamp  string                     `json:"submissionTimestamp"`
+	SubscriptionID       string                     `json:"subscriptionId,omitempty"`
 }
 
 // resourceTypeOf is the resource type an action acts on: the action less
@@ -100,7 +102,7 @@ func eventWire(e ptu.ActivityEvent) eventDataJSON {
 		},
 		CorrelationID:        e.CorrelationID,
 		EventDataID:          e.ID,
-		EventName:            &localizableJSON{Value: "EndRequest", LocalizedValue: "End request"},
+		EventName:            &armwire.LocalizableString{Value: "EndRequest", LocalizedValue: "End request"},
 		Category:             localizable("Administrative"),
 		EventTimestamp:       at,
 		HTTPRequest:          httpRequestJSON{ClientRequestID: e.ClientRequest, Method: e.Method, URI: e.URI},
