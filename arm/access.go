@@ -214,34 +214,12 @@ func roleDefinitionID(scope, guid string) string {
 	return prefix + pAuthz + "/roleDefinitions/" + guid
 }
 
-type roleAssignmentJSON struct {
-	ID         string                  `json:"id"`
-	Type       string                  `json:"type"`
-	Name       string                  `json:"name"`
-	Properties roleAssignmentPropsJSON `json:"properties"`
-}
-
-type roleAssignmentPropsJSON struct {
-	RoleDefinitionID                   string  `json:"roleDefinitionId"`
-	PrincipalID                        string  `json:"principalId"`
-	PrincipalType                      string  `json:"principalType,omitempty"`
-	Scope                              string  `json:"scope,omitempty"`
-	Condition                          *string `json:"condition"`
-	ConditionVersion                   *string `json:"conditionVersion"`
-	CreatedOn                          string  `json:"createdOn,omitempty"`
-	UpdatedOn                          string  `json:"updatedOn,omitempty"`
-	CreatedBy                          string  `json:"createdBy,omitempty"`
-	UpdatedBy                          string  `json:"updatedBy,omitempty"`
-	DelegatedManagedIdentityResourceID *string `json:"delegatedManagedIdentityResourceId"`
-	Description                        *string `json:"description"`
-}
-
-func roleAssignmentWire(a ptu.RoleAssignment) roleAssignmentJSON {
-	return roleAssignmentJSON{
+func roleAssignmentWire(a ptu.RoleAssignment) armwire.RoleAssignment {
+	return armwire.RoleAssignment{
 		ID:   scopePrefix(a.Scope) + pAuthz + "/roleAssignments/" + a.ID,
 		Type: typeAssignment,
 		Name: a.ID,
-		Properties: roleAssignmentPropsJSON{
+		Properties: armwire.RoleAssignmentProperties{
 			RoleDefinitionID: roleDefinitionID(a.Scope, a.RoleDefinitionID),
 			PrincipalID:      a.PrincipalID,
 			PrincipalType:    principalTypeSP,
@@ -254,17 +232,8 @@ func roleAssignmentWire(a ptu.RoleAssignment) roleAssignmentJSON {
 	}
 }
 
-type roleAssignmentBody struct {
-	Properties struct {
-		RoleDefinitionID string `json:"roleDefinitionId"`
-		PrincipalID      string `json:"principalId"`
-		PrincipalType    string `json:"principalType"`
-		Description      string `json:"description"`
-	} `json:"properties"`
-}
-
 func (h *handler) putRoleAssignment(r *http.Request, p params) (int, any, error) {
-	var b roleAssignmentBody
+	var b armwire.RoleAssignmentBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -333,7 +302,7 @@ func (h *handler) listRoleAssignments(r *http.Request, _ params) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	out := []roleAssignmentJSON{}
+	out := []armwire.RoleAssignment{}
 	for _, a := range all {
 		above := authz.ScopeContains(a.Scope, scope)
 		below := authz.ScopeContains(scope, a.Scope)
@@ -392,28 +361,6 @@ func unquote(s string) string {
 	return s
 }
 
-type roleDefinitionJSON struct {
-	ID         string                  `json:"id"`
-	Type       string                  `json:"type"`
-	Name       string                  `json:"name"`
-	Properties roleDefinitionPropsJSON `json:"properties"`
-}
-
-type roleDefinitionPropsJSON struct {
-	RoleName         string           `json:"roleName"`
-	Type             string           `json:"type"`
-	Description      string           `json:"description"`
-	AssignableScopes []string         `json:"assignableScopes"`
-	Permissions      []permissionJSON `json:"permissions"`
-}
-
-type permissionJSON struct {
-	Actions        []string `json:"actions"`
-	NotActions     []string `json:"notActions"`
-	DataActions    []string `json:"dataActions"`
-	NotDataActions []string `json:"notDataActions"`
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -421,12 +368,12 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func roleDefinitionWire(scope string, role authz.Role) roleDefinitionJSON {
-	return roleDefinitionJSON{
+func roleDefinitionWire(scope string, role authz.Role) armwire.RoleDefinition {
+	return armwire.RoleDefinition{
 		ID: roleDefinitionID(scope, role.ID), Type: typeRoleDef, Name: role.ID,
-		Properties: roleDefinitionPropsJSON{
+		Properties: armwire.RoleDefinitionProperties{
 			RoleName: role.Name, Type: builtInRoleType, Description: role.Description, AssignableScopes: []string{"/"},
-			Permissions: []permissionJSON{{
+			Permissions: []armwire.Permission{{
 				Actions: nonNil(role.Actions), NotActions: nonNil(role.NotActions),
 				DataActions: nonNil(role.DataActions), NotDataActions: nonNil(role.NotDataActions),
 			}},
@@ -449,7 +396,7 @@ func (h *handler) listRoleDefinitions(r *http.Request, _ params) (int, any, erro
 		}
 	}
 	scope := scopeOf(r)
-	out := []roleDefinitionJSON{}
+	out := []armwire.RoleDefinition{}
 	for _, role := range authz.BuiltIn {
 		if name == "" || strings.EqualFold(role.Name, name) {
 			out = append(out, roleDefinitionWire(scope, role))
@@ -468,40 +415,16 @@ func (h *handler) getRoleDefinition(r *http.Request, p params) (int, any, error)
 
 // --- principals (ptu's extension) ---
 
-type principalJSON struct {
-	ID         string             `json:"id"`
-	Type       string             `json:"type"`
-	Name       string             `json:"name"`
-	Properties principalPropsJSON `json:"properties"`
-}
-
-type principalPropsJSON struct {
-	PrincipalID   string `json:"principalId"`
-	DisplayName   string `json:"displayName"`
-	PrincipalType string `json:"principalType"`
-	CreatedOn     string `json:"createdOn,omitempty"`
-	ExpiresOn     string `json:"expiresOn,omitempty"`
-	// Token is present only in the answer to the creation: it is not kept.
-	Token string `json:"token,omitempty"`
-}
-
-func principalWire(p ptu.Principal) principalJSON {
-	return principalJSON{
+func principalWire(p ptu.Principal) armwire.Principal {
+	return armwire.Principal{
 		ID: pAuthz + "/principals/" + p.ID, Type: typePrincipal, Name: p.ID,
-		Properties: principalPropsJSON{PrincipalID: p.ID, DisplayName: p.Name, PrincipalType: principalTypeSP,
+		Properties: armwire.PrincipalProperties{PrincipalID: p.ID, DisplayName: p.Name, PrincipalType: principalTypeSP,
 			CreatedOn: armTime(p.Created), ExpiresOn: armTime(p.Expires)},
 	}
 }
 
-type principalBody struct {
-	Name string `json:"name"`
-	// ExpiresIn is the token's lifetime: a Go duration ("720h") or days
-	// ("90d"); "" or "0" for a token that does not expire.
-	ExpiresIn string `json:"expiresIn"`
-}
-
 func (h *handler) createPrincipal(r *http.Request, _ params) (int, any, error) {
-	var b principalBody
+	var b armwire.PrincipalBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -523,7 +446,7 @@ func (h *handler) listPrincipals(r *http.Request, _ params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]principalJSON, 0, len(ps))
+	out := make([]armwire.Principal, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, principalWire(p))
 	}

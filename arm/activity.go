@@ -23,44 +23,6 @@ func localizable(s string) *armwire.LocalizableString {
 	return &armwire.LocalizableString{Value: s, LocalizedValue: s}
 }
 
-type senderAuthorizationJSON struct {
-	Action string `json:"action"`
-	Scope  string `json:"scope"`
-}
-
-type httpRequestJSON struct {
-	ClientRequestID string `json:"clientRequestId,omitempty"`
-	Method          string `json:"method"`
-	URI             string `json:"uri"`
-}
-
-type eventDataJSON struct {
-	Authorization        senderAuthorizationJSON    `json:"authorization"`
-	Caller               string                     `json:"caller"`
-	Channels             string                     `json:"channels"`
-	Claims               map[string]string          `json:"claims"`
-	CorrelationID        string                     `json:"correlationId"`
-	Description          string                     `json:"description"`
-	EventDataID          string                     `json:"eventDataId"`
-	EventName            *armwire.LocalizableString `json:"eventName"`
-	Category             *armwire.LocalizableString `json:"category"`
-	EventTimestamp       string                     `json:"eventTimestamp"`
-	HTTPRequest          httpRequestJSON            `json:"httpRequest"`
-	ID                   string                     `json:"id"`
-	Level                string                     `json:"level"`
-	OperationID          string                     `json:"operationId"`
-	OperationName        *armwire.LocalizableString `json:"operationName"`
-	Properties           map[string]string          `json:"properties"`
-	ResourceGroupName    string                     `json:"resourceGroupName,omitempty"`
-	ResourceID           string                     `json:"resourceId"`
-	ResourceProviderName *armwire.LocalizableString `json:"resourceProviderName"`
-	ResourceType         *armwire.LocalizableString `json:"resourceType"`
-	Status               *armwire.LocalizableString `json:"status"`
-	SubStatus            *armwire.LocalizableString `json:"subStatus"`
-	SubmissionTimestamp  string                     `json:"submissionTimestamp"`
-	SubscriptionID       string                     `json:"subscriptionId,omitempty"`
-}
-
 // resourceTypeOf is the resource type an action acts on: the action less
 // its verb ("…/deployments/write" -> "…/deployments", "…/listKeys/action"
 // -> "…/accounts").
@@ -73,7 +35,7 @@ func resourceTypeOf(action string) string {
 	return strings.Join(parts[:n], "/")
 }
 
-func eventWire(e ptu.ActivityEvent) eventDataJSON {
+func eventWire(e ptu.ActivityEvent) armwire.ActivityEvent {
 	at := armTime(e.Time)
 	level := "Informational"
 	if e.Status == ptu.ActivityFailed {
@@ -92,8 +54,8 @@ func eventWire(e ptu.ActivityEvent) eventDataJSON {
 	if e.ErrorCode != "" {
 		props["statusMessage"] = fmt.Sprintf(`{"error":{"code":"%s"}}`, e.ErrorCode)
 	}
-	return eventDataJSON{
-		Authorization: senderAuthorizationJSON{Action: e.Operation, Scope: e.Scope},
+	return armwire.ActivityEvent{
+		Authorization: armwire.SenderAuthorization{Action: e.Operation, Scope: e.Scope},
 		Caller:        e.Caller,
 		Channels:      "Operation",
 		Claims: map[string]string{
@@ -105,7 +67,7 @@ func eventWire(e ptu.ActivityEvent) eventDataJSON {
 		EventName:            &armwire.LocalizableString{Value: "EndRequest", LocalizedValue: "End request"},
 		Category:             localizable("Administrative"),
 		EventTimestamp:       at,
-		HTTPRequest:          httpRequestJSON{ClientRequestID: e.ClientRequest, Method: e.Method, URI: e.URI},
+		HTTPRequest:          armwire.HTTPRequestInfo{ClientRequestID: e.ClientRequest, Method: e.Method, URI: e.URI},
 		ID:                   e.Scope + "/events/" + e.ID + "/ticks/" + strconv.FormatInt(dotnetTicks(e.Time), 10),
 		Level:                level,
 		OperationID:          e.ID,
@@ -212,7 +174,7 @@ func (h *handler) listActivity(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := []eventDataJSON{}
+	out := []armwire.ActivityEvent{}
 	for _, e := range events {
 		if q.resourceURI != "" && !authz.ScopeContains(q.resourceURI, e.Scope) ||
 			q.correlationID != "" && !strings.EqualFold(q.correlationID, e.CorrelationID) ||
