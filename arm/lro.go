@@ -108,16 +108,6 @@ func operationID(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strings.ToLower(id)))
 }
 
-// operationStatusJSON is ARM's async operation resource.
-type operationStatusJSON struct {
-	ID        string               `json:"id"`
-	Name      string               `json:"name"`
-	Status    string               `json:"status"`
-	StartTime string               `json:"startTime,omitempty"`
-	EndTime   string               `json:"endTime,omitempty"`
-	Error     *armwire.ErrorDetail `json:"error,omitempty"`
-}
-
 // operationStatus answers GET .../locations/{location}/operationStatuses/{id}:
 // InProgress while the resource provisions, then Succeeded; Failed when the
 // resource is gone.
@@ -139,7 +129,7 @@ func (h *handler) operationStatus(r *http.Request, p params) (int, any, error) {
 	if !caller.Can(action, scope) {
 		return 0, nil, denied(caller, action, scope)
 	}
-	out := operationStatusJSON{
+	out := armwire.OperationStatus{
 		ID:   "/subscriptions/" + p["sub"] + armwire.ProviderPrefix + "/locations/" + p["location"] + "/operationStatuses/" + p["id"],
 		Name: p["id"],
 	}
@@ -176,7 +166,7 @@ func (h *handler) operationStatus(r *http.Request, p params) (int, any, error) {
 }
 
 // operationFailed is the status of a creation whose resource is gone.
-func (h *handler) operationFailed(out operationStatusJSON, err error) (int, any, error) {
+func (h *handler) operationFailed(out armwire.OperationStatus, err error) (int, any, error) {
 	out.Status = opFailed
 	d := armwire.ErrorDetail{Code: ptu.ErrorCode(err), Message: err.Error()}
 	if e, ok := err.(*ptu.Error); ok {

@@ -57,3 +57,15 @@ func Shortage(infos []AdditionalInfo) *CapacityShortage {
 	}
 	return nil
 }
+
+// OperationStatus is an Azure-AsyncOperation's status: InProgress, then
+// Succeeded, Failed (with Error) or Canceled. The protocol:
+// https://github.com/Azure/azure-resource-manager-rpc/blob/master/v1.0/async-api-reference.proposed.md
+type OperationStatus struct {
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Status    string       `json:"status"`
+	StartTime string       `json:"startTime,omitempty"`
+	EndTime   string       `json:"endTime,omitempty"`
+	Error     *ErrorDetail `json:"error,omitempty"`
+}
