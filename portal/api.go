@@ -27,6 +27,9 @@ type inProcess struct {
 }
 
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		defer req.Body.Close() // a RoundTripper closes the request body
+	}
 	in := req.Clone(req.Context())
 	if in.Host == "" {
 		in.Host = in.URL.Host
