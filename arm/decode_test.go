@@ -69,7 +69,7 @@ func FuzzDecodeBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, v := range []any{&armwire.DeploymentBody{}, &armwire.AccountBody{}, &armwire.QuotaRequestBody{}, &armwire.CapacityPoolBody{}, &armwire.DecisionBody{},
-			&armwire.CapacityCalculationBody{}, &armwire.RAIPolicyBody{}, &[]raiItemBody{}, &raiItemBody{}, &[]string{}, &armwire.ReservationBody{}, &armwire.ReservationPatchBody{}} {
+			&armwire.CapacityCalculationBody{}, &armwire.RAIPolicyBody{}, &[]armwire.RAIBlocklistItemBody{}, &armwire.RAIBlocklistItemBody{}, &[]string{}, &armwire.ReservationBody{}, &armwire.ReservationPatchBody{}} {
 			for _, optional := range []bool{false, true} {
 				err := decodeBody(httptest.NewRequest("PUT", "/", strings.NewReader(body)), v, optional)
 				if err == nil {

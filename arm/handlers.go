@@ -144,9 +144,7 @@ func (h *handler) listKeys(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) regenerateKey(r *http.Request, p params) (int, any, error) {
-	var b struct {
-		KeyName *string `json:"keyName"`
-	}
+	var b armwire.RegenerateKeyBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}

@@ -115,44 +115,20 @@ func (h *handler) deleteRAIPolicy(r *http.Request, p params) (int, any, error) {
 	return http.StatusNoContent, nil, nil
 }
 
-type raiBlocklistJSON struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	Etag       string `json:"etag"`
-	Properties struct {
-		Description string `json:"description,omitempty"`
-	} `json:"properties"`
-	SystemData *armwire.SystemData `json:"systemData,omitempty"`
-}
-
 func blocklistID(l ptu.RAIBlocklist) string {
 	return ptu.AccountID(l.SubscriptionID, l.ResourceGroup, l.AccountName) + "/raiBlocklists/" + l.Name
 }
 
-func raiBlocklistWire(l ptu.RAIBlocklist) raiBlocklistJSON {
-	out := raiBlocklistJSON{ID: blocklistID(l), Name: l.Name, Type: typeRAIBlocklist, SystemData: systemData(l.CreatedAt, l.UpdatedAt)}
+func raiBlocklistWire(l ptu.RAIBlocklist) armwire.RAIBlocklist {
+	out := armwire.RAIBlocklist{ID: blocklistID(l), Name: l.Name, Type: typeRAIBlocklist, SystemData: systemData(l.CreatedAt, l.UpdatedAt)}
 	out.Properties.Description = l.Description
 	out.Etag = contentETag(out)
 	return out
 }
 
-type raiItemPropsJSON struct {
-	Pattern string `json:"pattern"`
-	IsRegex bool   `json:"isRegex"`
-}
-
-type raiItemJSON struct {
-	ID         string           `json:"id"`
-	Name       string           `json:"name"`
-	Type       string           `json:"type"`
-	Etag       string           `json:"etag"`
-	Properties raiItemPropsJSON `json:"properties"`
-}
-
-func raiItemWire(l ptu.RAIBlocklist, it ptu.RAIBlocklistItem) raiItemJSON {
-	out := raiItemJSON{ID: blocklistID(l) + "/raiBlocklistItems/" + it.Name, Name: it.Name, Type: typeRAIItem,
-		Properties: raiItemPropsJSON{Pattern: it.Pattern, IsRegex: it.IsRegex}}
+func raiItemWire(l ptu.RAIBlocklist, it ptu.RAIBlocklistItem) armwire.RAIBlocklistItem {
+	out := armwire.RAIBlocklistItem{ID: blocklistID(l) + "/raiBlocklistItems/" + it.Name, Name: it.Name, Type: typeRAIItem,
+		Properties: armwire.RAIBlocklistItemProperties{Pattern: it.Pattern, IsRegex: it.IsRegex}}
 	out.Etag = contentETag(out)
 	return out
 }
@@ -162,7 +138,7 @@ func (h *handler) listRAIBlocklists(r *http.Request, p params) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]raiBlocklistJSON, 0, len(ls))
+	out := make([]armwire.RAIBlocklist, 0, len(ls))
 	for _, l := range ls {
 		out = append(out, raiBlocklistWire(l))
 	}
@@ -170,11 +146,7 @@ func (h *handler) listRAIBlocklists(r *http.Request, p params) (int, any, error)
 }
 
 func (h *handler) putRAIBlocklist(r *http.Request, p params) (int, any, error) {
-	var b struct {
-		Properties struct {
-			Description string `json:"description"`
-		} `json:"properties"`
-	}
+	var b armwire.RAIBlocklistBody
 	if err := decodeBody(r, &b, true); err != nil {
 		return 0, nil, err
 	}
@@ -200,14 +172,9 @@ func (h *handler) deleteRAIBlocklist(r *http.Request, p params) (int, any, error
 	return http.StatusNoContent, nil, nil
 }
 
-type raiItemBody struct {
-	Name       string           `json:"name"`
-	Properties raiItemPropsJSON `json:"properties"`
-}
-
 // addRaiBlocklistItems takes [{name, properties:{pattern, isRegex}}] and answers the blocklist.
 func (h *handler) addRAIBlocklistItems(r *http.Request, p params) (int, any, error) {
-	var b []raiItemBody
+	var b []armwire.RAIBlocklistItemBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -239,7 +206,7 @@ func (h *handler) listRAIBlocklistItems(r *http.Request, p params) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]raiItemJSON, 0, len(l.Items))
+	out := make([]armwire.RAIBlocklistItem, 0, len(l.Items))
 	for _, it := range l.Items {
 		out = append(out, raiItemWire(l, it))
 	}
@@ -247,7 +214,7 @@ func (h *handler) listRAIBlocklistItems(r *http.Request, p params) (int, any, er
 }
 
 func (h *handler) putRAIBlocklistItem(r *http.Request, p params) (int, any, error) {
-	var b raiItemBody
+	var b armwire.RAIBlocklistItemBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}

@@ -42,3 +42,46 @@ type RAIBlocklistRef struct {
 type RAIPolicyBody struct {
 	Properties RAIPolicyProperties `json:"properties"`
 }
+
+// RAIBlocklist is a custom blocklist of an account (RaiBlocklist).
+type RAIBlocklist struct {
+	ID         string                 `json:"id"`
+	Name       string                 `json:"name"`
+	Type       string                 `json:"type"`
+	Etag       string                 `json:"etag"`
+	Properties RAIBlocklistProperties `json:"properties"`
+	SystemData *SystemData            `json:"systemData,omitempty"`
+}
+
+// RAIBlocklistProperties are a blocklist's description; PUT of a blocklist
+// sends them too.
+type RAIBlocklistProperties struct {
+	Description string `json:"description,omitempty"`
+}
+
+// RAIBlocklistBody is the body of PUT of a blocklist.
+type RAIBlocklistBody struct {
+	Properties RAIBlocklistProperties `json:"properties"`
+}
+
+// RAIBlocklistItem is one pattern of a blocklist (RaiBlocklistItem).
+type RAIBlocklistItem struct {
+	ID         string                     `json:"id"`
+	Name       string                     `json:"name"`
+	Type       string                     `json:"type"`
+	Etag       string                     `json:"etag"`
+	Properties RAIBlocklistItemProperties `json:"properties"`
+}
+
+// RAIBlocklistItemProperties are an item's pattern.
+type RAIBlocklistItemProperties struct {
+	Pattern string `json:"pattern"`
+	IsRegex bool   `json:"isRegex"`
+}
+
+// RAIBlocklistItemBody is one item of addRaiBlocklistItems and the body of
+// PUT of an item.
+type RAIBlocklistItemBody struct {
+	Name       string                     `json:"name"`
+	Properties RAIBlocklistItemProperties `json:"properties"`
+}

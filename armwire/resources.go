@@ -163,6 +163,11 @@ type SKUBody struct {
 	Capacity *int    `json:"capacity,omitempty"`
 }
 
+// RegenerateKeyBody names the key regenerateKey replaces (Key1 or Key2, any case).
+type RegenerateKeyBody struct {
+	KeyName *string `json:"keyName,omitempty"`
+}
+
 // Keys are an account's two keys.
 type Keys struct {
 	Key1 string `json:"key1"`

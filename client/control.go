@@ -112,7 +112,7 @@ func (c *Client) RegenerateKey(ctx context.Context, resourceGroup, name, keyName
 		return nil, err
 	}
 	var out Keys
-	body := map[string]string{"keyName": keyName}
+	body := armwire.RegenerateKeyBody{KeyName: &keyName}
 	if err := c.armDo(ctx, &s, http.MethodPost, p+"/regenerateKey", nil, body, &out, false); err != nil {
 		return nil, err
 	}
