@@ -4,7 +4,7 @@
 // and completions, streamed or not), with the retry and failover behaviour
 // provisioned deployments call for. It imports no server package; the wire
 // shapes come from package oai (inference) and armwire (the control plane:
-// Account, Deployment and the other resource types are aliases of its).
+// Account, Deployment and the other resource types are aliases of armwire's).
 //
 // # Retries
 //
