@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/authz"
 	"github.com/ptu-dev/ptu/control"
 )
@@ -142,7 +143,7 @@ func (h *handler) recordActivity(r *http.Request, caller *control.Caller, ep *en
 	if status >= 400 {
 		e.Status, e.ErrorCode = ptu.ActivityFailed, w.code
 	}
-	if err := h.svc.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
+	if err := h.activity.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
 		h.log.Error("activity log write failed", slog.String("operation", e.Operation), slog.String("scope", e.Scope), slog.Any("err", err))
 	}
 }
@@ -213,34 +214,12 @@ func roleDefinitionID(scope, guid string) string {
 	return prefix + pAuthz + "/roleDefinitions/" + guid
 }
 
-type roleAssignmentJSON struct {
-	ID         string                  `json:"id"`
-	Type       string                  `json:"type"`
-	Name       string                  `json:"name"`
-	Properties roleAssignmentPropsJSON `json:"properties"`
-}
-
-type roleAssignmentPropsJSON struct {
-	RoleDefinitionID                   string  `json:"roleDefinitionId"`
-	PrincipalID                        string  `json:"principalId"`
-	PrincipalType                      string  `json:"principalType,omitempty"`
-	Scope                              string  `json:"scope,omitempty"`
-	Condition                          *string `json:"condition"`
-	ConditionVersion                   *string `json:"conditionVersion"`
-	CreatedOn                          string  `json:"createdOn,omitempty"`
-	UpdatedOn                          string  `json:"updatedOn,omitempty"`
-	CreatedBy                          string  `json:"createdBy,omitempty"`
-	UpdatedBy                          string  `json:"updatedBy,omitempty"`
-	DelegatedManagedIdentityResourceID *string `json:"delegatedManagedIdentityResourceId"`
-	Description                        *string `json:"description"`
-}
-
-func roleAssignmentWire(a ptu.RoleAssignment) roleAssignmentJSON {
-	return roleAssignmentJSON{
+func roleAssignmentWire(a ptu.RoleAssignment) armwire.RoleAssignment {
+	return armwire.RoleAssignment{
 		ID:   scopePrefix(a.Scope) + pAuthz + "/roleAssignments/" + a.ID,
 		Type: typeAssignment,
 		Name: a.ID,
-		Properties: roleAssignmentPropsJSON{
+		Properties: armwire.RoleAssignmentProperties{
 			RoleDefinitionID: roleDefinitionID(a.Scope, a.RoleDefinitionID),
 			PrincipalID:      a.PrincipalID,
 			PrincipalType:    principalTypeSP,
@@ -253,24 +232,15 @@ func roleAssignmentWire(a ptu.RoleAssignment) roleAssignmentJSON {
 	}
 }
 
-type roleAssignmentBody struct {
-	Properties struct {
-		RoleDefinitionID string `json:"roleDefinitionId"`
-		PrincipalID      string `json:"principalId"`
-		PrincipalType    string `json:"principalType"`
-		Description      string `json:"description"`
-	} `json:"properties"`
-}
-
 func (h *handler) putRoleAssignment(r *http.Request, p params) (int, any, error) {
-	var b roleAssignmentBody
+	var b armwire.RoleAssignmentBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
 	if b.Properties.PrincipalID == "" {
 		return 0, nil, invalidContent("properties.principalId", "The principalId is required.")
 	}
-	a, created, err := h.svc.PutRoleAssignment(r.Context(), p["ra"], control.RoleAssignmentInput{
+	a, created, err := h.access.PutRoleAssignment(r.Context(), p["ra"], control.RoleAssignmentInput{
 		Scope: scopeOf(r), RoleDefinitionID: b.Properties.RoleDefinitionID,
 		PrincipalID: b.Properties.PrincipalID, CreatedBy: callerOf(r).ID,
 	})
@@ -283,7 +253,7 @@ func (h *handler) putRoleAssignment(r *http.Request, p params) (int, any, error)
 // assignmentAt returns the assignment id names if it lives at the request's
 // scope; Azure addresses an assignment only by its full id.
 func (h *handler) assignmentAt(r *http.Request, id string) (ptu.RoleAssignment, error) {
-	a, err := h.svc.GetRoleAssignment(r.Context(), id)
+	a, err := h.access.GetRoleAssignment(r.Context(), id)
 	if err != nil {
 		return a, err
 	}
@@ -309,7 +279,7 @@ func (h *handler) deleteRoleAssignment(r *http.Request, p params) (int, any, err
 	} else if err != nil {
 		return 0, nil, err
 	}
-	a, found, err := h.svc.DeleteRoleAssignment(r.Context(), p["ra"])
+	a, found, err := h.access.DeleteRoleAssignment(r.Context(), p["ra"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -328,11 +298,11 @@ func (h *handler) listRoleAssignments(r *http.Request, _ params) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	all, err := h.svc.ListRoleAssignments(r.Context(), "")
+	all, err := h.access.ListRoleAssignments(r.Context(), "")
 	if err != nil {
 		return 0, nil, err
 	}
-	out := []roleAssignmentJSON{}
+	out := []armwire.RoleAssignment{}
 	for _, a := range all {
 		above := authz.ScopeContains(a.Scope, scope)
 		below := authz.ScopeContains(scope, a.Scope)
@@ -344,7 +314,7 @@ func (h *handler) listRoleAssignments(r *http.Request, _ params) (int, any, erro
 		}
 		out = append(out, roleAssignmentWire(a))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // parseAssignmentFilter reads the $filter forms of role assignment lists:
@@ -391,28 +361,6 @@ func unquote(s string) string {
 	return s
 }
 
-type roleDefinitionJSON struct {
-	ID         string                  `json:"id"`
-	Type       string                  `json:"type"`
-	Name       string                  `json:"name"`
-	Properties roleDefinitionPropsJSON `json:"properties"`
-}
-
-type roleDefinitionPropsJSON struct {
-	RoleName         string           `json:"roleName"`
-	Type             string           `json:"type"`
-	Description      string           `json:"description"`
-	AssignableScopes []string         `json:"assignableScopes"`
-	Permissions      []permissionJSON `json:"permissions"`
-}
-
-type permissionJSON struct {
-	Actions        []string `json:"actions"`
-	NotActions     []string `json:"notActions"`
-	DataActions    []string `json:"dataActions"`
-	NotDataActions []string `json:"notDataActions"`
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -420,12 +368,12 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func roleDefinitionWire(scope string, role authz.Role) roleDefinitionJSON {
-	return roleDefinitionJSON{
+func roleDefinitionWire(scope string, role authz.Role) armwire.RoleDefinition {
+	return armwire.RoleDefinition{
 		ID: roleDefinitionID(scope, role.ID), Type: typeRoleDef, Name: role.ID,
-		Properties: roleDefinitionPropsJSON{
+		Properties: armwire.RoleDefinitionProperties{
 			RoleName: role.Name, Type: builtInRoleType, Description: role.Description, AssignableScopes: []string{"/"},
-			Permissions: []permissionJSON{{
+			Permissions: []armwire.Permission{{
 				Actions: nonNil(role.Actions), NotActions: nonNil(role.NotActions),
 				DataActions: nonNil(role.DataActions), NotDataActions: nonNil(role.NotDataActions),
 			}},
@@ -448,13 +396,13 @@ func (h *handler) listRoleDefinitions(r *http.Request, _ params) (int, any, erro
 		}
 	}
 	scope := scopeOf(r)
-	out := []roleDefinitionJSON{}
+	out := []armwire.RoleDefinition{}
 	for _, role := range authz.BuiltIn {
 		if name == "" || strings.EqualFold(role.Name, name) {
 			out = append(out, roleDefinitionWire(scope, role))
 		}
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getRoleDefinition(r *http.Request, p params) (int, any, error) {
@@ -467,40 +415,16 @@ func (h *handler) getRoleDefinition(r *http.Request, p params) (int, any, error)
 
 // --- principals (ptu's extension) ---
 
-type principalJSON struct {
-	ID         string             `json:"id"`
-	Type       string             `json:"type"`
-	Name       string             `json:"name"`
-	Properties principalPropsJSON `json:"properties"`
-}
-
-type principalPropsJSON struct {
-	PrincipalID   string `json:"principalId"`
-	DisplayName   string `json:"displayName"`
-	PrincipalType string `json:"principalType"`
-	CreatedOn     string `json:"createdOn,omitempty"`
-	ExpiresOn     string `json:"expiresOn,omitempty"`
-	// Token is present only in the answer to the creation: it is not kept.
-	Token string `json:"token,omitempty"`
-}
-
-func principalWire(p ptu.Principal) principalJSON {
-	return principalJSON{
+func principalWire(p ptu.Principal) armwire.Principal {
+	return armwire.Principal{
 		ID: pAuthz + "/principals/" + p.ID, Type: typePrincipal, Name: p.ID,
-		Properties: principalPropsJSON{PrincipalID: p.ID, DisplayName: p.Name, PrincipalType: principalTypeSP,
+		Properties: armwire.PrincipalProperties{PrincipalID: p.ID, DisplayName: p.Name, PrincipalType: principalTypeSP,
 			CreatedOn: armTime(p.Created), ExpiresOn: armTime(p.Expires)},
 	}
 }
 
-type principalBody struct {
-	Name string `json:"name"`
-	// ExpiresIn is the token's lifetime: a Go duration ("720h") or days
-	// ("90d"); "" or "0" for a token that does not expire.
-	ExpiresIn string `json:"expiresIn"`
-}
-
 func (h *handler) createPrincipal(r *http.Request, _ params) (int, any, error) {
-	var b principalBody
+	var b armwire.PrincipalBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -508,7 +432,7 @@ func (h *handler) createPrincipal(r *http.Request, _ params) (int, any, error) {
 	if err != nil {
 		return 0, nil, &ptu.Error{Code: ptu.CodeInvalidRequestContent, Target: "expiresIn", Message: err.Error()}
 	}
-	p, token, err := h.svc.CreatePrincipal(r.Context(), b.Name, ttl)
+	p, token, err := h.access.CreatePrincipal(r.Context(), b.Name, ttl)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -518,19 +442,19 @@ func (h *handler) createPrincipal(r *http.Request, _ params) (int, any, error) {
 }
 
 func (h *handler) listPrincipals(r *http.Request, _ params) (int, any, error) {
-	ps, err := h.svc.ListPrincipals(r.Context())
+	ps, err := h.access.ListPrincipals(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]principalJSON, 0, len(ps))
+	out := make([]armwire.Principal, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, principalWire(p))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getPrincipal(r *http.Request, p params) (int, any, error) {
-	pr, err := h.svc.GetPrincipal(r.Context(), p["principal"])
+	pr, err := h.access.GetPrincipal(r.Context(), p["principal"])
 	if ptu.ErrorCode(err) == ptu.CodePrincipalNotFound {
 		err = &ptu.Error{Code: ptu.CodeResourceNotFound, Message: err.(*ptu.Error).Message}
 	}
@@ -541,7 +465,7 @@ func (h *handler) getPrincipal(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) deletePrincipal(r *http.Request, p params) (int, any, error) {
-	existed, err := h.svc.DeletePrincipal(r.Context(), p["principal"])
+	existed, err := h.access.DeletePrincipal(r.Context(), p["principal"])
 	if err != nil {
 		return 0, nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/authz"
 )
 
@@ -18,44 +19,8 @@ import (
 // maxActivitySpan is the longest time range one query may cover, as in Azure.
 const maxActivitySpan = 90 * 24 * time.Hour
 
-func localizable(s string) *localizableJSON { return &localizableJSON{Value: s, LocalizedValue: s} }
-
-type senderAuthorizationJSON struct {
-	Action string `json:"action"`
-	Scope  string `json:"scope"`
-}
-
-type httpRequestJSON struct {
-	ClientRequestID string `json:"clientRequestId,omitempty"`
-	Method          string `json:"method"`
-	URI             string `json:"uri"`
-}
-
-type eventDataJSON struct {
-	Authorization        senderAuthorizationJSON `json:"authorization"`
-	Caller               string                  `json:"caller"`
-	Channels             string                  `json:"channels"`
-	Claims               map[string]string       `json:"claims"`
-	CorrelationID        string                  `json:"correlationId"`
-	Description          string                  `json:"description"`
-	EventDataID          string                  `json:"eventDataId"`
-	EventName            *localizableJSON        `json:"eventName"`
-	Category             *localizableJSON        `json:"category"`
-	EventTimestamp       string                  `json:"eventTimestamp"`
-	HTTPRequest          httpRequestJSON         `json:"httpRequest"`
-	ID                   string                  `json:"id"`
-	Level                string                  `json:"level"`
-	OperationID          string                  `json:"operationId"`
-	OperationName        *localizableJSON        `json:"operationName"`
-	Properties           map[string]string       `json:"properties"`
-	ResourceGroupName    string                  `json:"resourceGroupName,omitempty"`
-	ResourceID           string                  `json:"resourceId"`
-	ResourceProviderName *localizableJSON        `json:"resourceProviderName"`
-	ResourceType         *localizableJSON        `json:"resourceType"`
-	Status               *localizableJSON        `json:"status"`
-	SubStatus            *localizableJSON        `json:"subStatus"`
-	SubmissionTimestamp  string                  `json:"submissionTimestamp"`
-	SubscriptionID       string                  `json:"subscriptionId,omitempty"`
+func localizable(s string) *armwire.LocalizableString {
+	return &armwire.LocalizableString{Value: s, LocalizedValue: s}
 }
 
 // resourceTypeOf is the resource type an action acts on: the action less
@@ -70,7 +35,7 @@ func resourceTypeOf(action string) string {
 	return strings.Join(parts[:n], "/")
 }
 
-func eventWire(e ptu.ActivityEvent) eventDataJSON {
+func eventWire(e ptu.ActivityEvent) armwire.ActivityEvent {
 	at := armTime(e.Time)
 	level := "Informational"
 	if e.Status == ptu.ActivityFailed {
@@ -89,8 +54,8 @@ func eventWire(e ptu.ActivityEvent) eventDataJSON {
 	if e.ErrorCode != "" {
 		props["statusMessage"] = fmt.Sprintf(`{"error":{"code":"%s"}}`, e.ErrorCode)
 	}
-	return eventDataJSON{
-		Authorization: senderAuthorizationJSON{Action: e.Operation, Scope: e.Scope},
+	return armwire.ActivityEvent{
+		Authorization: armwire.SenderAuthorization{Action: e.Operation, Scope: e.Scope},
 		Caller:        e.Caller,
 		Channels:      "Operation",
 		Claims: map[string]string{
@@ -99,10 +64,10 @@ func eventWire(e ptu.ActivityEvent) eventDataJSON {
 		},
 		CorrelationID:        e.CorrelationID,
 		EventDataID:          e.ID,
-		EventName:            &localizableJSON{Value: "EndRequest", LocalizedValue: "End request"},
+		EventName:            &armwire.LocalizableString{Value: "EndRequest", LocalizedValue: "End request"},
 		Category:             localizable("Administrative"),
 		EventTimestamp:       at,
-		HTTPRequest:          httpRequestJSON{ClientRequestID: e.ClientRequest, Method: e.Method, URI: e.URI},
+		HTTPRequest:          armwire.HTTPRequestInfo{ClientRequestID: e.ClientRequest, Method: e.Method, URI: e.URI},
 		ID:                   e.Scope + "/events/" + e.ID + "/ticks/" + strconv.FormatInt(dotnetTicks(e.Time), 10),
 		Level:                level,
 		OperationID:          e.ID,
@@ -195,21 +160,21 @@ func parseActivityFilter(f string, now time.Time) (activityQuery, error) {
 }
 
 func (h *handler) listActivity(r *http.Request, p params) (int, any, error) {
-	q, err := parseActivityFilter(queryValue(r.URL.Query(), "$filter"), h.svc.Now())
+	q, err := parseActivityFilter(queryValue(r.URL.Query(), "$filter"), h.subs.Now())
 	if err != nil {
 		return 0, nil, err
 	}
-	sub, err := h.svc.GetSubscription(r.Context(), p["sub"])
+	sub, err := h.subs.GetSubscription(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
-	events, err := h.svc.ListActivity(r.Context(), ptu.ActivityFilter{
+	events, err := h.activity.ListActivity(r.Context(), ptu.ActivityFilter{
 		SubscriptionID: sub.ID, ResourceGroup: q.resourceGroup, From: q.from, To: q.to,
 	})
 	if err != nil {
 		return 0, nil, err
 	}
-	out := []eventDataJSON{}
+	out := []armwire.ActivityEvent{}
 	for _, e := range events {
 		if q.resourceURI != "" && !authz.ScopeContains(q.resourceURI, e.Scope) ||
 			q.correlationID != "" && !strings.EqualFold(q.correlationID, e.CorrelationID) ||
@@ -219,5 +184,5 @@ func (h *handler) listActivity(r *http.Request, p params) (int, any, error) {
 		}
 		out = append(out, eventWire(e))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }

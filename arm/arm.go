@@ -1,7 +1,8 @@
 // Package arm serves the control plane as an Azure Resource Manager REST API
 // (Microsoft.CognitiveServices and the subscription routes ARM clients need).
-// Handlers decode the wire shape, call control.Service, and encode the result;
-// the rules live in control.
+// Handlers decode the wire shape (package armwire), call the control plane
+// through the small interfaces of service.go (*control.Service provides them
+// all), and encode the result; the rules live in control.
 package arm
 
 import (
@@ -64,14 +65,18 @@ const DefaultMaxBody = 1 << 20
 
 // New returns the ARM API handler over svc. Routes live at the root:
 // /subscriptions/... and /providers/Microsoft.CognitiveServices/... (admin).
-func New(svc *control.Service, opt Options) http.Handler {
+func New(svc Service, opt Options) http.Handler {
 	if opt.MaxBody <= 0 {
 		opt.MaxBody = DefaultMaxBody
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &handler{svc: svc, opt: opt, log: opt.Logger}
+	h := &handler{subs: svc, accounts: svc, deployments: svc, quota: svc, capacity: svc, auth: svc, access: svc,
+		rai: svc, activity: svc, opt: opt, log: opt.Logger}
+	if opt.Billing != nil { // a nil *billing.Service stays a nil Billing: the routes answer 404
+		h.billing = opt.Billing
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -80,7 +85,17 @@ func New(svc *control.Service, opt Options) http.Handler {
 }
 
 type handler struct {
-	svc    *control.Service
+	subs        Subscriptions
+	accounts    Accounts
+	deployments Deployments
+	quota       Quota
+	capacity    Capacity
+	auth        Authenticator
+	access      Access
+	rai         RAI
+	activity    Activity
+	billing     Billing // nil when Options.Billing is
+
 	opt    Options
 	log    *slog.Logger
 	routes []*route
@@ -312,7 +327,7 @@ func (h *handler) authenticate(r *http.Request) (*control.Caller, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return nil, ptu.Errorf(ptu.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format.")
 	}
-	return bearerCaller(r, h.svc, h.opt.AdminToken, strings.TrimSpace(token))
+	return bearerCaller(r, h.auth, h.opt.AdminToken, strings.TrimSpace(token))
 }
 
 // authReason names why authenticate refused r, for the failure counter.

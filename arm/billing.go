@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/billing"
 )
 
@@ -15,8 +16,6 @@ import (
 // them in the pricing pages, Microsoft.Capacity and Cost Management). Money
 // is integer micro-dollars in fields named …Micros; quantities of PTU time
 // are PTU-minutes.
-
-const typeReservation = "Microsoft.CognitiveServices/reservations"
 
 // registerBilling adds the billing routes; they answer 404 when
 // Options.Billing is nil.
@@ -34,7 +33,7 @@ func (h *handler) registerBilling() {
 
 func (h *handler) withBilling(fn endpointFunc) endpointFunc {
 	return func(r *http.Request, p params) (int, any, error) {
-		if h.opt.Billing == nil {
+		if h.billing == nil {
 			return 0, nil, ptu.Errorf(ptu.CodeNotFound, "Billing is not enabled on this server.")
 		}
 		return fn(r, p)
@@ -72,43 +71,20 @@ func queryTime(q url.Values, name string) (time.Time, error) {
 
 // --- pricing ---
 
-type priceJSON struct {
-	Model                  modelRefJSON `json:"model"`
-	SKUName                string       `json:"skuName"`
-	PricePerPTUHourMicros  int64        `json:"pricePerPTUHourMicros,omitempty"`
-	InputPer1MMicros       int64        `json:"inputPer1MMicros,omitempty"`
-	CachedInputPer1MMicros int64        `json:"cachedInputPer1MMicros,omitempty"`
-	OutputPer1MMicros      int64        `json:"outputPer1MMicros,omitempty"`
-}
-
-func priceWire(p billing.Price) priceJSON {
-	return priceJSON{Model: modelRefWire(p.Model), SKUName: p.SKUName, PricePerPTUHourMicros: p.PricePerPTUHourMicros,
+func priceWire(p billing.Price) armwire.Price {
+	return armwire.Price{Model: modelRefWire(p.Model), SKUName: p.SKUName, PricePerPTUHourMicros: p.PricePerPTUHourMicros,
 		InputPer1MMicros: p.InputPer1MMicros, CachedInputPer1MMicros: p.CachedInputPer1MMicros, OutputPer1MMicros: p.OutputPer1MMicros}
 }
 
-type termPriceJSON struct {
-	Term                       string `json:"term"`
-	Months                     int    `json:"months"`
-	PricePerPTUMicros          int64  `json:"pricePerPTUMicros"`
-	MonthlyPaymentPerPTUMicros int64  `json:"monthlyPaymentPerPTUMicros"`
-}
-
-func termPriceWire(t billing.TermPrice) termPriceJSON {
-	return termPriceJSON{Term: t.Term, Months: t.Months, PricePerPTUMicros: t.PerPTUMicros, MonthlyPaymentPerPTUMicros: t.MonthlyPaymentPerPTUMicros}
-}
-
-type priceListJSON struct {
-	Currency         string          `json:"currency"`
-	HoursPerMonth    int             `json:"hoursPerMonth"`
-	ReservationTerms []termPriceJSON `json:"reservationTerms"`
-	Value            []priceJSON     `json:"value"`
+func termPriceWire(t billing.TermPrice) armwire.ReservationTerm {
+	return armwire.ReservationTerm{Term: t.Term, Months: t.Months, PricePerPTUMicros: t.PerPTUMicros, MonthlyPaymentPerPTUMicros: t.MonthlyPaymentPerPTUMicros}
 }
 
 func (h *handler) listPrices(r *http.Request, _ params) (int, any, error) {
 	q := r.URL.Query()
-	ps := h.opt.Billing.Prices(billing.PriceFilter{ModelName: queryValue(q, "modelName"), ModelVersion: queryValue(q, "modelVersion"),
+	ps := h.billing.Prices(billing.PriceFilter{ModelName: queryValue(q, "modelName"), ModelVersion: queryValue(q, "modelVersion"),
 		SKUName: queryValue(q, "skuName")})
-	out := priceListJSON{Currency: billing.Currency, HoursPerMonth: billing.HoursPerMonth, Value: []priceJSON{}}
+	out := armwire.PriceList{Currency: billing.Currency, HoursPerMonth: billing.HoursPerMonth, Value: []armwire.Price{}}
 	for _, t := range billing.TermPrices() {
 		out.ReservationTerms = append(out.ReservationTerms, termPriceWire(t))
 	}
@@ -116,25 +92,6 @@ func (h *handler) listPrices(r *http.Request, _ params) (int, any, error) {
 		out.Value = append(out.Value, priceWire(p))
 	}
 	return http.StatusOK, out, nil
-}
-
-type quoteJSON struct {
-	priceJSON
-	Capacity      int                    `json:"capacity"`
-	Currency      string                 `json:"currency"`
-	HoursPerMonth int                    `json:"hoursPerMonth"`
-	HourlyMicros  int64                  `json:"hourlyMicros"`
-	MonthlyMicros int64                  `json:"monthlyMicros"`
-	Reservations  []reservationQuoteJSON `json:"reservations"`
-}
-
-type reservationQuoteJSON struct {
-	Term                 string  `json:"term"`
-	TermMicros           int64   `json:"termMicros"`
-	MonthlyPaymentMicros int64   `json:"monthlyPaymentMicros"`
-	PayAsYouGoMicros     int64   `json:"payAsYouGoMicros"`
-	SavingsMicros        int64   `json:"savingsMicros"`
-	SavingsPercent       float64 `json:"savingsPercent"`
 }
 
 func (h *handler) quote(r *http.Request, _ params) (int, any, error) {
@@ -148,14 +105,14 @@ func (h *handler) quote(r *http.Request, _ params) (int, any, error) {
 			Message: "'capacity' must be the deployment's size as an integer (PTUs for provisioned types), not '" + c + "'."}
 	}
 	in.Capacity = n
-	qt, err := h.opt.Billing.Quote(in)
+	qt, err := h.billing.Quote(in)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := quoteJSON{priceJSON: priceWire(qt.Price), Capacity: qt.Capacity, Currency: billing.Currency, HoursPerMonth: billing.HoursPerMonth,
-		HourlyMicros: qt.HourlyMicros, MonthlyMicros: qt.MonthlyMicros, Reservations: []reservationQuoteJSON{}}
+	out := armwire.Quote{Price: priceWire(qt.Price), Capacity: qt.Capacity, Currency: billing.Currency, HoursPerMonth: billing.HoursPerMonth,
+		HourlyMicros: qt.HourlyMicros, MonthlyMicros: qt.MonthlyMicros, Reservations: []armwire.ReservationQuote{}}
 	for _, rq := range qt.Reservations {
-		out.Reservations = append(out.Reservations, reservationQuoteJSON{Term: rq.Term, TermMicros: rq.TermMicros,
+		out.Reservations = append(out.Reservations, armwire.ReservationQuote{Term: rq.Term, TermMicros: rq.TermMicros,
 			MonthlyPaymentMicros: rq.MonthlyPaymentMicros, PayAsYouGoMicros: rq.PayAsYouGoMicros,
 			SavingsMicros: rq.SavingsMicros, SavingsPercent: rq.SavingsPercent})
 	}
@@ -164,38 +121,7 @@ func (h *handler) quote(r *http.Request, _ params) (int, any, error) {
 
 // --- reservations ---
 
-type reservationJSON struct {
-	ID         string               `json:"id"`
-	Name       string               `json:"name"`
-	Type       string               `json:"type"`
-	Properties reservationPropsJSON `json:"properties"`
-}
-
-type reservationPropsJSON struct {
-	DisplayName      string `json:"displayName"`
-	SubscriptionID   string `json:"subscriptionId"`
-	AppliedScopeType string `json:"appliedScopeType"` // Subscription | ResourceGroup
-	ResourceGroup    string `json:"resourceGroup,omitempty"`
-	Location         string `json:"location"`
-	SKUName          string `json:"skuName"`
-	Quantity         int    `json:"quantity"`
-	Term             string `json:"term"`
-	BillingPlan      string `json:"billingPlan"`
-	AutoRenew        bool   `json:"autoRenew"`
-	State            string `json:"state"`
-	PurchaseDateTime string `json:"purchaseDateTime"`
-	TermStart        string `json:"termStartDateTime"`
-	TermEnd          string `json:"termEndDateTime"`
-	ExpiryDateTime   string `json:"expiryDateTime,omitempty"` // when it stops applying; absent while it renews
-	CancelledAt      string `json:"cancelledDateTime,omitempty"`
-	Currency         string `json:"currency"`
-	TermPricePerPTU  int64  `json:"termPricePerPTUMicros"`
-	TermMicros       int64  `json:"termMicros"`
-	PaymentMicros    int64  `json:"paymentMicros"`
-	RefundMicros     int64  `json:"refundMicros,omitempty"`
-}
-
-func reservationWire(r billing.Reservation) reservationJSON {
+func reservationWire(r billing.Reservation) armwire.Reservation {
 	scope := "Subscription"
 	if r.ResourceGroup != "" {
 		scope = "ResourceGroup"
@@ -204,10 +130,10 @@ func reservationWire(r billing.Reservation) reservationJSON {
 	if !r.CancelledAt.IsZero() {
 		end = r.CancelledAt
 	}
-	return reservationJSON{
-		ID:   "/subscriptions/" + r.SubscriptionID + providerPrefix + "/reservations/" + r.ID,
-		Name: r.ID, Type: typeReservation,
-		Properties: reservationPropsJSON{
+	return armwire.Reservation{
+		ID:   "/subscriptions/" + r.SubscriptionID + armwire.ProviderPrefix + "/reservations/" + r.ID,
+		Name: r.ID, Type: armwire.TypeReservation,
+		Properties: armwire.ReservationProperties{
 			DisplayName: r.DisplayName, SubscriptionID: r.SubscriptionID, AppliedScopeType: scope, ResourceGroup: r.ResourceGroup,
 			Location: r.Region, SKUName: r.SKUName, Quantity: r.Quantity, Term: r.Term, BillingPlan: r.BillingPlan,
 			AutoRenew: r.AutoRenew, State: r.State, PurchaseDateTime: armTime(r.Start),
@@ -218,21 +144,8 @@ func reservationWire(r billing.Reservation) reservationJSON {
 	}
 }
 
-type reservationBody struct {
-	DisplayName      *string `json:"displayName"`
-	AppliedScopeType *string `json:"appliedScopeType"`
-	ResourceGroup    *string `json:"resourceGroup"`
-	Location         *string `json:"location"`
-	SKUName          *string `json:"skuName"`
-	Quantity         *int    `json:"quantity"`
-	Term             *string `json:"term"`
-	BillingPlan      *string `json:"billingPlan"`
-	AutoRenew        *bool   `json:"autoRenew"`
-	Force            *bool   `json:"force"`
-}
-
 func (h *handler) purchaseReservation(r *http.Request, p params) (int, any, error) {
-	var b reservationBody
+	var b armwire.ReservationBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -258,7 +171,7 @@ func (h *handler) purchaseReservation(r *http.Request, p params) (int, any, erro
 		return 0, nil, &ptu.Error{Code: ptu.CodeInvalidResourceProperties, Target: "appliedScopeType",
 			Message: "appliedScopeType '" + scope + "' is not valid. Use 'Subscription' or 'ResourceGroup'."}
 	}
-	res, err := h.opt.Billing.PurchaseReservation(r.Context(), p["sub"], in)
+	res, err := h.billing.PurchaseReservation(r.Context(), p["sub"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -266,37 +179,27 @@ func (h *handler) purchaseReservation(r *http.Request, p params) (int, any, erro
 }
 
 func (h *handler) listReservations(r *http.Request, p params) (int, any, error) {
-	rs, err := h.opt.Billing.ListReservations(r.Context(), p["sub"])
+	rs, err := h.billing.ListReservations(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]reservationJSON, 0, len(rs))
+	out := make([]armwire.Reservation, 0, len(rs))
 	for _, res := range rs {
 		out = append(out, reservationWire(res))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getReservation(r *http.Request, p params) (int, any, error) {
-	res, err := h.opt.Billing.GetReservation(r.Context(), p["sub"], p["id"])
+	res, err := h.billing.GetReservation(r.Context(), p["sub"], p["id"])
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, reservationWire(res), nil
 }
 
-// reservationPatchBody takes the changeable fields flat or under properties.
-type reservationPatchBody struct {
-	DisplayName *string `json:"displayName"`
-	AutoRenew   *bool   `json:"autoRenew"`
-	Properties  *struct {
-		DisplayName *string `json:"displayName"`
-		AutoRenew   *bool   `json:"autoRenew"`
-	} `json:"properties"`
-}
-
 func (h *handler) updateReservation(r *http.Request, p params) (int, any, error) {
-	var b reservationPatchBody
+	var b armwire.ReservationPatchBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -305,7 +208,7 @@ func (h *handler) updateReservation(r *http.Request, p params) (int, any, error)
 		in.DisplayName = firstNonNil(in.DisplayName, b.Properties.DisplayName)
 		in.AutoRenew = firstNonNil(in.AutoRenew, b.Properties.AutoRenew)
 	}
-	res, err := h.opt.Billing.UpdateReservation(r.Context(), p["sub"], p["id"], in)
+	res, err := h.billing.UpdateReservation(r.Context(), p["sub"], p["id"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -320,7 +223,7 @@ func firstNonNil[T any](a, b *T) *T {
 }
 
 func (h *handler) cancelReservation(r *http.Request, p params) (int, any, error) {
-	res, err := h.opt.Billing.CancelReservation(r.Context(), p["sub"], p["id"])
+	res, err := h.billing.CancelReservation(r.Context(), p["sub"], p["id"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -329,49 +232,8 @@ func (h *handler) cancelReservation(r *http.Request, p params) (int, any, error)
 
 // --- reports ---
 
-type usageReportJSON struct {
-	SubscriptionID string          `json:"subscriptionId"`
-	From           string          `json:"from"`
-	To             string          `json:"to"`
-	Granularity    string          `json:"granularity"`
-	GroupBy        string          `json:"groupBy"`
-	Currency       string          `json:"currency"`
-	Value          []usageLineJSON `json:"value"`
-	Total          usageLineJSON   `json:"total"`
-}
-
-type usageLineJSON struct {
-	Period                string                 `json:"period"`
-	SubscriptionID        string                 `json:"subscriptionId"`
-	ResourceGroup         string                 `json:"resourceGroup,omitempty"`
-	Account               string                 `json:"account,omitempty"`
-	Deployment            string                 `json:"deployment,omitempty"`
-	Location              string                 `json:"location,omitempty"`
-	SKUName               string                 `json:"skuName,omitempty"`
-	Model                 *modelRefJSON          `json:"model,omitempty"`
-	PricePerPTUHourMicros int64                  `json:"pricePerPTUHourMicros,omitempty"`
-	PTUMinutes            int64                  `json:"ptuMinutes"`
-	ReservedPTUMinutes    int64                  `json:"reservedPTUMinutes"`
-	PayAsYouGoPTUMinutes  int64                  `json:"payAsYouGoPTUMinutes"`
-	PayAsYouGoCostMicros  int64                  `json:"payAsYouGoCostMicros"`
-	ReservedCostMicros    int64                  `json:"reservedCostMicros"`
-	Calls                 int64                  `json:"calls"`
-	PromptTokens          int64                  `json:"promptTokens"`
-	CachedTokens          int64                  `json:"cachedTokens"`
-	CompletionTokens      int64                  `json:"completionTokens"`
-	TokenCostMicros       int64                  `json:"tokenCostMicros"`
-	TotalCostMicros       int64                  `json:"totalCostMicros"`
-	Reservations          []reservationShareJSON `json:"reservations,omitempty"`
-}
-
-type reservationShareJSON struct {
-	ReservationID string `json:"reservationId"`
-	PTUMinutes    int64  `json:"ptuMinutes"`
-	CostMicros    int64  `json:"costMicros"`
-}
-
-func usageLineWire(l billing.UsageLine) usageLineJSON {
-	out := usageLineJSON{Period: armTime(l.Period), SubscriptionID: l.SubscriptionID, ResourceGroup: l.ResourceGroup,
+func usageLineWire(l billing.UsageLine) armwire.UsageLine {
+	out := armwire.UsageLine{Period: armTime(l.Period), SubscriptionID: l.SubscriptionID, ResourceGroup: l.ResourceGroup,
 		Account: l.Account, Deployment: l.Deployment, Location: l.Region, SKUName: l.SKUName,
 		PricePerPTUHourMicros: l.PricePerPTUHourMicros, PTUMinutes: l.PTUMinutes, ReservedPTUMinutes: l.ReservedPTUMinutes,
 		PayAsYouGoPTUMinutes: l.PayAsYouGoPTUMinutes, PayAsYouGoCostMicros: l.PayAsYouGoCostMicros,
@@ -382,7 +244,7 @@ func usageLineWire(l billing.UsageLine) usageLineJSON {
 		out.Model = &m
 	}
 	for _, s := range l.Reservations {
-		out.Reservations = append(out.Reservations, reservationShareJSON{ReservationID: s.ReservationID, PTUMinutes: s.PTUMinutes, CostMicros: s.CostMicros})
+		out.Reservations = append(out.Reservations, armwire.ReservationShare{ReservationID: s.ReservationID, PTUMinutes: s.PTUMinutes, CostMicros: s.CostMicros})
 	}
 	return out
 }
@@ -397,63 +259,23 @@ func (h *handler) billingUsage(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	rep, err := h.opt.Billing.Usage(r.Context(), billing.UsageQuery{SubscriptionID: p["sub"], From: from, To: to,
+	rep, err := h.billing.Usage(r.Context(), billing.UsageQuery{SubscriptionID: p["sub"], From: from, To: to,
 		Granularity: queryValue(q, "granularity"), GroupBy: queryValue(q, "groupBy"),
 		ResourceGroup: queryValue(q, "resourceGroup"), Account: queryValue(q, "account"), Deployment: queryValue(q, "deployment")})
 	if err != nil {
 		return 0, nil, err
 	}
-	out := usageReportJSON{SubscriptionID: rep.SubscriptionID, From: armTime(rep.From), To: armTime(rep.To),
+	out := armwire.UsageReport{SubscriptionID: rep.SubscriptionID, From: armTime(rep.From), To: armTime(rep.To),
 		Granularity: rep.Granularity, GroupBy: rep.GroupBy, Currency: billing.Currency,
-		Value: make([]usageLineJSON, 0, len(rep.Lines)), Total: usageLineWire(rep.Total)}
+		Value: make([]armwire.UsageLine, 0, len(rep.Lines)), Total: usageLineWire(rep.Total)}
 	for _, l := range rep.Lines {
 		out.Value = append(out.Value, usageLineWire(l))
 	}
 	return http.StatusOK, out, nil
 }
 
-type reservationReportJSON struct {
-	SubscriptionID string                `json:"subscriptionId"`
-	From           string                `json:"from"`
-	To             string                `json:"to"`
-	Granularity    string                `json:"granularity"`
-	Currency       string                `json:"currency"`
-	Value          []reservationLineJSON `json:"value"`
-	Total          reservationLineJSON   `json:"total"`
-	Charges        []chargeJSON          `json:"charges"`
-	ChargesMicros  int64                 `json:"chargesMicros"`
-}
-
-type reservationLineJSON struct {
-	Period              string  `json:"period"`
-	ReservationID       string  `json:"reservationId,omitempty"`
-	DisplayName         string  `json:"displayName,omitempty"`
-	ResourceGroup       string  `json:"resourceGroup,omitempty"`
-	Location            string  `json:"location,omitempty"`
-	SKUName             string  `json:"skuName,omitempty"`
-	Term                string  `json:"term,omitempty"`
-	Quantity            int     `json:"quantity,omitempty"`
-	ReservedPTUMinutes  int64   `json:"reservedPTUMinutes"`
-	UsedPTUMinutes      int64   `json:"usedPTUMinutes"`
-	UnusedPTUMinutes    int64   `json:"unusedPTUMinutes"`
-	UtilizationPercent  float64 `json:"utilizationPercent"`
-	AmortizedCostMicros int64   `json:"amortizedCostMicros"`
-	UsedCostMicros      int64   `json:"usedCostMicros"`
-	UnusedCostMicros    int64   `json:"unusedCostMicros"`
-}
-
-type chargeJSON struct {
-	ReservationID string `json:"reservationId"`
-	DisplayName   string `json:"displayName"`
-	Time          string `json:"time"`
-	Kind          string `json:"kind"`
-	AmountMicros  int64  `json:"amountMicros"`
-	PeriodStart   string `json:"periodStart"`
-	PeriodEnd     string `json:"periodEnd"`
-}
-
-func reservationLineWire(l billing.ReservationLine) reservationLineJSON {
-	return reservationLineJSON{Period: armTime(l.Period), ReservationID: l.ReservationID, DisplayName: l.DisplayName,
+func reservationLineWire(l billing.ReservationLine) armwire.ReservationLine {
+	return armwire.ReservationLine{Period: armTime(l.Period), ReservationID: l.ReservationID, DisplayName: l.DisplayName,
 		ResourceGroup: l.ResourceGroup, Location: l.Region, SKUName: l.SKUName, Term: l.Term, Quantity: l.Quantity,
 		ReservedPTUMinutes: l.ReservedPTUMinutes, UsedPTUMinutes: l.UsedPTUMinutes, UnusedPTUMinutes: l.UnusedPTUMinutes,
 		UtilizationPercent: l.UtilizationPercent, AmortizedCostMicros: l.AmortizedCostMicros,
@@ -470,19 +292,19 @@ func (h *handler) billingReservations(r *http.Request, p params) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	rep, err := h.opt.Billing.Reservations(r.Context(), billing.ReservationQuery{SubscriptionID: p["sub"], From: from, To: to,
+	rep, err := h.billing.Reservations(r.Context(), billing.ReservationQuery{SubscriptionID: p["sub"], From: from, To: to,
 		Granularity: queryValue(q, "granularity")})
 	if err != nil {
 		return 0, nil, err
 	}
-	out := reservationReportJSON{SubscriptionID: rep.SubscriptionID, From: armTime(rep.From), To: armTime(rep.To),
-		Granularity: rep.Granularity, Currency: billing.Currency, Value: make([]reservationLineJSON, 0, len(rep.Lines)),
-		Total: reservationLineWire(rep.Total), Charges: make([]chargeJSON, 0, len(rep.Charges)), ChargesMicros: rep.ChargesMicros}
+	out := armwire.ReservationReport{SubscriptionID: rep.SubscriptionID, From: armTime(rep.From), To: armTime(rep.To),
+		Granularity: rep.Granularity, Currency: billing.Currency, Value: make([]armwire.ReservationLine, 0, len(rep.Lines)),
+		Total: reservationLineWire(rep.Total), Charges: make([]armwire.Charge, 0, len(rep.Charges)), ChargesMicros: rep.ChargesMicros}
 	for _, l := range rep.Lines {
 		out.Value = append(out.Value, reservationLineWire(l))
 	}
 	for _, c := range rep.Charges {
-		out.Charges = append(out.Charges, chargeJSON{ReservationID: c.ReservationID, DisplayName: c.DisplayName, Time: armTime(c.Time),
+		out.Charges = append(out.Charges, armwire.Charge{ReservationID: c.ReservationID, DisplayName: c.DisplayName, Time: armTime(c.Time),
 			Kind: c.Kind, AmountMicros: c.AmountMicros, PeriodStart: armTime(c.PeriodStart), PeriodEnd: armTime(c.PeriodEnd)})
 	}
 	return http.StatusOK, out, nil

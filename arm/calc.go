@@ -7,93 +7,22 @@ import (
 	"strings"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/calc"
 	"github.com/ptu-dev/ptu/catalog"
 )
 
-// calcBody is the body of calculateModelCapacity, as armcognitiveservices
-// sends it (CalculateModelCapacityParameter). Numbers are decoded as floats:
-// the SDK sends integers, the portal's calculator takes averages.
-type calcBody struct {
-	Model     *modelRefBody      `json:"model"`
-	SKUName   *string            `json:"skuName"`
-	Workloads []calcWorkloadBody `json:"workloads"`
-}
-
-type modelRefBody struct {
-	Format  *string `json:"format"`
-	Name    *string `json:"name"`
-	Version *string `json:"version"`
-}
-
-type calcWorkloadBody struct {
-	RequestPerMinute  *float64 `json:"requestPerMinute"`
-	RequestParameters *struct {
-		AvgPromptTokens    *float64 `json:"avgPromptTokens"`
-		AvgGeneratedTokens *float64 `json:"avgGeneratedTokens"`
-		// CacheRate is ptu's extension: the share of prompt tokens served
-		// from the prompt cache, 0 to 1 (the portal calculator's "cache rate").
-		CacheRate *float64 `json:"cacheRate"`
-	} `json:"requestParameters"`
-}
-
-// calcResultJSON is CalculateModelCapacityResult, plus ptu's "estimate"
-// (which the SDK ignores): the raw estimate, its parts, and every
-// provisioned deployment type's size and list price.
-type calcResultJSON struct {
-	Model             modelRefJSON     `json:"model"`
-	SKUName           string           `json:"skuName"`
-	EstimatedCapacity estimatedCapJSON `json:"estimatedCapacity"`
-	Estimate          calcEstimateJSON `json:"estimate"`
-}
-
-type estimatedCapJSON struct {
-	// Value is the raw estimate rounded up to a whole PTU (the SDK reads an
-	// int32); Estimate.PTU has it unrounded.
-	Value int64 `json:"value"`
-	// DeployableValue is the estimate rounded up to skuName's step, at least its minimum.
-	DeployableValue int `json:"deployableValue"`
-}
-
-type calcTokensJSON struct {
-	InputTokensPerMinute      float64 `json:"inputTokensPerMinute"`
-	CachedTokensPerMinute     float64 `json:"cachedTokensPerMinute"`
-	OutputTokensPerMinute     float64 `json:"outputTokensPerMinute"`
-	NormalizedTokensPerMinute float64 `json:"normalizedTokensPerMinute"`
-	PTU                       float64 `json:"ptu"`
-}
-
-type calcEstimateJSON struct {
-	calcTokensJSON
-	InputTPMPerPTU  float64              `json:"inputTokensPerMinutePerPTU"`
-	OutputWeight    float64              `json:"outputWeight"`
-	Workloads       []calcTokensJSON     `json:"workloads"`
-	DeploymentTypes []calcDeploymentJSON `json:"deploymentTypes"`
-	Currency        string               `json:"currency"`
-	HoursPerMonth   int                  `json:"hoursPerMonth"`
-}
-
-type calcDeploymentJSON struct {
-	SKUName             string  `json:"skuName"`
-	Minimum             int     `json:"minimum"`
-	Step                int     `json:"step"`
-	DeployableValue     int     `json:"deployableValue"`
-	ListPricePerPTUHour float64 `json:"listPricePerPTUHour"`
-	ListPricePerHour    float64 `json:"listPricePerHour"`
-	ListPricePerMonth   float64 `json:"listPricePerMonth"`
-}
-
 // calculateModelCapacity is POST .../calculateModelCapacity: the capacity
 // calculator. It reads no state but the subscription and the catalog.
 func (h *handler) calculateModelCapacity(r *http.Request, p params) (int, any, error) {
-	var b calcBody
+	var b armwire.CapacityCalculationBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	if _, err := h.svc.GetSubscription(r.Context(), p["sub"]); err != nil {
+	if _, err := h.subs.GetSubscription(r.Context(), p["sub"]); err != nil {
 		return 0, nil, err
 	}
-	m, err := calcModel(h.svc.Catalog(), b.Model)
+	m, err := calcModel(h.capacity.Catalog(), b.Model)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -125,15 +54,15 @@ func (h *handler) calculateModelCapacity(r *http.Request, p params) (int, any, e
 	return http.StatusOK, calcResultWire(s, opt), nil
 }
 
-func calcModel(cat *catalog.Catalog, ref *modelRefBody) (*catalog.Model, error) {
-	if ref == nil || deref(ref.Name) == "" {
+func calcModel(cat *catalog.Catalog, ref *armwire.ModelRef) (*catalog.Model, error) {
+	if ref == nil || ref.Name == "" {
 		return nil, invalidContent("model.name", "The request content was invalid: 'model.name' is required, e.g. {\"format\":\"OpenAI\",\"name\":\"gpt-4o\",\"version\":\"2024-11-20\"}.")
 	}
-	if f := deref(ref.Format); f != "" && !strings.EqualFold(f, "OpenAI") {
+	if f := ref.Format; f != "" && !strings.EqualFold(f, "OpenAI") {
 		return nil, &ptu.Error{Code: ptu.CodeDeploymentModelNotSupported, Target: "model.format",
 			Message: fmt.Sprintf("The model format '%s' is not supported. Use 'OpenAI'.", f)}
 	}
-	name, version := deref(ref.Name), deref(ref.Version)
+	name, version := ref.Name, ref.Version
 	if m, ok := cat.Lookup(name, version); ok {
 		return m, nil
 	}
@@ -158,7 +87,7 @@ func calcModel(cat *catalog.Catalog, ref *modelRefBody) (*catalog.Model, error) 
 		Message: fmt.Sprintf("The model '%s' has no version '%s'. Available versions: %s.", versions[0].Name, version, strings.Join(vs, ", "))}
 }
 
-func calcWorkloads(in []calcWorkloadBody) ([]calc.Workload, error) {
+func calcWorkloads(in []armwire.CapacityWorkloadBody) ([]calc.Workload, error) {
 	if len(in) == 0 {
 		return nil, invalidContent("workloads", "The request content was invalid: 'workloads' needs at least one workload, e.g. [{\"requestPerMinute\":1000,\"requestParameters\":{\"avgPromptTokens\":200,\"avgGeneratedTokens\":20}}].")
 	}
@@ -200,8 +129,8 @@ func calcError(err error) error {
 	return err
 }
 
-func calcTokensWire(e calc.Estimate) calcTokensJSON {
-	return calcTokensJSON{
+func calcTokensWire(e calc.Estimate) armwire.CapacityTokens {
+	return armwire.CapacityTokens{
 		InputTokensPerMinute:      e.InputTPM,
 		CachedTokensPerMinute:     e.CachedTPM,
 		OutputTokensPerMinute:     e.OutputTPM,
@@ -212,29 +141,29 @@ func calcTokensWire(e calc.Estimate) calcTokensJSON {
 
 func dollars(micros int64) float64 { return float64(micros) / 1e6 }
 
-func calcResultWire(s *calc.Sizing, opt calc.Option) calcResultJSON {
-	out := calcResultJSON{
+func calcResultWire(s *calc.Sizing, opt calc.Option) armwire.CapacityResult {
+	out := armwire.CapacityResult{
 		Model:   modelRefWire(s.Model),
 		SKUName: opt.SKUName,
-		EstimatedCapacity: estimatedCapJSON{
+		EstimatedCapacity: armwire.EstimatedCapacity{
 			// The same tolerance as the deployable rounding, so 112.0000000001
 			// reads 112; both are capped at what the SDK's int32 can hold.
-			Value:           int64(min(max(math.Ceil(s.Total.PTU-1e-9), 0), math.MaxInt32)),
+			Value:           int(min(max(math.Ceil(s.Total.PTU-1e-9), 0), math.MaxInt32)),
 			DeployableValue: min(opt.PTU, math.MaxInt32),
 		},
-		Estimate: calcEstimateJSON{
-			calcTokensJSON: calcTokensWire(s.Total),
-			InputTPMPerPTU: s.Rates.InputTPMPerPTU,
-			OutputWeight:   s.Rates.OutputWeight,
-			Currency:       "USD",
-			HoursPerMonth:  calc.HoursPerMonth,
+		Estimate: armwire.CapacityEstimate{
+			CapacityTokens:             calcTokensWire(s.Total),
+			InputTokensPerMinutePerPTU: s.Rates.InputTPMPerPTU,
+			OutputWeight:               s.Rates.OutputWeight,
+			Currency:                   "USD",
+			HoursPerMonth:              calc.HoursPerMonth,
 		},
 	}
 	for _, w := range s.Workloads {
 		out.Estimate.Workloads = append(out.Estimate.Workloads, calcTokensWire(w))
 	}
 	for _, o := range s.Options {
-		out.Estimate.DeploymentTypes = append(out.Estimate.DeploymentTypes, calcDeploymentJSON{
+		out.Estimate.DeploymentTypes = append(out.Estimate.DeploymentTypes, armwire.CapacityDeploymentType{
 			SKUName:             o.SKUName,
 			Minimum:             o.Minimum,
 			Step:                o.Step,

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 func TestDecodeBodyMessages(t *testing.T) {
@@ -26,7 +27,7 @@ func TestDecodeBodyMessages(t *testing.T) {
 		{` `, "", "empty"},
 	} {
 		req := httptest.NewRequest("PUT", "/", strings.NewReader(tc.body))
-		var b deploymentBody
+		var b armwire.DeploymentBody
 		err := decodeBody(req, &b, false)
 		e, ok := err.(*ptu.Error)
 		if !ok || e.Code != ptu.CodeInvalidRequestContent {
@@ -40,11 +41,11 @@ func TestDecodeBodyMessages(t *testing.T) {
 
 	// Unknown fields are ignored, as in ARM; an optional body may be empty.
 	req := httptest.NewRequest("PUT", "/", strings.NewReader(`{"identity":{"type":"SystemAssigned"},"sku":{"name":"S0","tier":"Standard"}}`))
-	var b accountBody
+	var b armwire.AccountBody
 	if err := decodeBody(req, &b, false); err != nil || *b.SKU.Name != "S0" {
 		t.Errorf("unknown fields: %v", err)
 	}
-	var d decisionBody
+	var d armwire.DecisionBody
 	if err := decodeBody(httptest.NewRequest("POST", "/", nil), &d, true); err != nil {
 		t.Errorf("optional empty body: %v", err)
 	}
@@ -67,8 +68,8 @@ func FuzzDecodeBody(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, v := range []any{&deploymentBody{}, &accountBody{}, &quotaRequestBody{}, &poolBody{}, &decisionBody{},
-			&calcBody{}, &raiPolicyBody{}, &[]raiItemBody{}, &raiItemBody{}, &[]string{}, &reservationBody{}, &reservationPatchBody{}} {
+		for _, v := range []any{&armwire.DeploymentBody{}, &armwire.AccountBody{}, &armwire.QuotaRequestBody{}, &armwire.CapacityPoolBody{}, &armwire.DecisionBody{},
+			&armwire.CapacityCalculationBody{}, &armwire.RAIPolicyBody{}, &[]armwire.RAIBlocklistItemBody{}, &armwire.RAIBlocklistItemBody{}, &[]string{}, &armwire.ReservationBody{}, &armwire.ReservationPatchBody{}} {
 			for _, optional := range []bool{false, true} {
 				err := decodeBody(httptest.NewRequest("PUT", "/", strings.NewReader(body)), v, optional)
 				if err == nil {

@@ -11,26 +11,9 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/control"
 )
-
-// errorResponse is ARM's error envelope (ErrorResponse / ErrorDetail).
-type errorResponse struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code           string           `json:"code"`
-	Message        string           `json:"message"`
-	Target         string           `json:"target,omitempty"`
-	Details        []errorDetail    `json:"details,omitempty"`
-	AdditionalInfo []additionalInfo `json:"additionalInfo,omitempty"`
-}
-
-type additionalInfo struct {
-	Type string `json:"type"`
-	Info any    `json:"info"`
-}
 
 // writeError writes err as an ARM error with the status ptu.ErrorStatus gives
 // it. Server errors are logged under the request id and reach the client only
@@ -40,7 +23,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if sw, ok := w.(*statusWriter); ok {
 		sw.code = ptu.ErrorCode(err)
 	}
-	var body errorResponse
+	var body armwire.ErrorResponse
 	if status >= http.StatusInternalServerError {
 		h.log.Error("arm request failed",
 			slog.String("requestId", rc.id),
@@ -48,16 +31,21 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 			slog.String("path", r.URL.Path),
 			slog.Duration("elapsed", time.Since(rc.start)),
 			slog.Any("err", err))
-		body.Error = errorDetail{
+		body.Error = armwire.ErrorDetail{
 			Code:    ptu.CodeInternal,
 			Message: fmt.Sprintf("The server encountered an internal error. Tracking id '%s'.", rc.id),
 		}
 	} else {
 		var e *ptu.Error
 		errors.As(err, &e)
-		body.Error = detailOf(e)
+		var derr error
+		if body.Error, derr = detailOf(e); derr != nil {
+			h.log.Error("arm error response not encodable", slog.String("requestId", rc.id), slog.Any("err", derr))
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
 	}
-	// An errorResponse holds only strings and plain structs; Info values
+	// An ErrorResponse holds only strings and plain structs; Info values
 	// come from the service's own types.
 	if err := writeJSON(w, status, body); err != nil {
 		h.log.Error("arm error response not encodable", slog.String("requestId", rc.id), slog.Any("err", err))
@@ -65,62 +53,60 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 	}
 }
 
-func detailOf(e *ptu.Error) errorDetail {
-	d := errorDetail{Code: e.Code, Message: e.Message, Target: e.Target}
+func detailOf(e *ptu.Error) (armwire.ErrorDetail, error) {
+	d := armwire.ErrorDetail{Code: e.Code, Message: e.Message, Target: e.Target}
 	for _, sub := range e.Details {
 		if sub != nil {
-			d.Details = append(d.Details, detailOf(sub))
+			sd, err := detailOf(sub)
+			if err != nil {
+				return d, err
+			}
+			d.Details = append(d.Details, sd)
 		}
 	}
 	if e.Info != nil {
-		d.AdditionalInfo = []additionalInfo{infoOf(e.Info)}
+		ai, err := infoOf(e.Info)
+		if err != nil {
+			return d, err
+		}
+		d.AdditionalInfo = []armwire.AdditionalInfo{ai}
 	}
-	return d
+	return d, nil
 }
 
 // infoOf turns an error's structured detail into an ARM additionalInfo entry
 // whose type names the detail.
-func infoOf(v any) additionalInfo {
+func infoOf(v any) (armwire.AdditionalInfo, error) {
+	typ := ""
 	switch s := v.(type) {
 	case *control.CapacityShortage:
-		return additionalInfo{Type: "CapacityShortage", Info: shortageWire(*s)}
+		typ, v = armwire.CapacityShortageType, shortageWire(*s)
 	case control.CapacityShortage:
-		return additionalInfo{Type: "CapacityShortage", Info: shortageWire(s)}
+		typ, v = armwire.CapacityShortageType, shortageWire(s)
+	default:
+		t := reflect.TypeOf(v)
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		typ = t.Name()
 	}
-	t := reflect.TypeOf(v)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return additionalInfo{Type: t.Name(), Info: v}
+	info, err := encodeJSON(v)
+	return armwire.AdditionalInfo{Type: typ, Info: info}, err
 }
 
-type capacityShortageJSON struct {
-	Requested     int               `json:"requested"`
-	DeployableNow int               `json:"deployableNow"`
-	QuotaFree     int               `json:"quotaFree"`
-	Alternatives  []alternativeJSON `json:"alternatives"`
-}
-
-type alternativeJSON struct {
-	Location    string   `json:"location"`
-	DisplayName string   `json:"displayName"`
-	MaxCapacity int      `json:"maxCapacity"`
-	Accounts    []string `json:"accounts"`
-}
-
-func shortageWire(s control.CapacityShortage) capacityShortageJSON {
-	out := capacityShortageJSON{
+func shortageWire(s control.CapacityShortage) armwire.CapacityShortage {
+	out := armwire.CapacityShortage{
 		Requested:     s.Requested,
 		DeployableNow: s.DeployableNow,
 		QuotaFree:     s.QuotaFree,
-		Alternatives:  []alternativeJSON{},
+		Alternatives:  []armwire.Alternative{},
 	}
 	for _, a := range s.Alternatives {
 		accts := a.Accounts
 		if accts == nil {
 			accts = []string{}
 		}
-		out.Alternatives = append(out.Alternatives, alternativeJSON{
+		out.Alternatives = append(out.Alternatives, armwire.Alternative{
 			Location:    a.Location,
 			DisplayName: a.DisplayName,
 			MaxCapacity: a.MaxCapacity,
@@ -136,14 +122,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 		w.WriteHeader(status)
 		return nil
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := encodeJSON(v)
+	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(append(b, '\n'))
 	return nil
+}
+
+// encodeJSON is v as JSON without HTML escaping, as ARM writes it.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -5,29 +5,30 @@ import (
 	"strings"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/control"
 )
 
 // --- subscriptions and locations ---
 
 func (h *handler) listSubscriptions(r *http.Request, _ params) (int, any, error) {
-	subs, err := h.svc.ListSubscriptions(r.Context())
+	subs, err := h.subs.ListSubscriptions(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
 	caller := callerOf(r)
-	out := make([]subscriptionJSON, 0, len(subs))
+	out := make([]armwire.Subscription, 0, len(subs))
 	for _, s := range subs {
 		// Each caller sees the subscriptions it has access to something in.
 		if caller.Reaches("/subscriptions/" + s.ID) {
 			out = append(out, h.subscriptionWire(s))
 		}
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getSubscription(r *http.Request, p params) (int, any, error) {
-	s, err := h.svc.GetSubscription(r.Context(), p["sub"])
+	s, err := h.subs.GetSubscription(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -38,47 +39,47 @@ func (h *handler) getSubscription(r *http.Request, p params) (int, any, error) {
 // Tenants - List; az login and az account tenant list read it).
 func (h *handler) listTenants(r *http.Request, _ params) (int, any, error) {
 	if h.opt.TenantID == "" {
-		return http.StatusOK, listOf([]tenantJSON(nil)), nil
+		return http.StatusOK, armwire.ListOf([]armwire.Tenant(nil)), nil
 	}
-	return http.StatusOK, listOf([]tenantJSON{tenantWire(h.opt.TenantID)}), nil
+	return http.StatusOK, armwire.ListOf([]armwire.Tenant{tenantWire(h.opt.TenantID)}), nil
 }
 
 func (h *handler) listLocations(r *http.Request, p params) (int, any, error) {
-	regions, err := h.svc.ListLocations(r.Context(), p["sub"])
+	regions, err := h.subs.ListLocations(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]locationJSON, 0, len(regions))
+	out := make([]armwire.Location, 0, len(regions))
 	for _, rg := range regions {
 		out = append(out, locationWire(p["sub"], rg))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // --- accounts ---
 
 func (h *handler) listAccounts(r *http.Request, p params) (int, any, error) {
-	accts, err := h.svc.ListAccounts(r.Context(), p["sub"], p["rg"])
+	accts, err := h.accounts.ListAccounts(r.Context(), p["sub"], p["rg"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]accountJSON, 0, len(accts))
+	out := make([]armwire.Account, 0, len(accts))
 	for _, a := range accts {
 		out = append(out, h.accountWire(a))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // putAccount creates or replaces an account. A creation is a long-running
 // operation (lro.go); a replacement answers 200 with the account.
 func (h *handler) putAccount(r *http.Request, p params) (int, any, error) {
-	var b accountBody
+	var b armwire.AccountBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
 	in := control.AccountInput{By: callerOf(r).Name}
-	b.apply(&in)
-	a, created, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
+	applyAccount(&b, &in)
+	a, created, err := h.accounts.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -89,7 +90,7 @@ func (h *handler) putAccount(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) getAccount(r *http.Request, p params) (int, any, error) {
-	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	a, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -98,11 +99,11 @@ func (h *handler) getAccount(r *http.Request, p params) (int, any, error) {
 
 // patchAccount changes the fields the body carries and keeps the others.
 func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
-	var b accountBody
+	var b armwire.AccountBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	cur, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	cur, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -116,8 +117,8 @@ func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
 		PublicNetworkAccess: cur.PublicNetwork,
 		By:                  callerOf(r).Name,
 	}
-	b.apply(&in)
-	a, _, err := h.svc.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
+	applyAccount(&b, &in)
+	a, _, err := h.accounts.PutAccount(r.Context(), p["sub"], p["rg"], p["account"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -127,7 +128,7 @@ func (h *handler) patchAccount(r *http.Request, p params) (int, any, error) {
 // deleteAccount answers 200 when the account existed and 204 when it did
 // not; the SDK's poller completes on either.
 func (h *handler) deleteAccount(r *http.Request, p params) (int, any, error) {
-	existed, err := h.svc.DeleteAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	existed, err := h.accounts.DeleteAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -135,46 +136,44 @@ func (h *handler) deleteAccount(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) listKeys(r *http.Request, p params) (int, any, error) {
-	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	a, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, keysJSON{Key1: a.Key1, Key2: a.Key2}, nil
+	return http.StatusOK, armwire.Keys{Key1: a.Key1, Key2: a.Key2}, nil
 }
 
 func (h *handler) regenerateKey(r *http.Request, p params) (int, any, error) {
-	var b struct {
-		KeyName *string `json:"keyName"`
-	}
+	var b armwire.RegenerateKeyBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
 	if b.KeyName == nil {
 		return 0, nil, invalidContent("keyName", "The request content was invalid: 'keyName' is required ('Key1' or 'Key2').")
 	}
-	a, err := h.svc.RegenerateKey(r.Context(), p["sub"], p["rg"], p["account"], *b.KeyName)
+	a, err := h.accounts.RegenerateKey(r.Context(), p["sub"], p["rg"], p["account"], *b.KeyName)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, keysJSON{Key1: a.Key1, Key2: a.Key2}, nil
+	return http.StatusOK, armwire.Keys{Key1: a.Key1, Key2: a.Key2}, nil
 }
 
 func (h *handler) accountModels(r *http.Request, p params) (int, any, error) {
-	offers, err := h.svc.AccountModels(r.Context(), p["sub"], p["rg"], p["account"])
+	offers, err := h.accounts.AccountModels(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]accountModelJSON, 0, len(offers))
+	out := make([]armwire.AccountModel, 0, len(offers))
 	for _, o := range offers {
 		out = append(out, accountModelWire(o))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // accountUsages answers Accounts - List Usages: the quota usages of the
 // account's subscription in its region, which its deployments draw from.
 func (h *handler) accountUsages(r *http.Request, p params) (int, any, error) {
-	a, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	a, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -184,10 +183,10 @@ func (h *handler) accountUsages(r *http.Request, p params) (int, any, error) {
 // accountSKUs answers Accounts - List Skus: the SKUs an account of this kind
 // can take (AccountSkuListResult).
 func (h *handler) accountSKUs(r *http.Request, p params) (int, any, error) {
-	if _, err := h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"]); err != nil {
+	if _, err := h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"]); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, listOf([]accountSKUJSON{{ResourceType: typeAccount, SKU: accountSKUNameJSON{Name: "S0", Tier: "Standard"}}}), nil
+	return http.StatusOK, armwire.ListOf([]armwire.AccountSKU{{ResourceType: armwire.TypeAccount, SKU: armwire.AccountSKUName{Name: "S0", Tier: "Standard"}}}), nil
 }
 
 // --- deployments ---
@@ -197,15 +196,15 @@ func (h *handler) listDeployments(r *http.Request, p params) (int, any, error) {
 	if err := sh.checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	ds, err := h.svc.ListDeployments(r.Context(), p["sub"], p["rg"], p["account"])
+	ds, err := h.deployments.ListDeployments(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]deploymentJSON, 0, len(ds))
+	out := make([]armwire.Deployment, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, h.deploymentWire(d, sh))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // putDeployment creates or updates a deployment. Placement (quota and
@@ -216,7 +215,7 @@ func (h *handler) putDeployment(r *http.Request, p params) (int, any, error) {
 	if err := sh.checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	var b deploymentBody
+	var b armwire.DeploymentBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -224,7 +223,7 @@ func (h *handler) putDeployment(r *http.Request, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	d, created, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
+	d, created, err := h.deployments.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -238,14 +237,14 @@ func (h *handler) putDeployment(r *http.Request, p params) (int, any, error) {
 // scaleSettings keeps an existing deployment's type when the scale type
 // names its family (Manual: provisioned; Standard: pay-per-token), since the
 // versions that send it cannot name the other types.
-func (h *handler) deploymentInput(r *http.Request, p params, b *deploymentBody) (control.DeploymentInput, error) {
-	in, err := b.input()
+func (h *handler) deploymentInput(r *http.Request, p params, b *armwire.DeploymentBody) (control.DeploymentInput, error) {
+	in, err := bodyInput(b)
 	if err != nil {
 		return in, err
 	}
 	in.By = callerOf(r).Name
 	if b.SKU == nil && in.SKUName != "" {
-		cur, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+		cur, err := h.deployments.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 		if err == nil && ptu.IsProvisioned(cur.SKUName) == ptu.IsProvisioned(in.SKUName) {
 			in.SKUName = cur.SKUName
 		}
@@ -258,7 +257,7 @@ func (h *handler) getDeployment(r *http.Request, p params) (int, any, error) {
 	if err := sh.checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	d, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	d, err := h.deployments.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -272,19 +271,19 @@ func (h *handler) patchDeployment(r *http.Request, p params) (int, any, error) {
 	if err := sh.checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	var b deploymentBody
+	var b armwire.DeploymentBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
 	// PATCH only updates: a missing deployment is 404, not a create.
-	if _, err := h.svc.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"]); err != nil {
+	if _, err := h.deployments.GetDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"]); err != nil {
 		return 0, nil, err
 	}
 	in, err := h.deploymentInput(r, p, &b) // absent fields keep their current values
 	if err != nil {
 		return 0, nil, err
 	}
-	d, _, err := h.svc.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
+	d, _, err := h.deployments.PutDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"], in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -295,7 +294,7 @@ func (h *handler) deleteDeployment(r *http.Request, p params) (int, any, error) 
 	if err := shapeOf(r).checkDeployments(); err != nil {
 		return 0, nil, err
 	}
-	existed, err := h.svc.DeleteDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	existed, err := h.deployments.DeleteDeployment(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -303,19 +302,19 @@ func (h *handler) deleteDeployment(r *http.Request, p params) (int, any, error) 
 }
 
 func (h *handler) deploymentSKUs(r *http.Request, p params) (int, any, error) {
-	opts, err := h.svc.DeploymentSKUs(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
+	opts, err := h.deployments.DeploymentSKUs(r.Context(), p["sub"], p["rg"], p["account"], p["deployment"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]skuResourceJSON, 0, len(opts))
+	out := make([]armwire.DeploymentSKU, 0, len(opts))
 	for _, o := range opts {
-		out = append(out, skuResourceJSON{
+		out = append(out, armwire.DeploymentSKU{
 			ResourceType: o.ResourceType,
-			SKU:          skuJSON{Name: o.Name},
+			SKU:          armwire.SKU{Name: o.Name},
 			Capacity:     capacityWire(o.Capacity),
 		})
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // --- usages, models, model capacities ---
@@ -325,27 +324,27 @@ func (h *handler) usages(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) usagesIn(r *http.Request, sub, location string) (int, any, error) {
-	us, err := h.svc.Usages(r.Context(), sub, location)
+	us, err := h.quota.Usages(r.Context(), sub, location)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]usageJSON, 0, len(us))
+	out := make([]armwire.Usage, 0, len(us))
 	for _, u := range us {
 		out = append(out, usageWire(u))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) models(r *http.Request, p params) (int, any, error) {
-	offers, err := h.svc.Models(r.Context(), p["sub"], p["location"])
+	offers, err := h.capacity.Models(r.Context(), p["sub"], p["location"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]modelJSON, 0, len(offers))
+	out := make([]armwire.LocationModel, 0, len(offers))
 	for _, o := range offers {
-		out = append(out, modelJSON{Kind: modelKind(o.Model.Format), SKUName: "S0", Model: accountModelWire(o)})
+		out = append(out, armwire.LocationModel{Kind: modelKind(o.Model.Format), SKUName: "S0", Model: accountModelWire(o)})
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // modelCapacities serves both the subscription-wide and the per-location
@@ -353,28 +352,28 @@ func (h *handler) models(r *http.Request, p params) (int, any, error) {
 func (h *handler) modelCapacities(r *http.Request, p params) (int, any, error) {
 	q := r.URL.Query()
 	ref := ptu.ModelRef{Format: q.Get("modelFormat"), Name: q.Get("modelName"), Version: q.Get("modelVersion")}
-	caps, err := h.svc.ModelCapacities(r.Context(), p["sub"], p["location"], ref)
+	caps, err := h.capacity.ModelCapacities(r.Context(), p["sub"], p["location"], ref)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]modelCapacityJSON, 0, len(caps))
+	out := make([]armwire.ModelCapacity, 0, len(caps))
 	for _, c := range caps {
 		out = append(out, modelCapacityWire(p["sub"], c))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // --- quota requests ---
 
 func (h *handler) createQuotaRequest(r *http.Request, p params) (int, any, error) {
-	var b quotaRequestBody
+	var b armwire.QuotaRequestBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
 	if b.Limit == nil {
 		return 0, nil, invalidContent("limit", "The request content was invalid: 'limit' is required (the PTU limit asked for).")
 	}
-	q, err := h.svc.CreateQuotaRequest(r.Context(), p["sub"], control.QuotaRequestInput{
+	q, err := h.quota.CreateQuotaRequest(r.Context(), p["sub"], control.QuotaRequestInput{
 		Location: deref(b.Location),
 		SKUName:  deref(b.SKUName),
 		Limit:    *b.Limit,
@@ -389,15 +388,15 @@ func (h *handler) createQuotaRequest(r *http.Request, p params) (int, any, error
 // listQuotaRequests lists one subscription's requests, or every request on
 // the provider-level route (no {sub}).
 func (h *handler) listQuotaRequests(r *http.Request, p params) (int, any, error) {
-	qs, err := h.svc.ListQuotaRequests(r.Context(), p["sub"])
+	qs, err := h.quota.ListQuotaRequests(r.Context(), p["sub"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]quotaRequestJSON, 0, len(qs))
+	out := make([]armwire.QuotaRequest, 0, len(qs))
 	for _, q := range qs {
 		out = append(out, quotaRequestWire(q))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) getQuotaRequest(r *http.Request, p params) (int, any, error) {
@@ -411,10 +410,10 @@ func (h *handler) getQuotaRequest(r *http.Request, p params) (int, any, error) {
 // quotaRequestOf fetches the request named in the path, which must belong to
 // the path's subscription.
 func (h *handler) quotaRequestOf(r *http.Request, p params) (ptu.QuotaRequest, error) {
-	if _, err := h.svc.GetSubscription(r.Context(), p["sub"]); err != nil {
+	if _, err := h.subs.GetSubscription(r.Context(), p["sub"]); err != nil {
 		return ptu.QuotaRequest{}, err
 	}
-	q, err := h.svc.GetQuotaRequest(r.Context(), p["id"])
+	q, err := h.quota.GetQuotaRequest(r.Context(), p["id"])
 	if err == nil && !strings.EqualFold(q.SubscriptionID, p["sub"]) {
 		err = ptu.Errorf(ptu.CodeResourceNotFound, "Quota request '%s' was not found.", p["id"])
 	}
@@ -423,14 +422,14 @@ func (h *handler) quotaRequestOf(r *http.Request, p params) (ptu.QuotaRequest, e
 
 func (h *handler) decideQuotaRequest(approve bool) endpointFunc {
 	return func(r *http.Request, p params) (int, any, error) {
-		var b decisionBody
+		var b armwire.DecisionBody
 		if err := decodeBody(r, &b, true); err != nil {
 			return 0, nil, err
 		}
 		if _, err := h.quotaRequestOf(r, p); err != nil {
 			return 0, nil, err
 		}
-		q, err := h.svc.DecideQuotaRequest(r.Context(), p["id"], approve, deref(b.Note))
+		q, err := h.quota.DecideQuotaRequest(r.Context(), p["id"], approve, deref(b.Note))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -441,21 +440,21 @@ func (h *handler) decideQuotaRequest(approve bool) endpointFunc {
 // --- capacity pools ---
 
 func (h *handler) listPools(r *http.Request, _ params) (int, any, error) {
-	pools, err := h.svc.ListPools(r.Context())
+	pools, err := h.capacity.ListPools(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]poolJSON, 0, len(pools))
+	out := make([]armwire.CapacityPool, 0, len(pools))
 	for _, pl := range pools {
 		out = append(out, h.poolWire(pl))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func poolID(p params) string { return p["region"] + "/" + p["model"] + "/" + p["version"] }
 
 func (h *handler) getPool(r *http.Request, p params) (int, any, error) {
-	pools, err := h.svc.ListPools(r.Context())
+	pools, err := h.capacity.ListPools(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -469,14 +468,14 @@ func (h *handler) getPool(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) patchPool(r *http.Request, p params) (int, any, error) {
-	var b poolBody
+	var b armwire.CapacityPoolBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
 	if b.Properties == nil || b.Properties.PTU == nil {
 		return 0, nil, invalidContent("properties.ptu", "The request content was invalid: 'properties.ptu' is required (the pool's rating in PTUs).")
 	}
-	pl, err := h.svc.SetPoolRating(r.Context(), poolID(p), *b.Properties.PTU)
+	pl, err := h.capacity.SetPoolRating(r.Context(), poolID(p), *b.Properties.PTU)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/control"
 )
 
@@ -52,7 +53,7 @@ const metadataPath = "/metadata/endpoints"
 
 // Identity returns the handler of /adfs/... (OpenID configuration, token
 // endpoint) and /metadata/endpoints. None of them takes a bearer token.
-func Identity(svc *control.Service, opt IdentityOptions) http.Handler {
+func Identity(svc Authenticator, opt IdentityOptions) http.Handler {
 	if opt.TokenLifetime <= 0 {
 		opt.TokenLifetime = time.Hour
 	}
@@ -63,7 +64,7 @@ func Identity(svc *control.Service, opt IdentityOptions) http.Handler {
 }
 
 type identity struct {
-	svc *control.Service
+	svc Authenticator
 	opt IdentityOptions
 }
 
@@ -273,7 +274,7 @@ func writeIdentityJSON(w http.ResponseWriter, status int, v any) {
 
 // bearerCaller finds the caller a token names: the admin (when it equals
 // admin) or a principal.
-func bearerCaller(r *http.Request, svc *control.Service, admin, token string) (*control.Caller, error) {
+func bearerCaller(r *http.Request, svc Authenticator, admin, token string) (*control.Caller, error) {
 	if admin != "" && subtle.ConstantTimeCompare([]byte(token), []byte(admin)) == 1 {
 		return control.Admin(), nil
 	}
@@ -284,6 +285,7 @@ func bearerCaller(r *http.Request, svc *control.Service, admin, token string) (*
 }
 
 // errorBody is ARM's error envelope of a client error.
-func errorBody(e *ptu.Error) errorResponse {
-	return errorResponse{Error: detailOf(e)}
+func errorBody(e *ptu.Error) armwire.ErrorResponse {
+	d, _ := detailOf(e) // these errors carry no Info, the only part that can fail to encode
+	return armwire.ErrorResponse{Error: d}
 }

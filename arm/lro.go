@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 // Creating an account or a deployment is a long-running operation, as in
@@ -71,7 +72,7 @@ func (h *handler) created(r *http.Request, sub, location, id string, createdAt t
 		return http.StatusCreated, body, nil
 	}
 	hdr := http.Header{}
-	op := h.baseURL(r) + "/subscriptions/" + sub + providerPrefix + "/locations/" + location +
+	op := h.baseURL(r) + "/subscriptions/" + sub + armwire.ProviderPrefix + "/locations/" + location +
 		"/operationStatuses/" + operationID(id) + "?api-version=" + apiVersion(r.URL.Query())
 	hdr.Set("Azure-AsyncOperation", op)
 	setPollDelay(hdr, left)
@@ -107,16 +108,6 @@ func operationID(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strings.ToLower(id)))
 }
 
-// operationStatusJSON is ARM's async operation resource.
-type operationStatusJSON struct {
-	ID        string       `json:"id"`
-	Name      string       `json:"name"`
-	Status    string       `json:"status"`
-	StartTime string       `json:"startTime,omitempty"`
-	EndTime   string       `json:"endTime,omitempty"`
-	Error     *errorDetail `json:"error,omitempty"`
-}
-
 // operationStatus answers GET .../locations/{location}/operationStatuses/{id}:
 // InProgress while the resource provisions, then Succeeded; Failed when the
 // resource is gone.
@@ -138,13 +129,13 @@ func (h *handler) operationStatus(r *http.Request, p params) (int, any, error) {
 	if !caller.Can(action, scope) {
 		return 0, nil, denied(caller, action, scope)
 	}
-	out := operationStatusJSON{
-		ID:   "/subscriptions/" + p["sub"] + providerPrefix + "/locations/" + p["location"] + "/operationStatuses/" + p["id"],
+	out := armwire.OperationStatus{
+		ID:   "/subscriptions/" + p["sub"] + armwire.ProviderPrefix + "/locations/" + p["location"] + "/operationStatuses/" + p["id"],
 		Name: p["id"],
 	}
 	var createdAt time.Time
 	if ref.deployment == "" {
-		a, err := h.svc.GetAccount(r.Context(), ref.sub, ref.rg, ref.account)
+		a, err := h.accounts.GetAccount(r.Context(), ref.sub, ref.rg, ref.account)
 		if err != nil && ptu.ErrorStatus(err) != http.StatusNotFound {
 			return 0, nil, err
 		}
@@ -153,7 +144,7 @@ func (h *handler) operationStatus(r *http.Request, p params) (int, any, error) {
 		}
 		createdAt = a.CreatedAt
 	} else {
-		d, err := h.svc.GetDeployment(r.Context(), ref.sub, ref.rg, ref.account, ref.deployment)
+		d, err := h.deployments.GetDeployment(r.Context(), ref.sub, ref.rg, ref.account, ref.deployment)
 		if err != nil && ptu.ErrorStatus(err) != http.StatusNotFound {
 			return 0, nil, err
 		}
@@ -175,11 +166,13 @@ func (h *handler) operationStatus(r *http.Request, p params) (int, any, error) {
 }
 
 // operationFailed is the status of a creation whose resource is gone.
-func (h *handler) operationFailed(out operationStatusJSON, err error) (int, any, error) {
+func (h *handler) operationFailed(out armwire.OperationStatus, err error) (int, any, error) {
 	out.Status = opFailed
-	d := errorDetail{Code: ptu.ErrorCode(err), Message: err.Error()}
+	d := armwire.ErrorDetail{Code: ptu.ErrorCode(err), Message: err.Error()}
 	if e, ok := err.(*ptu.Error); ok {
-		d = detailOf(e)
+		if full, derr := detailOf(e); derr == nil {
+			d = full
+		}
 	}
 	out.Error = &d
 	return http.StatusOK, out, nil

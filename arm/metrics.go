@@ -7,75 +7,12 @@ import (
 	"time"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/metrics"
 )
 
 // Azure Monitor's metrics API (Microsoft.Insights) on an account: the shapes
 // armmonitor's MetricsClient.List and MetricDefinitionsClient parse.
-
-type localizableJSON struct {
-	Value          string `json:"value"`
-	LocalizedValue string `json:"localizedValue"`
-}
-
-type metricsResponseJSON struct {
-	Cost           int          `json:"cost"`
-	Timespan       string       `json:"timespan"`
-	Interval       string       `json:"interval"`
-	Value          []metricJSON `json:"value"`
-	Namespace      string       `json:"namespace"`
-	ResourceRegion string       `json:"resourceregion"`
-}
-
-type metricJSON struct {
-	ID                 string           `json:"id"`
-	Type               string           `json:"type"`
-	Name               localizableJSON  `json:"name"`
-	DisplayDescription string           `json:"displayDescription"`
-	Unit               string           `json:"unit"`
-	Timeseries         []timeseriesJSON `json:"timeseries"`
-	ErrorCode          string           `json:"errorCode"`
-}
-
-type timeseriesJSON struct {
-	Metadatavalues []metadataJSON    `json:"metadatavalues"`
-	Data           []metricValueJSON `json:"data,omitempty"`
-}
-
-type metadataJSON struct {
-	Name  localizableJSON `json:"name"`
-	Value string          `json:"value"`
-}
-
-type metricValueJSON struct {
-	TimeStamp string   `json:"timeStamp"`
-	Average   *float64 `json:"average,omitempty"`
-	Minimum   *float64 `json:"minimum,omitempty"`
-	Maximum   *float64 `json:"maximum,omitempty"`
-	Total     *float64 `json:"total,omitempty"`
-	Count     *float64 `json:"count,omitempty"`
-}
-
-type metricDefinitionJSON struct {
-	ID                        string             `json:"id"`
-	ResourceID                string             `json:"resourceId"`
-	Namespace                 string             `json:"namespace"`
-	Name                      localizableJSON    `json:"name"`
-	DisplayDescription        string             `json:"displayDescription"`
-	Category                  string             `json:"category"`
-	MetricClass               string             `json:"metricClass"`
-	Unit                      string             `json:"unit"`
-	PrimaryAggregationType    string             `json:"primaryAggregationType"`
-	SupportedAggregationTypes []string           `json:"supportedAggregationTypes"`
-	MetricAvailabilities      []availabilityJSON `json:"metricAvailabilities"`
-	IsDimensionRequired       bool               `json:"isDimensionRequired"`
-	Dimensions                []localizableJSON  `json:"dimensions"`
-}
-
-type availabilityJSON struct {
-	TimeGrain string `json:"timeGrain"`
-	Retention string `json:"retention"`
-}
 
 // param reads a query parameter by name, ignoring case as ARM does.
 func param(q url.Values, names ...string) string {
@@ -96,7 +33,7 @@ func (h *handler) metricsAccount(r *http.Request, p params) (ptu.Account, error)
 	if h.opt.Metrics == nil {
 		return ptu.Account{}, ptu.Errorf(ptu.CodeNotFound, "This server does not serve metrics.")
 	}
-	return h.svc.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
+	return h.accounts.GetAccount(r.Context(), p["sub"], p["rg"], p["account"])
 }
 
 func (h *handler) listMetrics(r *http.Request, p params) (int, any, error) {
@@ -128,38 +65,38 @@ func (h *handler) listMetrics(r *http.Request, p params) (int, any, error) {
 	return http.StatusOK, metricsWire(acct, res), nil
 }
 
-func metricsWire(acct ptu.Account, res *metrics.Result) metricsResponseJSON {
+func metricsWire(acct ptu.Account, res *metrics.Result) armwire.MetricsResponse {
 	interval := "FULL"
 	if res.Interval > 0 {
 		interval = metrics.FormatDuration(res.Interval)
 	}
-	out := metricsResponseJSON{
+	out := armwire.MetricsResponse{
 		Cost:           res.Cost,
 		Timespan:       res.Start.Format(time.RFC3339) + "/" + res.End.Format(time.RFC3339),
 		Interval:       interval,
-		Value:          []metricJSON{},
+		Value:          []armwire.Metric{},
 		Namespace:      metrics.Namespace,
 		ResourceRegion: acct.Location,
 	}
 	for _, m := range res.Metrics {
-		mj := metricJSON{
+		mj := armwire.Metric{
 			ID:                 acct.ID() + "/providers/Microsoft.Insights/metrics/" + m.Name,
 			Type:               "Microsoft.Insights/metrics",
-			Name:               localizableJSON{m.Name, m.DisplayName},
+			Name:               armwire.LocalizableString{Value: m.Name, LocalizedValue: m.DisplayName},
 			DisplayDescription: m.Description,
 			Unit:               m.Unit,
-			Timeseries:         []timeseriesJSON{},
+			Timeseries:         []armwire.TimeSeries{},
 			ErrorCode:          "Success",
 		}
 		for _, s := range m.Series {
-			ts := timeseriesJSON{Metadatavalues: []metadataJSON{}}
+			ts := armwire.TimeSeries{Metadatavalues: []armwire.MetadataValue{}}
 			for _, md := range s.Metadata {
-				ts.Metadatavalues = append(ts.Metadatavalues, metadataJSON{Name: localizableJSON{md.Name, md.Name}, Value: md.Value})
+				ts.Metadatavalues = append(ts.Metadatavalues, armwire.MetadataValue{Name: armwire.LocalizableString{Value: md.Name, LocalizedValue: md.Name}, Value: md.Value})
 			}
 			if s.Data != nil {
-				ts.Data = make([]metricValueJSON, 0, len(s.Data))
+				ts.Data = make([]armwire.MetricValue, 0, len(s.Data))
 				for _, d := range s.Data {
-					ts.Data = append(ts.Data, metricValueJSON{TimeStamp: d.Time.UTC().Format(time.RFC3339),
+					ts.Data = append(ts.Data, armwire.MetricValue{TimeStamp: d.Time.UTC().Truncate(time.Second),
 						Average: d.Average, Minimum: d.Minimum, Maximum: d.Maximum, Total: d.Total, Count: d.Count})
 				}
 			}
@@ -179,34 +116,34 @@ func (h *handler) listMetricDefinitions(r *http.Request, p params) (int, any, er
 		return 0, nil, ptu.Errorf(ptu.CodeBadRequest, "Metric namespace '%s' is not valid for this resource; use '%s'.", ns, metrics.Namespace)
 	}
 	retention := metrics.FormatDuration(h.opt.Metrics.Retention())
-	var grains []availabilityJSON
+	var grains []armwire.MetricAvailability
 	for _, g := range metrics.Intervals {
-		grains = append(grains, availabilityJSON{TimeGrain: metrics.FormatDuration(g), Retention: retention})
+		grains = append(grains, armwire.MetricAvailability{TimeGrain: metrics.FormatDuration(g), Retention: retention})
 	}
-	out := make([]metricDefinitionJSON, 0, len(metrics.Definitions()))
+	out := make([]armwire.MetricDefinition, 0, len(metrics.Definitions()))
 	for _, d := range metrics.Definitions() {
-		dj := metricDefinitionJSON{
+		dj := armwire.MetricDefinition{
 			ID:                     acct.ID() + "/providers/microsoft.insights/metricdefinitions/" + d.Name,
 			ResourceID:             acct.ID(),
 			Namespace:              metrics.Namespace,
-			Name:                   localizableJSON{d.Name, d.DisplayName},
+			Name:                   armwire.LocalizableString{Value: d.Name, LocalizedValue: d.DisplayName},
 			DisplayDescription:     d.Description,
 			Category:               d.Category,
 			MetricClass:            d.Class,
 			Unit:                   d.Unit,
 			PrimaryAggregationType: string(d.Primary),
 			MetricAvailabilities:   grains,
-			Dimensions:             []localizableJSON{},
+			Dimensions:             []armwire.LocalizableString{},
 		}
 		for _, a := range d.Aggregations {
 			dj.SupportedAggregationTypes = append(dj.SupportedAggregationTypes, string(a))
 		}
 		for _, dim := range d.Dimensions {
-			dj.Dimensions = append(dj.Dimensions, localizableJSON{dim, dim})
+			dj.Dimensions = append(dj.Dimensions, armwire.LocalizableString{Value: dim, LocalizedValue: dim})
 		}
 		out = append(out, dj)
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 // unescapedTwice undoes a second percent-encoding: az monitor metrics list

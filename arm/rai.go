@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ptu-dev/ptu"
+	"github.com/ptu-dev/ptu/armwire"
 	"github.com/ptu-dev/ptu/control"
 )
 
@@ -40,62 +41,27 @@ func (h *handler) registerRAI() {
 	h.handle(http.MethodDelete, pRAIItem, cognitiveVersions, h.deleteRAIBlocklistItem)
 }
 
-type raiContentFilterJSON struct {
-	Name              string `json:"name,omitempty"`
-	Enabled           *bool  `json:"enabled,omitempty"`
-	Blocking          *bool  `json:"blocking,omitempty"`
-	SeverityThreshold string `json:"severityThreshold,omitempty"`
-	Source            string `json:"source,omitempty"`
-}
-
-type raiBlocklistRefJSON struct {
-	BlocklistName string `json:"blocklistName"`
-	Blocking      *bool  `json:"blocking,omitempty"`
-	Source        string `json:"source,omitempty"`
-}
-
-type raiPolicyPropsJSON struct {
-	BasePolicyName   string                 `json:"basePolicyName,omitempty"`
-	Mode             string                 `json:"mode,omitempty"`
-	Type             string                 `json:"type,omitempty"`
-	ContentFilters   []raiContentFilterJSON `json:"contentFilters"`
-	CustomBlocklists []raiBlocklistRefJSON  `json:"customBlocklists"`
-}
-
-type raiPolicyJSON struct {
-	ID         string             `json:"id"`
-	Name       string             `json:"name"`
-	Type       string             `json:"type"`
-	Etag       string             `json:"etag"`
-	Properties raiPolicyPropsJSON `json:"properties"`
-	SystemData *systemDataJSON    `json:"systemData,omitempty"`
-}
-
 func boolp(b bool) *bool { return &b }
 
-func raiPolicyWire(p ptu.RAIPolicy) raiPolicyJSON {
-	out := raiPolicyJSON{ID: ptu.AccountID(p.SubscriptionID, p.ResourceGroup, p.AccountName) + "/raiPolicies/" + p.Name,
+func raiPolicyWire(p ptu.RAIPolicy) armwire.RAIPolicy {
+	out := armwire.RAIPolicy{ID: ptu.AccountID(p.SubscriptionID, p.ResourceGroup, p.AccountName) + "/raiPolicies/" + p.Name,
 		Name: p.Name, Type: typeRAIPolicy,
-		Properties: raiPolicyPropsJSON{BasePolicyName: p.BasePolicyName, Mode: p.Mode, Type: "UserManaged",
-			ContentFilters: []raiContentFilterJSON{}, CustomBlocklists: []raiBlocklistRefJSON{}},
+		Properties: armwire.RAIPolicyProperties{BasePolicyName: p.BasePolicyName, Mode: p.Mode, Type: "UserManaged",
+			ContentFilters: []armwire.RAIContentFilter{}, CustomBlocklists: []armwire.RAIBlocklistRef{}},
 		SystemData: systemData(p.CreatedAt, p.UpdatedAt)}
 	for _, f := range p.ContentFilters {
-		out.Properties.ContentFilters = append(out.Properties.ContentFilters, raiContentFilterJSON{Name: f.Name,
+		out.Properties.ContentFilters = append(out.Properties.ContentFilters, armwire.RAIContentFilter{Name: f.Name,
 			Enabled: boolp(f.Enabled), Blocking: boolp(f.Blocking), SeverityThreshold: f.SeverityThreshold, Source: f.Source})
 	}
 	for _, b := range p.CustomBlocklists {
-		out.Properties.CustomBlocklists = append(out.Properties.CustomBlocklists, raiBlocklistRefJSON{BlocklistName: b.BlocklistName,
+		out.Properties.CustomBlocklists = append(out.Properties.CustomBlocklists, armwire.RAIBlocklistRef{BlocklistName: b.BlocklistName,
 			Blocking: boolp(b.Blocking), Source: b.Source})
 	}
 	out.Etag = contentETag(out)
 	return out
 }
 
-type raiPolicyBody struct {
-	Properties raiPolicyPropsJSON `json:"properties"`
-}
-
-func (b raiPolicyBody) input() control.RAIPolicyInput {
+func raiPolicyInput(b armwire.RAIPolicyBody) control.RAIPolicyInput {
 	in := control.RAIPolicyInput{BasePolicyName: b.Properties.BasePolicyName, Mode: b.Properties.Mode}
 	for _, f := range b.Properties.ContentFilters {
 		in.ContentFilters = append(in.ContentFilters, ptu.RAIContentFilter{Name: f.Name, Enabled: f.Enabled == nil || *f.Enabled,
@@ -109,23 +75,23 @@ func (b raiPolicyBody) input() control.RAIPolicyInput {
 }
 
 func (h *handler) listRAIPolicies(r *http.Request, p params) (int, any, error) {
-	ps, err := h.svc.ListRAIPolicies(r.Context(), p["sub"], p["rg"], p["account"])
+	ps, err := h.rai.ListRAIPolicies(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]raiPolicyJSON, 0, len(ps))
+	out := make([]armwire.RAIPolicy, 0, len(ps))
 	for _, x := range ps {
 		out = append(out, raiPolicyWire(x))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) putRAIPolicy(r *http.Request, p params) (int, any, error) {
-	var b raiPolicyBody
+	var b armwire.RAIPolicyBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	x, created, err := h.svc.PutRAIPolicy(r.Context(), p["sub"], p["rg"], p["account"], p["policy"], b.input())
+	x, created, err := h.rai.PutRAIPolicy(r.Context(), p["sub"], p["rg"], p["account"], p["policy"], raiPolicyInput(b))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -133,7 +99,7 @@ func (h *handler) putRAIPolicy(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) getRAIPolicy(r *http.Request, p params) (int, any, error) {
-	x, err := h.svc.GetRAIPolicy(r.Context(), p["sub"], p["rg"], p["account"], p["policy"])
+	x, err := h.rai.GetRAIPolicy(r.Context(), p["sub"], p["rg"], p["account"], p["policy"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -143,76 +109,48 @@ func (h *handler) getRAIPolicy(r *http.Request, p params) (int, any, error) {
 // Deletes answer 204 whether or not the resource existed: the SDK's delete
 // pollers accept 202 or 204, and 204 needs no polling.
 func (h *handler) deleteRAIPolicy(r *http.Request, p params) (int, any, error) {
-	if _, err := h.svc.DeleteRAIPolicy(r.Context(), p["sub"], p["rg"], p["account"], p["policy"]); err != nil {
+	if _, err := h.rai.DeleteRAIPolicy(r.Context(), p["sub"], p["rg"], p["account"], p["policy"]); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
-}
-
-type raiBlocklistJSON struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	Etag       string `json:"etag"`
-	Properties struct {
-		Description string `json:"description,omitempty"`
-	} `json:"properties"`
-	SystemData *systemDataJSON `json:"systemData,omitempty"`
 }
 
 func blocklistID(l ptu.RAIBlocklist) string {
 	return ptu.AccountID(l.SubscriptionID, l.ResourceGroup, l.AccountName) + "/raiBlocklists/" + l.Name
 }
 
-func raiBlocklistWire(l ptu.RAIBlocklist) raiBlocklistJSON {
-	out := raiBlocklistJSON{ID: blocklistID(l), Name: l.Name, Type: typeRAIBlocklist, SystemData: systemData(l.CreatedAt, l.UpdatedAt)}
+func raiBlocklistWire(l ptu.RAIBlocklist) armwire.RAIBlocklist {
+	out := armwire.RAIBlocklist{ID: blocklistID(l), Name: l.Name, Type: typeRAIBlocklist, SystemData: systemData(l.CreatedAt, l.UpdatedAt)}
 	out.Properties.Description = l.Description
 	out.Etag = contentETag(out)
 	return out
 }
 
-type raiItemPropsJSON struct {
-	Pattern string `json:"pattern"`
-	IsRegex bool   `json:"isRegex"`
-}
-
-type raiItemJSON struct {
-	ID         string           `json:"id"`
-	Name       string           `json:"name"`
-	Type       string           `json:"type"`
-	Etag       string           `json:"etag"`
-	Properties raiItemPropsJSON `json:"properties"`
-}
-
-func raiItemWire(l ptu.RAIBlocklist, it ptu.RAIBlocklistItem) raiItemJSON {
-	out := raiItemJSON{ID: blocklistID(l) + "/raiBlocklistItems/" + it.Name, Name: it.Name, Type: typeRAIItem,
-		Properties: raiItemPropsJSON{Pattern: it.Pattern, IsRegex: it.IsRegex}}
+func raiItemWire(l ptu.RAIBlocklist, it ptu.RAIBlocklistItem) armwire.RAIBlocklistItem {
+	out := armwire.RAIBlocklistItem{ID: blocklistID(l) + "/raiBlocklistItems/" + it.Name, Name: it.Name, Type: typeRAIItem,
+		Properties: armwire.RAIBlocklistItemProperties{Pattern: it.Pattern, IsRegex: it.IsRegex}}
 	out.Etag = contentETag(out)
 	return out
 }
 
 func (h *handler) listRAIBlocklists(r *http.Request, p params) (int, any, error) {
-	ls, err := h.svc.ListRAIBlocklists(r.Context(), p["sub"], p["rg"], p["account"])
+	ls, err := h.rai.ListRAIBlocklists(r.Context(), p["sub"], p["rg"], p["account"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]raiBlocklistJSON, 0, len(ls))
+	out := make([]armwire.RAIBlocklist, 0, len(ls))
 	for _, l := range ls {
 		out = append(out, raiBlocklistWire(l))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) putRAIBlocklist(r *http.Request, p params) (int, any, error) {
-	var b struct {
-		Properties struct {
-			Description string `json:"description"`
-		} `json:"properties"`
-	}
+	var b armwire.RAIBlocklistBody
 	if err := decodeBody(r, &b, true); err != nil {
 		return 0, nil, err
 	}
-	l, created, err := h.svc.PutRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], b.Properties.Description)
+	l, created, err := h.rai.PutRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], b.Properties.Description)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -220,7 +158,7 @@ func (h *handler) putRAIBlocklist(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) getRAIBlocklist(r *http.Request, p params) (int, any, error) {
-	l, err := h.svc.GetRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"])
+	l, err := h.rai.GetRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -228,20 +166,15 @@ func (h *handler) getRAIBlocklist(r *http.Request, p params) (int, any, error) {
 }
 
 func (h *handler) deleteRAIBlocklist(r *http.Request, p params) (int, any, error) {
-	if _, err := h.svc.DeleteRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"]); err != nil {
+	if _, err := h.rai.DeleteRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"]); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
 }
 
-type raiItemBody struct {
-	Name       string           `json:"name"`
-	Properties raiItemPropsJSON `json:"properties"`
-}
-
 // addRaiBlocklistItems takes [{name, properties:{pattern, isRegex}}] and answers the blocklist.
 func (h *handler) addRAIBlocklistItems(r *http.Request, p params) (int, any, error) {
-	var b []raiItemBody
+	var b []armwire.RAIBlocklistItemBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
@@ -249,7 +182,7 @@ func (h *handler) addRAIBlocklistItems(r *http.Request, p params) (int, any, err
 	for i, x := range b {
 		items[i] = ptu.RAIBlocklistItem{Name: x.Name, Pattern: x.Properties.Pattern, IsRegex: x.Properties.IsRegex}
 	}
-	l, _, err := h.svc.PutRAIBlocklistItems(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], items)
+	l, _, err := h.rai.PutRAIBlocklistItems(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], items)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -262,31 +195,31 @@ func (h *handler) deleteRAIBlocklistItems(r *http.Request, p params) (int, any, 
 	if err := decodeBody(r, &names, false); err != nil {
 		return 0, nil, err
 	}
-	if _, err := h.svc.DeleteRAIBlocklistItems(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], names); err != nil {
+	if _, err := h.rai.DeleteRAIBlocklistItems(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], names); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
 }
 
 func (h *handler) listRAIBlocklistItems(r *http.Request, p params) (int, any, error) {
-	l, err := h.svc.GetRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"])
+	l, err := h.rai.GetRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"])
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]raiItemJSON, 0, len(l.Items))
+	out := make([]armwire.RAIBlocklistItem, 0, len(l.Items))
 	for _, it := range l.Items {
 		out = append(out, raiItemWire(l, it))
 	}
-	return http.StatusOK, listOf(out), nil
+	return http.StatusOK, armwire.ListOf(out), nil
 }
 
 func (h *handler) putRAIBlocklistItem(r *http.Request, p params) (int, any, error) {
-	var b raiItemBody
+	var b armwire.RAIBlocklistItemBody
 	if err := decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
 	it := ptu.RAIBlocklistItem{Name: p["item"], Pattern: b.Properties.Pattern, IsRegex: b.Properties.IsRegex}
-	l, created, err := h.svc.PutRAIBlocklistItems(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], []ptu.RAIBlocklistItem{it})
+	l, created, err := h.rai.PutRAIBlocklistItems(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], []ptu.RAIBlocklistItem{it})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -299,7 +232,7 @@ func (h *handler) putRAIBlocklistItem(r *http.Request, p params) (int, any, erro
 }
 
 func (h *handler) getRAIBlocklistItem(r *http.Request, p params) (int, any, error) {
-	l, err := h.svc.GetRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"])
+	l, err := h.rai.GetRAIBlocklist(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -312,7 +245,7 @@ func (h *handler) getRAIBlocklistItem(r *http.Request, p params) (int, any, erro
 }
 
 func (h *handler) deleteRAIBlocklistItem(r *http.Request, p params) (int, any, error) {
-	if _, err := h.svc.DeleteRAIBlocklistItems(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], []string{p["item"]}); err != nil {
+	if _, err := h.rai.DeleteRAIBlocklistItems(r.Context(), p["sub"], p["rg"], p["account"], p["blocklist"], []string{p["item"]}); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 // Access control: principals (ptu's identities with bearer tokens), role
@@ -31,68 +33,26 @@ const authzPath = "/providers/Microsoft.Authorization"
 func IsPrincipalToken(token string) bool { return strings.HasPrefix(token, "ptu_") }
 
 // Principal is an identity that calls with a bearer token.
-type Principal struct {
-	ID         string              `json:"id"`
-	Name       string              `json:"name"`
-	Type       string              `json:"type"`
-	Properties PrincipalProperties `json:"properties"`
-}
+type Principal = armwire.Principal
 
 // PrincipalProperties describes a principal. Token is set only in the
 // answer to CreatePrincipal: the server does not keep it.
-type PrincipalProperties struct {
-	PrincipalID   string `json:"principalId"`
-	DisplayName   string `json:"displayName"`
-	PrincipalType string `json:"principalType"`
-	CreatedOn     string `json:"createdOn,omitempty"`
-	ExpiresOn     string `json:"expiresOn,omitempty"`
-	Token         string `json:"token,omitempty"`
-}
+type PrincipalProperties = armwire.PrincipalProperties
 
 // RoleAssignment grants a principal a role at a scope.
-type RoleAssignment struct {
-	ID         string                   `json:"id"`
-	Type       string                   `json:"type"`
-	Name       string                   `json:"name"`
-	Properties RoleAssignmentProperties `json:"properties"`
-}
+type RoleAssignment = armwire.RoleAssignment
 
 // RoleAssignmentProperties are a role assignment's properties.
-type RoleAssignmentProperties struct {
-	RoleDefinitionID string `json:"roleDefinitionId"`
-	PrincipalID      string `json:"principalId"`
-	PrincipalType    string `json:"principalType,omitempty"`
-	Scope            string `json:"scope,omitempty"`
-	CreatedOn        string `json:"createdOn,omitempty"`
-	UpdatedOn        string `json:"updatedOn,omitempty"`
-	CreatedBy        string `json:"createdBy,omitempty"`
-	UpdatedBy        string `json:"updatedBy,omitempty"`
-}
+type RoleAssignmentProperties = armwire.RoleAssignmentProperties
 
 // RoleDefinition is a built-in role.
-type RoleDefinition struct {
-	ID         string                   `json:"id"`
-	Type       string                   `json:"type"`
-	Name       string                   `json:"name"`
-	Properties RoleDefinitionProperties `json:"properties"`
-}
+type RoleDefinition = armwire.RoleDefinition
 
 // RoleDefinitionProperties are a role's name and permissions.
-type RoleDefinitionProperties struct {
-	RoleName         string       `json:"roleName"`
-	Type             string       `json:"type"`
-	Description      string       `json:"description"`
-	AssignableScopes []string     `json:"assignableScopes"`
-	Permissions      []Permission `json:"permissions"`
-}
+type RoleDefinitionProperties = armwire.RoleDefinitionProperties
 
 // Permission lists what a role allows and excludes.
-type Permission struct {
-	Actions        []string `json:"actions"`
-	NotActions     []string `json:"notActions"`
-	DataActions    []string `json:"dataActions"`
-	NotDataActions []string `json:"notDataActions"`
-}
+type Permission = armwire.Permission
 
 func (s *settings) authz() { s.armVersion = AuthorizationAPIVersion }
 
@@ -108,7 +68,7 @@ func (c *Client) CreatePrincipal(ctx context.Context, name, expiresIn string, op
 	s := c.s.with(opts)
 	s.authz()
 	var out Principal
-	body := map[string]string{"name": name, "expiresIn": expiresIn}
+	body := armwire.PrincipalBody{Name: name, ExpiresIn: expiresIn}
 	if err := c.armDo(ctx, &s, http.MethodPost, authzPath+"/principals", nil, body, &out, false); err != nil {
 		return nil, err
 	}
@@ -154,7 +114,7 @@ func (c *Client) CreateRoleAssignment(ctx context.Context, scope, name, roleDefi
 	if name == "" {
 		name = newGUID()
 	}
-	body := map[string]any{"properties": map[string]string{"roleDefinitionId": roleDefinitionID, "principalId": principalID}}
+	body := armwire.RoleAssignmentBody{Properties: armwire.RoleAssignmentBodyProperties{RoleDefinitionID: roleDefinitionID, PrincipalID: principalID}}
 	var out RoleAssignment
 	if err := c.armDo(ctx, &s, http.MethodPut, scopePath(scope)+authzPath+"/roleAssignments/"+seg(name), nil, body, &out, true); err != nil {
 		return nil, err
@@ -208,39 +168,7 @@ func (c *Client) ListRoleDefinitions(ctx context.Context, scope, name string, op
 }
 
 // ActivityEvent is one activity log event (Azure Monitor's EventData).
-type ActivityEvent struct {
-	Authorization struct {
-		Action string `json:"action"`
-		Scope  string `json:"scope"`
-	} `json:"authorization"`
-	Caller         string            `json:"caller"`
-	Channels       string            `json:"channels"`
-	Claims         map[string]string `json:"claims"`
-	CorrelationID  string            `json:"correlationId"`
-	Description    string            `json:"description"`
-	EventDataID    string            `json:"eventDataId"`
-	EventName      LocalizableString `json:"eventName"`
-	Category       LocalizableString `json:"category"`
-	EventTimestamp string            `json:"eventTimestamp"`
-	HTTPRequest    struct {
-		ClientRequestID string `json:"clientRequestId,omitempty"`
-		Method          string `json:"method"`
-		URI             string `json:"uri"`
-	} `json:"httpRequest"`
-	ID                   string            `json:"id"`
-	Level                string            `json:"level"`
-	OperationID          string            `json:"operationId"`
-	OperationName        LocalizableString `json:"operationName"`
-	Properties           map[string]string `json:"properties"`
-	ResourceGroupName    string            `json:"resourceGroupName,omitempty"`
-	ResourceID           string            `json:"resourceId"`
-	ResourceProviderName LocalizableString `json:"resourceProviderName"`
-	ResourceType         LocalizableString `json:"resourceType"`
-	Status               LocalizableString `json:"status"`
-	SubStatus            LocalizableString `json:"subStatus"`
-	SubmissionTimestamp  string            `json:"submissionTimestamp"`
-	SubscriptionID       string            `json:"subscriptionId,omitempty"`
-}
+type ActivityEvent = armwire.ActivityEvent
 
 // ActivityLogQuery selects activity events: those of the subscription
 // between Start and End (End zero: now), optionally of one resource group,

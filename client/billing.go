@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 // Pricing, reservations and chargeback reports (ptu's extension; see
@@ -15,30 +17,13 @@ import (
 
 // Price is the list price of one deployment type of one model version:
 // per PTU-hour for provisioned types, per million tokens for Standard ones.
-type Price struct {
-	Model                  ModelRef `json:"model"`
-	SKUName                string   `json:"skuName"`
-	PricePerPTUHourMicros  int64    `json:"pricePerPTUHourMicros,omitempty"`
-	InputPer1MMicros       int64    `json:"inputPer1MMicros,omitempty"`
-	CachedInputPer1MMicros int64    `json:"cachedInputPer1MMicros,omitempty"`
-	OutputPer1MMicros      int64    `json:"outputPer1MMicros,omitempty"`
-}
+type Price = armwire.Price
 
 // ReservationTerm is the price of a reservation of one PTU for one term.
-type ReservationTerm struct {
-	Term                       string `json:"term"` // P1M or P1Y
-	Months                     int    `json:"months"`
-	PricePerPTUMicros          int64  `json:"pricePerPTUMicros"`
-	MonthlyPaymentPerPTUMicros int64  `json:"monthlyPaymentPerPTUMicros"`
-}
+type ReservationTerm = armwire.ReservationTerm
 
 // PriceList is the server's list prices and reservation terms.
-type PriceList struct {
-	Currency         string            `json:"currency"`
-	HoursPerMonth    int               `json:"hoursPerMonth"`
-	ReservationTerms []ReservationTerm `json:"reservationTerms"`
-	Value            []Price           `json:"value"`
-}
+type PriceList = armwire.PriceList
 
 // PriceFilter selects list prices; empty fields match everything.
 type PriceFilter struct {
@@ -69,26 +54,11 @@ type QuoteRequest struct {
 // Quote is what a deployment costs: on the hourly list price (HourlyMicros,
 // and MonthlyMicros for 730 hours) and with a reservation of its size.
 // Standard types have per-token prices and no hourly cost.
-type Quote struct {
-	Price
-	Capacity      int                `json:"capacity"`
-	Currency      string             `json:"currency"`
-	HoursPerMonth int                `json:"hoursPerMonth"`
-	HourlyMicros  int64              `json:"hourlyMicros"`
-	MonthlyMicros int64              `json:"monthlyMicros"`
-	Reservations  []ReservationQuote `json:"reservations"`
-}
+type Quote = armwire.Quote
 
 // ReservationQuote compares a reservation for one term with the hourly price
 // over the same term.
-type ReservationQuote struct {
-	Term                 string  `json:"term"`
-	TermMicros           int64   `json:"termMicros"`
-	MonthlyPaymentMicros int64   `json:"monthlyPaymentMicros"`
-	PayAsYouGoMicros     int64   `json:"payAsYouGoMicros"`
-	SavingsMicros        int64   `json:"savingsMicros"`
-	SavingsPercent       float64 `json:"savingsPercent"`
-}
+type ReservationQuote = armwire.ReservationQuote
 
 // QuotePrice prices a deployment before it is created. The size is checked
 // as a create would check it.
@@ -109,60 +79,45 @@ func (c *Client) QuotePrice(ctx context.Context, in QuoteRequest, opts ...Option
 
 // Reservation is a term discount on deployed PTUs of one type in one region
 // of a subscription or resource group.
-type Reservation struct {
-	ID         string                `json:"id"`
-	Name       string                `json:"name"`
-	Type       string                `json:"type"`
-	Properties ReservationProperties `json:"properties"`
-}
+type Reservation = armwire.Reservation
 
 // ReservationProperties are a reservation's properties. State is Active,
 // Expired or Cancelled; ExpiryDateTime is absent while it renews itself.
-type ReservationProperties struct {
-	DisplayName      string `json:"displayName"`
-	SubscriptionID   string `json:"subscriptionId"`
-	AppliedScopeType string `json:"appliedScopeType"`
-	ResourceGroup    string `json:"resourceGroup,omitempty"`
-	Location         string `json:"location"`
-	SKUName          string `json:"skuName"`
-	Quantity         int    `json:"quantity"`
-	Term             string `json:"term"`
-	BillingPlan      string `json:"billingPlan"`
-	AutoRenew        bool   `json:"autoRenew"`
-	State            string `json:"state"`
-	PurchaseDateTime string `json:"purchaseDateTime"`
-	TermStart        string `json:"termStartDateTime"`
-	TermEnd          string `json:"termEndDateTime"`
-	ExpiryDateTime   string `json:"expiryDateTime,omitempty"`
-	CancelledAt      string `json:"cancelledDateTime,omitempty"`
-	Currency         string `json:"currency"`
-	TermPricePerPTU  int64  `json:"termPricePerPTUMicros"`
-	TermMicros       int64  `json:"termMicros"`
-	PaymentMicros    int64  `json:"paymentMicros"`
-	RefundMicros     int64  `json:"refundMicros,omitempty"`
-}
+type ReservationProperties = armwire.ReservationProperties
 
 // ReservationPurchase is what buying a reservation takes.
 type ReservationPurchase struct {
-	DisplayName string `json:"displayName,omitempty"`
+	DisplayName string
 	// AppliedScopeType is Subscription or ResourceGroup; "" means
 	// ResourceGroup when ResourceGroup is set, else Subscription.
-	AppliedScopeType string `json:"appliedScopeType,omitempty"`
-	ResourceGroup    string `json:"resourceGroup,omitempty"`
-	Location         string `json:"location"`
-	SKUName          string `json:"skuName"`
-	Quantity         int    `json:"quantity"`
-	Term             string `json:"term"`                  // P1M or P1Y
-	BillingPlan      string `json:"billingPlan,omitempty"` // Monthly (default) or Upfront
-	AutoRenew        bool   `json:"autoRenew"`
+	AppliedScopeType string
+	ResourceGroup    string
+	Location         string
+	SKUName          string
+	Quantity         int
+	Term             string // P1M or P1Y
+	BillingPlan      string // Monthly (default) or Upfront
+	AutoRenew        bool
 	// Force buys a reservation larger than the deployed PTUs it can discount.
-	Force bool `json:"force,omitempty"`
+	Force bool
+}
+
+// body is the purchase's POST body: location, SKU, quantity, term and
+// autoRenew always, the other fields when set.
+func (in ReservationPurchase) body() armwire.ReservationBody {
+	b := armwire.ReservationBody{DisplayName: nonEmpty(in.DisplayName), AppliedScopeType: nonEmpty(in.AppliedScopeType),
+		ResourceGroup: nonEmpty(in.ResourceGroup), Location: &in.Location, SKUName: &in.SKUName, Quantity: &in.Quantity,
+		Term: &in.Term, BillingPlan: nonEmpty(in.BillingPlan), AutoRenew: &in.AutoRenew}
+	if in.Force {
+		b.Force = &in.Force
+	}
+	return b
 }
 
 // ReservationUpdate changes a reservation; nil fields are left as they are.
 type ReservationUpdate struct {
-	DisplayName *string `json:"displayName,omitempty"`
-	AutoRenew   *bool   `json:"autoRenew,omitempty"`
+	DisplayName *string
+	AutoRenew   *bool
 }
 
 func (c *Client) reservationsPath(ctx context.Context, s *settings) (string, error) {
@@ -183,7 +138,7 @@ func (c *Client) PurchaseReservation(ctx context.Context, in ReservationPurchase
 		return nil, err
 	}
 	var out Reservation
-	if err := c.armDo(ctx, &s, http.MethodPost, p, nil, in, &out, false); err != nil {
+	if err := c.armDo(ctx, &s, http.MethodPost, p, nil, in.body(), &out, false); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -208,7 +163,7 @@ func (c *Client) GetReservation(ctx context.Context, id string, opts ...Option) 
 
 // UpdateReservation renames a reservation or turns its renewal on or off.
 func (c *Client) UpdateReservation(ctx context.Context, id string, in ReservationUpdate, opts ...Option) (*Reservation, error) {
-	return c.reservationCall(ctx, http.MethodPatch, id, "", in, true, opts)
+	return c.reservationCall(ctx, http.MethodPatch, id, "", armwire.ReservationPatchBody{DisplayName: in.DisplayName, AutoRenew: in.AutoRenew}, true, opts)
 }
 
 // CancelReservation ends a reservation now; the unused part of its last
@@ -248,51 +203,16 @@ type UsageQuery struct {
 
 // UsageReport is the chargeback report: lines per period and group, and
 // their total.
-type UsageReport struct {
-	SubscriptionID string      `json:"subscriptionId"`
-	From           string      `json:"from"`
-	To             string      `json:"to"`
-	Granularity    string      `json:"granularity"`
-	GroupBy        string      `json:"groupBy"`
-	Currency       string      `json:"currency"`
-	Value          []UsageLine `json:"value"`
-	Total          UsageLine   `json:"total"`
-}
+type UsageReport = armwire.UsageReport
 
 // UsageLine is one group's usage in one period: PTU-minutes deployed, split
 // into reserved and pay-as-you-go, their cost (reserved ones at their share
 // of the reservations' amortized price), and the tokens of Standard
 // deployments with their cost.
-type UsageLine struct {
-	Period                string             `json:"period"`
-	SubscriptionID        string             `json:"subscriptionId"`
-	ResourceGroup         string             `json:"resourceGroup,omitempty"`
-	Account               string             `json:"account,omitempty"`
-	Deployment            string             `json:"deployment,omitempty"`
-	Location              string             `json:"location,omitempty"`
-	SKUName               string             `json:"skuName,omitempty"`
-	Model                 *ModelRef          `json:"model,omitempty"`
-	PricePerPTUHourMicros int64              `json:"pricePerPTUHourMicros,omitempty"`
-	PTUMinutes            int64              `json:"ptuMinutes"`
-	ReservedPTUMinutes    int64              `json:"reservedPTUMinutes"`
-	PayAsYouGoPTUMinutes  int64              `json:"payAsYouGoPTUMinutes"`
-	PayAsYouGoCostMicros  int64              `json:"payAsYouGoCostMicros"`
-	ReservedCostMicros    int64              `json:"reservedCostMicros"`
-	Calls                 int64              `json:"calls"`
-	PromptTokens          int64              `json:"promptTokens"`
-	CachedTokens          int64              `json:"cachedTokens"`
-	CompletionTokens      int64              `json:"completionTokens"`
-	TokenCostMicros       int64              `json:"tokenCostMicros"`
-	TotalCostMicros       int64              `json:"totalCostMicros"`
-	Reservations          []ReservationShare `json:"reservations,omitempty"`
-}
+type UsageLine = armwire.UsageLine
 
 // ReservationShare is the part of a usage line one reservation covered.
-type ReservationShare struct {
-	ReservationID string `json:"reservationId"`
-	PTUMinutes    int64  `json:"ptuMinutes"`
-	CostMicros    int64  `json:"costMicros"`
-}
+type ReservationShare = armwire.ReservationShare
 
 // BillingUsage returns the subscription's usage report.
 func (c *Client) BillingUsage(ctx context.Context, in UsageQuery, opts ...Option) (*UsageReport, error) {
@@ -321,48 +241,14 @@ type ReservationReportQuery struct {
 
 // ReservationReport is the utilization and amortized cost of each
 // reservation per period, and the payments and refunds in the range.
-type ReservationReport struct {
-	SubscriptionID string            `json:"subscriptionId"`
-	From           string            `json:"from"`
-	To             string            `json:"to"`
-	Granularity    string            `json:"granularity"`
-	Currency       string            `json:"currency"`
-	Value          []ReservationLine `json:"value"`
-	Total          ReservationLine   `json:"total"`
-	Charges        []Charge          `json:"charges"`
-	ChargesMicros  int64             `json:"chargesMicros"`
-}
+type ReservationReport = armwire.ReservationReport
 
 // ReservationLine is one reservation in one period.
-type ReservationLine struct {
-	Period              string  `json:"period"`
-	ReservationID       string  `json:"reservationId,omitempty"`
-	DisplayName         string  `json:"displayName,omitempty"`
-	ResourceGroup       string  `json:"resourceGroup,omitempty"`
-	Location            string  `json:"location,omitempty"`
-	SKUName             string  `json:"skuName,omitempty"`
-	Term                string  `json:"term,omitempty"`
-	Quantity            int     `json:"quantity,omitempty"`
-	ReservedPTUMinutes  int64   `json:"reservedPTUMinutes"`
-	UsedPTUMinutes      int64   `json:"usedPTUMinutes"`
-	UnusedPTUMinutes    int64   `json:"unusedPTUMinutes"`
-	UtilizationPercent  float64 `json:"utilizationPercent"`
-	AmortizedCostMicros int64   `json:"amortizedCostMicros"`
-	UsedCostMicros      int64   `json:"usedCostMicros"`
-	UnusedCostMicros    int64   `json:"unusedCostMicros"`
-}
+type ReservationLine = armwire.ReservationLine
 
 // Charge is a reservation payment (Purchase, MonthlyPayment, Renewal) or a
 // Refund (negative).
-type Charge struct {
-	ReservationID string `json:"reservationId"`
-	DisplayName   string `json:"displayName"`
-	Time          string `json:"time"`
-	Kind          string `json:"kind"`
-	AmountMicros  int64  `json:"amountMicros"`
-	PeriodStart   string `json:"periodStart"`
-	PeriodEnd     string `json:"periodEnd"`
-}
+type Charge = armwire.Charge
 
 // ReservationReport returns the subscription's reservation report.
 func (c *Client) ReservationReport(ctx context.Context, in ReservationReportQuery, opts ...Option) (*ReservationReport, error) {

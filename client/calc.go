@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"net/http"
+
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 // CapacityCalculation asks the capacity calculator how many PTUs some
@@ -26,69 +28,37 @@ type CapacityWorkload struct {
 	CacheRate float64
 }
 
-type calcRequestBody struct {
-	Model     ModelRef           `json:"model"`
-	SKUName   string             `json:"skuName,omitempty"`
-	Workloads []calcWorkloadBody `json:"workloads"`
-}
-
-type calcWorkloadBody struct {
-	RequestPerMinute  float64            `json:"requestPerMinute"`
-	RequestParameters calcParametersBody `json:"requestParameters"`
-}
-
-type calcParametersBody struct {
-	AvgPromptTokens    float64  `json:"avgPromptTokens"`
-	AvgGeneratedTokens float64  `json:"avgGeneratedTokens"`
-	CacheRate          *float64 `json:"cacheRate,omitempty"`
-}
-
 // CapacityResult is the calculator's answer.
-type CapacityResult struct {
-	Model             ModelRef          `json:"model"`
-	SKUName           string            `json:"skuName"`
-	EstimatedCapacity EstimatedCapacity `json:"estimatedCapacity"`
-	// Estimate is ptu's extension: the unrounded estimate, its parts and
-	// every provisioned deployment type's size and list price.
-	Estimate CapacityEstimate `json:"estimate"`
-}
+type CapacityResult = armwire.CapacityResult
 
-// EstimatedCapacity is the estimate as Azure returns it.
-type EstimatedCapacity struct {
-	Value           int `json:"value"`           // raw PTUs rounded up to a whole PTU
-	DeployableValue int `json:"deployableValue"` // rounded up to SKUName's step, at least its minimum
-}
+// EstimatedCapacity is the estimate as Azure returns it: Value is the raw
+// estimate rounded up to a whole PTU, DeployableValue rounded up to SKUName's
+// step, at least its minimum.
+type EstimatedCapacity = armwire.EstimatedCapacity
 
 // CapacityTokens is the traffic of one workload, or of all, in tokens per minute.
-type CapacityTokens struct {
-	InputTokensPerMinute      float64 `json:"inputTokensPerMinute"`
-	CachedTokensPerMinute     float64 `json:"cachedTokensPerMinute"`
-	OutputTokensPerMinute     float64 `json:"outputTokensPerMinute"`
-	NormalizedTokensPerMinute float64 `json:"normalizedTokensPerMinute"`
-	PTU                       float64 `json:"ptu"` // unrounded
-}
+type CapacityTokens = armwire.CapacityTokens
 
 // CapacityEstimate details an estimate (ptu's extension).
-type CapacityEstimate struct {
-	CapacityTokens
-	InputTokensPerMinutePerPTU float64                  `json:"inputTokensPerMinutePerPTU"`
-	OutputWeight               float64                  `json:"outputWeight"`
-	Workloads                  []CapacityTokens         `json:"workloads"`
-	DeploymentTypes            []CapacityDeploymentType `json:"deploymentTypes"`
-	Currency                   string                   `json:"currency"`
-	HoursPerMonth              int                      `json:"hoursPerMonth"`
-}
+type CapacityEstimate = armwire.CapacityEstimate
 
 // CapacityDeploymentType is the size and list price of one provisioned
 // deployment type for the estimate.
-type CapacityDeploymentType struct {
-	SKUName             string  `json:"skuName"`
-	Minimum             int     `json:"minimum"`
-	Step                int     `json:"step"`
-	DeployableValue     int     `json:"deployableValue"`
-	ListPricePerPTUHour float64 `json:"listPricePerPTUHour"`
-	ListPricePerHour    float64 `json:"listPricePerHour"`
-	ListPricePerMonth   float64 `json:"listPricePerMonth"`
+type CapacityDeploymentType = armwire.CapacityDeploymentType
+
+// body is the calculator's request body.
+func (in CapacityCalculation) body() armwire.CapacityCalculationBody {
+	model := in.Model
+	b := armwire.CapacityCalculationBody{Model: &model, SKUName: nonEmpty(in.SKUName),
+		Workloads: make([]armwire.CapacityWorkloadBody, len(in.Workloads))}
+	for i, w := range in.Workloads {
+		p := &armwire.CapacityParametersBody{AvgPromptTokens: &w.AvgPromptTokens, AvgGeneratedTokens: &w.AvgGeneratedTokens}
+		if w.CacheRate != 0 {
+			p.CacheRate = &w.CacheRate
+		}
+		b.Workloads[i] = armwire.CapacityWorkloadBody{RequestPerMinute: &w.RequestsPerMinute, RequestParameters: p}
+	}
+	return b
 }
 
 // CalculateModelCapacity sizes workloads for a model with the server's
@@ -99,17 +69,9 @@ func (c *Client) CalculateModelCapacity(ctx context.Context, in CapacityCalculat
 	if err != nil {
 		return nil, err
 	}
-	b := calcRequestBody{Model: in.Model, SKUName: in.SKUName, Workloads: make([]calcWorkloadBody, len(in.Workloads))}
-	for i, w := range in.Workloads {
-		b.Workloads[i] = calcWorkloadBody{RequestPerMinute: w.RequestsPerMinute,
-			RequestParameters: calcParametersBody{AvgPromptTokens: w.AvgPromptTokens, AvgGeneratedTokens: w.AvgGeneratedTokens}}
-		if w.CacheRate != 0 {
-			b.Workloads[i].RequestParameters.CacheRate = &w.CacheRate
-		}
-	}
 	var out CapacityResult
 	// A calculation changes nothing, so it is retried like a read.
-	if err := c.armDo(ctx, &s, http.MethodPost, sp+providerPath+"/calculateModelCapacity", nil, b, &out, true); err != nil {
+	if err := c.armDo(ctx, &s, http.MethodPost, sp+providerPath+"/calculateModelCapacity", nil, in.body(), &out, true); err != nil {
 		return nil, err
 	}
 	return &out, nil

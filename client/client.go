@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 // Client calls a ptu server: its ARM control plane with a bearer token, and
@@ -299,9 +301,7 @@ func (c *Client) subscription(ctx context.Context, s *settings) (string, error) 
 }
 
 // list is ARM's list envelope.
-type list[T any] struct {
-	Value []T `json:"value"`
-}
+type list[T any] = armwire.List[T]
 
 // armDo runs one control-plane call: path is below the server's base URL,
 // in is marshaled as the body when not nil, out receives a 2xx body.
@@ -331,7 +331,7 @@ func (c *Client) armStatus(ctx context.Context, s *settings, method, path string
 		return 0, err
 	}
 	defer resp.Body.Close()
-	if op := resp.Header.Get("Azure-AsyncOperation"); op != "" && (resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusAccepted) {
+	if op := resp.Header.Get("Azure-AsyncOperation"); op != "" && !s.noWait && (resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusAccepted) {
 		// A long-running operation: wait for it, then read the result.
 		if err := s.awaitOperation(ctx, resp, op); err != nil {
 			return 0, err

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 // Subscriptions lists the subscriptions the server holds.
@@ -38,16 +40,8 @@ func (c *Client) CreateAccount(ctx context.Context, resourceGroup, name string, 
 	if err != nil {
 		return nil, err
 	}
-	var b accountBody
-	b.Location, b.Kind, b.Tags = in.Location, in.Kind, in.Tags
-	if in.SKU != "" {
-		b.SKU = &SKU{Name: in.SKU}
-	}
-	b.Properties.CustomSubDomainName = in.CustomSubDomainName
-	b.Properties.DisableLocalAuth = in.DisableLocalAuth
-	b.Properties.PublicNetworkAccess = in.PublicNetworkAccess
 	var out Account
-	if err := c.armDo(ctx, &s, http.MethodPut, p, nil, b, &out, true); err != nil {
+	if err := c.armDo(ctx, &s, http.MethodPut, p, nil, in.body(), &out, true); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -118,7 +112,7 @@ func (c *Client) RegenerateKey(ctx context.Context, resourceGroup, name, keyName
 		return nil, err
 	}
 	var out Keys
-	body := map[string]string{"keyName": keyName}
+	body := armwire.RegenerateKeyBody{KeyName: &keyName}
 	if err := c.armDo(ctx, &s, http.MethodPost, p+"/regenerateKey", nil, body, &out, false); err != nil {
 		return nil, err
 	}
@@ -216,29 +210,8 @@ func (c *Client) CreateDeployment(ctx context.Context, resourceGroup, account, n
 	if err != nil {
 		return nil, err
 	}
-	model := in.Model
-	b := deploymentBody{Properties: deploymentPropertiesBody{
-		Model:                &model,
-		RaiPolicyName:        in.RaiPolicyName,
-		VersionUpgradeOption: in.VersionUpgradeOption,
-	}}
-	if in.SKUName != "" {
-		b.SKU = &SKU{Name: in.SKUName}
-		if in.Capacity != 0 || in.CapacitySet {
-			b.SKU.Capacity = &in.Capacity
-		}
-	}
-	if in.SpilloverDeploymentName != "" {
-		b.Properties.SpilloverDeploymentName = &in.SpilloverDeploymentName
-	}
-	if in.ScaleType != "" || in.ScaleCapacity != 0 {
-		b.Properties.ScaleSettings = &scaleSettingsBody{ScaleType: in.ScaleType}
-		if in.ScaleCapacity != 0 {
-			b.Properties.ScaleSettings.Capacity = &in.ScaleCapacity
-		}
-	}
 	var out Deployment
-	if err := c.armDo(ctx, &s, http.MethodPut, p, nil, b, &out, true); err != nil {
+	if err := c.armDo(ctx, &s, http.MethodPut, p, nil, in.body(), &out, true); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -251,15 +224,8 @@ func (c *Client) UpdateDeployment(ctx context.Context, resourceGroup, account, n
 	if err != nil {
 		return nil, err
 	}
-	sku := map[string]any{}
-	if in.SKUName != "" {
-		sku["name"] = in.SKUName
-	}
-	if in.Capacity != 0 {
-		sku["capacity"] = in.Capacity
-	}
 	var out Deployment
-	if err := c.armDo(ctx, &s, http.MethodPatch, p, nil, map[string]any{"sku": sku}, &out, true); err != nil {
+	if err := c.armDo(ctx, &s, http.MethodPatch, p, nil, in.body(), &out, true); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -395,7 +361,7 @@ func (c *Client) CreateQuotaRequest(ctx context.Context, in QuotaRequestCreate, 
 		return nil, err
 	}
 	var out QuotaRequest
-	if err := c.armDo(ctx, &s, http.MethodPost, p, nil, in, &out, false); err != nil {
+	if err := c.armDo(ctx, &s, http.MethodPost, p, nil, in.body(), &out, false); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -456,7 +422,7 @@ func (c *Client) decide(ctx context.Context, id, verb, note string, opts []Optio
 	}
 	var body any
 	if note != "" {
-		body = map[string]string{"note": note}
+		body = armwire.DecisionBody{Note: &note}
 	}
 	var out QuotaRequest
 	// Retrying cannot decide twice: a second decision answers 409 Conflict.

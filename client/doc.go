@@ -3,7 +3,8 @@
 // requests) and for the Azure-OpenAI-compatible data plane (chat completions
 // and completions, streamed or not), with the retry and failover behaviour
 // provisioned deployments call for. It imports no server package; the wire
-// shapes of inference come from package oai.
+// shapes come from package oai (inference) and armwire (the control plane:
+// Account, Deployment and the other resource types are aliases of armwire's).
 //
 // # Retries
 //

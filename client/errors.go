@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 // Error is an error answer of the service. The control plane answers in
@@ -39,17 +41,10 @@ type Error struct {
 }
 
 // ErrorDetail is one entry of an ARM error's details.
-type ErrorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Target  string `json:"target,omitempty"`
-}
+type ErrorDetail = armwire.ErrorDetail
 
 // AdditionalInfo is one entry of an ARM error's additionalInfo.
-type AdditionalInfo struct {
-	Type string          `json:"type"`
-	Info json.RawMessage `json:"info"`
-}
+type AdditionalInfo = armwire.AdditionalInfo
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -73,34 +68,13 @@ func (e *Error) Error() string {
 
 // CapacityShortage is the detail of an InsufficientResourcesAvailable
 // error: what could be deployed now and where else the size fits.
-type CapacityShortage struct {
-	Requested     int           `json:"requested"`
-	DeployableNow int           `json:"deployableNow"`
-	QuotaFree     int           `json:"quotaFree"`
-	Alternatives  []Alternative `json:"alternatives"`
-}
+type CapacityShortage = armwire.CapacityShortage
 
 // Alternative is another region where a refused deployment would fit now.
-type Alternative struct {
-	Location    string   `json:"location"`
-	DisplayName string   `json:"displayName"`
-	MaxCapacity int      `json:"maxCapacity"`
-	Accounts    []string `json:"accounts"` // the caller's accounts there
-}
+type Alternative = armwire.Alternative
 
 // CapacityShortage returns the error's CapacityShortage detail, or nil.
-func (e *Error) CapacityShortage() *CapacityShortage {
-	for _, ai := range e.AdditionalInfo {
-		if ai.Type != "CapacityShortage" {
-			continue
-		}
-		var s CapacityShortage
-		if json.Unmarshal(ai.Info, &s) == nil {
-			return &s
-		}
-	}
-	return nil
-}
+func (e *Error) CapacityShortage() *CapacityShortage { return armwire.Shortage(e.AdditionalInfo) }
 
 // IsThrottled reports whether err is (or wraps) a 429 from the service.
 func IsThrottled(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ptu-dev/ptu/armwire"
 )
 
 // ARM long-running operations: a creation answers 201 (or 202) with an
@@ -21,14 +23,6 @@ const defaultPollInterval = time.Second
 
 // maxPollInterval bounds a wait the service asks for.
 const maxPollInterval = time.Minute
-
-type operationStatus struct {
-	Status string `json:"status"`
-	Error  *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
 
 // awaitOperation polls the operation at op (named by first, the response
 // that started it) until it succeeds, and fails with the operation's error
@@ -47,7 +41,7 @@ func (s *settings) awaitOperation(ctx context.Context, first *http.Response, op 
 		if err != nil {
 			return err
 		}
-		var st operationStatus
+		var st armwire.OperationStatus
 		derr := json.NewDecoder(resp.Body).Decode(&st)
 		resp.Body.Close()
 		if derr != nil {

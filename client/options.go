@@ -71,6 +71,7 @@ type settings struct {
 	jitter         func(limit time.Duration) time.Duration
 	failover       []Target
 	observer       func(Attempt)
+	noWait         bool
 
 	err error // the first invalid option
 }
@@ -252,6 +253,11 @@ func WithFailover(targets ...Target) Option {
 		s.failover = append([]Target(nil), targets...)
 	}
 }
+
+// WithNoWait makes creations return the resource as the service first
+// answers it (provisioningState Accepted or Creating) instead of waiting for
+// their long-running operation to finish, like az's --no-wait.
+func WithNoWait() Option { return func(s *settings) { s.noWait = true } }
 
 // WithObserver calls f after every attempt, before any wait that follows it
 // (Attempt.Wait says how long that wait will be).

@@ -1,91 +1,63 @@
 package client
 
-import "strings"
+import "github.com/ptu-dev/ptu/armwire"
 
 // The control plane's resource shapes (Microsoft.CognitiveServices REST
-// api-version 2024-10-01, as ptu serves them; see docs/arm-api.md). Field
-// tags follow the server's, so re-encoding a value gives back what was sent.
-
-// Subscription is a subscription the server holds.
-type Subscription struct {
-	ID                  string `json:"id"`
-	SubscriptionID      string `json:"subscriptionId"`
-	TenantID            string `json:"tenantId,omitempty"`
-	DisplayName         string `json:"displayName"`
-	State               string `json:"state"`
-	AuthorizationSource string `json:"authorizationSource"`
-}
-
-// Location is a region.
-type Location struct {
-	ID                  string           `json:"id"`
-	Name                string           `json:"name"`
-	Type                string           `json:"type"`
-	DisplayName         string           `json:"displayName"`
-	RegionalDisplayName string           `json:"regionalDisplayName"`
-	Metadata            LocationMetadata `json:"metadata"`
-}
-
-// LocationMetadata describes a region; DataZone is ptu's (the zone
-// DataZoneProvisionedManaged deployments draw from).
-type LocationMetadata struct {
-	RegionType     string `json:"regionType"`
-	RegionCategory string `json:"regionCategory"`
-	GeographyGroup string `json:"geographyGroup,omitempty"`
-	DataZone       string `json:"dataZone,omitempty"`
-}
-
-// SKU is a resource's SKU; Capacity counts PTUs for provisioned deployments.
-type SKU struct {
-	Name     string `json:"name"`
-	Capacity *int   `json:"capacity,omitempty"`
-}
-
-// SystemData holds a resource's creation and change times (RFC 3339).
-type SystemData struct {
-	CreatedAt      string `json:"createdAt,omitempty"`
-	LastModifiedAt string `json:"lastModifiedAt,omitempty"`
-}
-
-// Account is an Azure OpenAI resource.
-type Account struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Type       string            `json:"type"`
-	Location   string            `json:"location"`
-	Kind       string            `json:"kind"`
-	SKU        SKU               `json:"sku"`
-	Tags       map[string]string `json:"tags,omitempty"`
-	Etag       string            `json:"etag"`
-	Properties AccountProperties `json:"properties"`
-	SystemData *SystemData       `json:"systemData,omitempty"`
-}
-
-// AccountProperties are an account's properties; Endpoint is its inference endpoint.
-type AccountProperties struct {
-	Endpoint            string            `json:"endpoint"`
-	Endpoints           map[string]string `json:"endpoints"`
-	CustomSubDomainName string            `json:"customSubDomainName"`
-	ProvisioningState   string            `json:"provisioningState"`
-	DisableLocalAuth    bool              `json:"disableLocalAuth"`
-	PublicNetworkAccess string            `json:"publicNetworkAccess"`
-	DateCreated         string            `json:"dateCreated,omitempty"`
-	InternalID          string            `json:"internalId"`
-}
-
-// ResourceGroup is the resource group named in the account's id.
-func (a Account) ResourceGroup() string { return ResourceGroupOf(a.ID) }
+// api-version 2024-10-01, as ptu serves them; see docs/arm-api.md). They are
+// the server's own (package armwire), so re-encoding a value gives back what
+// was sent.
+type (
+	// Subscription is a subscription the server holds.
+	Subscription = armwire.Subscription
+	// Location is a region.
+	Location = armwire.Location
+	// LocationMetadata describes a region; DataZone is ptu's (the zone
+	// DataZoneProvisionedManaged deployments draw from).
+	LocationMetadata = armwire.LocationMetadata
+	// SKU is a resource's SKU; Capacity counts PTUs for provisioned deployments.
+	SKU = armwire.SKU
+	// SystemData holds who created and changed a resource, and when (RFC 3339).
+	SystemData = armwire.SystemData
+	// Account is an Azure OpenAI resource.
+	Account = armwire.Account
+	// AccountProperties are an account's properties; Endpoint is its inference endpoint.
+	AccountProperties = armwire.AccountProperties
+	// Keys are an account's two keys.
+	Keys = armwire.Keys
+	// ModelRef names a model version.
+	ModelRef = armwire.ModelRef
+	// Deployment is a model deployment of an account.
+	Deployment = armwire.Deployment
+	// DeploymentProperties are a deployment's properties.
+	DeploymentProperties = armwire.DeploymentProperties
+	// CapacityRange is the sizes a deployment type allows.
+	CapacityRange = armwire.CapacityRange
+	// DeploymentSKU is one SKU a deployment can move to, with its sizes.
+	DeploymentSKU = armwire.DeploymentSKU
+	// Usage is a quota's use in one region: CurrentValue of Limit PTUs.
+	Usage = armwire.Usage
+	// UsageName names a quota (OpenAI.GlobalProvisionedManaged, ...).
+	UsageName = armwire.UsageName
+	// LocationModel is a model offered in a region.
+	LocationModel = armwire.LocationModel
+	// AccountModel is a model version with the deployment types it supports.
+	AccountModel = armwire.AccountModel
+	// ModelSKU is a deployment type a model supports, its quota and sizes.
+	ModelSKU = armwire.ModelSKU
+	// ModelCapacity is the largest deployment of a model and type the
+	// subscription could create now in one region (free quota and free pool PTUs).
+	ModelCapacity = armwire.ModelCapacity
+	// ModelCapacityProperties are a model capacity's properties.
+	ModelCapacityProperties = armwire.ModelCapacityProperties
+	// QuotaRequest is a request for a higher PTU limit (ptu's extension).
+	QuotaRequest = armwire.QuotaRequest
+	// QuotaRequestProperties are a quota request's properties; State is
+	// Pending, Approved or Rejected.
+	QuotaRequestProperties = armwire.QuotaRequestProperties
+)
 
 // ResourceGroupOf returns the resource group an ARM resource id names, or "".
-func ResourceGroupOf(id string) string {
-	parts := strings.Split(id, "/")
-	for i := 0; i+1 < len(parts); i++ {
-		if strings.EqualFold(parts[i], "resourceGroups") {
-			return parts[i+1]
-		}
-	}
-	return ""
-}
+func ResourceGroupOf(id string) string { return armwire.ResourceGroupOf(id) }
 
 // AccountCreate is what creating an account takes. Empty fields take the
 // server's defaults (kind OpenAI, SKU S0, subdomain = lowercased name).
@@ -99,64 +71,28 @@ type AccountCreate struct {
 	PublicNetworkAccess string // Enabled | Disabled
 }
 
-type accountBody struct {
-	Location   string            `json:"location"`
-	Kind       string            `json:"kind,omitempty"`
-	SKU        *SKU              `json:"sku,omitempty"`
-	Tags       map[string]string `json:"tags,omitempty"`
-	Properties struct {
-		CustomSubDomainName string `json:"customSubDomainName,omitempty"`
-		DisableLocalAuth    bool   `json:"disableLocalAuth,omitempty"`
-		PublicNetworkAccess string `json:"publicNetworkAccess,omitempty"`
-	} `json:"properties"`
-}
-
-// Keys are an account's two keys.
-type Keys struct {
-	Key1 string `json:"key1"`
-	Key2 string `json:"key2"`
-}
-
-// ModelRef names a model version.
-type ModelRef struct {
-	Format  string `json:"format"`
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Source  string `json:"source,omitempty"` // az's --model-source; ptu ignores it
-}
-
-// Deployment is a model deployment of an account.
-type Deployment struct {
-	ID         string               `json:"id"`
-	Name       string               `json:"name"`
-	Type       string               `json:"type"`
-	SKU        SKU                  `json:"sku"`
-	Etag       string               `json:"etag"`
-	Properties DeploymentProperties `json:"properties"`
-	SystemData *SystemData          `json:"systemData,omitempty"`
-}
-
-// DeploymentProperties are a deployment's properties.
-type DeploymentProperties struct {
-	Model                   ModelRef          `json:"model"`
-	ProvisioningState       string            `json:"provisioningState"`
-	RaiPolicyName           string            `json:"raiPolicyName,omitempty"`
-	VersionUpgradeOption    string            `json:"versionUpgradeOption,omitempty"`
-	SpilloverDeploymentName string            `json:"spilloverDeploymentName,omitempty"`
-	CurrentCapacity         int               `json:"currentCapacity"`
-	Capabilities            map[string]string `json:"capabilities,omitempty"`
-}
-
-// Capacity is the deployment's size (PTUs for provisioned types).
-func (d Deployment) Capacity() int {
-	if d.SKU.Capacity != nil {
-		return *d.SKU.Capacity
+// body is the account's PUT body: location and properties always, the
+// other fields when set.
+func (in AccountCreate) body() armwire.AccountBody {
+	b := armwire.AccountBody{Location: &in.Location, Kind: nonEmpty(in.Kind), Tags: in.Tags,
+		Properties: &armwire.AccountPropertiesBody{CustomSubDomainName: nonEmpty(in.CustomSubDomainName),
+			PublicNetworkAccess: nonEmpty(in.PublicNetworkAccess)}}
+	if in.SKU != "" {
+		b.SKU = &armwire.SKUBody{Name: &in.SKU}
 	}
-	return d.Properties.CurrentCapacity
+	if in.DisableLocalAuth {
+		b.Properties.DisableLocalAuth = &in.DisableLocalAuth
+	}
+	return b
 }
 
-// ResourceGroup is the resource group named in the deployment's id.
-func (d Deployment) ResourceGroup() string { return ResourceGroupOf(d.ID) }
+// nonEmpty is &s, or nil for "" (a field left out of a body).
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
 
 // DeploymentCreate is what creating (or replacing) a deployment takes, as
 // `az cognitiveservices account deployment create` sends it: the SKU goes
@@ -175,22 +111,28 @@ type DeploymentCreate struct {
 	ScaleCapacity int
 }
 
-type deploymentBody struct {
-	SKU        *SKU                     `json:"sku,omitempty"`
-	Properties deploymentPropertiesBody `json:"properties"`
-}
-
-type deploymentPropertiesBody struct {
-	Model                   *ModelRef          `json:"model,omitempty"`
-	RaiPolicyName           string             `json:"raiPolicyName,omitempty"`
-	VersionUpgradeOption    string             `json:"versionUpgradeOption,omitempty"`
-	SpilloverDeploymentName *string            `json:"spilloverDeploymentName,omitempty"`
-	ScaleSettings           *scaleSettingsBody `json:"scaleSettings,omitempty"`
-}
-
-type scaleSettingsBody struct {
-	ScaleType string `json:"scaleType,omitempty"`
-	Capacity  *int   `json:"capacity,omitempty"`
+// body is the deployment's PUT body.
+func (in DeploymentCreate) body() armwire.DeploymentBody {
+	model := in.Model
+	b := armwire.DeploymentBody{Properties: &armwire.DeploymentPropertiesBody{
+		Model:                   &model,
+		RaiPolicyName:           nonEmpty(in.RaiPolicyName),
+		VersionUpgradeOption:    nonEmpty(in.VersionUpgradeOption),
+		SpilloverDeploymentName: nonEmpty(in.SpilloverDeploymentName),
+	}}
+	if in.SKUName != "" {
+		b.SKU = &armwire.SKUBody{Name: &in.SKUName}
+		if in.Capacity != 0 || in.CapacitySet {
+			b.SKU.Capacity = &in.Capacity
+		}
+	}
+	if in.ScaleType != "" || in.ScaleCapacity != 0 {
+		b.Properties.ScaleSettings = &armwire.ScaleSettingsBody{ScaleType: nonEmpty(in.ScaleType)}
+		if in.ScaleCapacity != 0 {
+			b.Properties.ScaleSettings.Capacity = &in.ScaleCapacity
+		}
+	}
+	return b
 }
 
 // DeploymentUpdate changes a deployment's SKU or capacity (PATCH); empty
@@ -200,77 +142,13 @@ type DeploymentUpdate struct {
 	Capacity int
 }
 
-// CapacityRange is the sizes a deployment type allows.
-type CapacityRange struct {
-	Minimum int `json:"minimum"`
-	Maximum int `json:"maximum"`
-	Step    int `json:"step"`
-	Default int `json:"default"`
-}
-
-// DeploymentSKU is one SKU a deployment can move to, with its sizes.
-type DeploymentSKU struct {
-	ResourceType string        `json:"resourceType"`
-	SKU          SKU           `json:"sku"`
-	Capacity     CapacityRange `json:"capacity"`
-}
-
-// Usage is a quota's use in one region: CurrentValue of Limit PTUs.
-type Usage struct {
-	Name         UsageName `json:"name"`
-	Unit         string    `json:"unit"`
-	CurrentValue int       `json:"currentValue"`
-	Limit        int       `json:"limit"`
-}
-
-// UsageName names a quota (OpenAI.GlobalProvisionedManaged, ...).
-type UsageName struct {
-	Value          string `json:"value"`
-	LocalizedValue string `json:"localizedValue"`
-}
-
-// LocationModel is a model offered in a region.
-type LocationModel struct {
-	Kind    string       `json:"kind"`
-	SKUName string       `json:"skuName"`
-	Model   AccountModel `json:"model"`
-}
-
-// AccountModel is a model version with the deployment types it supports.
-type AccountModel struct {
-	Format           string            `json:"format"`
-	Name             string            `json:"name"`
-	Version          string            `json:"version"`
-	IsDefaultVersion bool              `json:"isDefaultVersion"`
-	LifecycleStatus  string            `json:"lifecycleStatus,omitempty"`
-	MaxCapacity      int               `json:"maxCapacity"`
-	Capabilities     map[string]string `json:"capabilities"`
-	SKUs             []ModelSKU        `json:"skus"`
-}
-
-// ModelSKU is a deployment type a model supports, its quota and sizes.
-type ModelSKU struct {
-	Name      string        `json:"name"`
-	UsageName string        `json:"usageName"`
-	Capacity  CapacityRange `json:"capacity"`
-}
-
-// ModelCapacity is the largest deployment of a model and type the
-// subscription could create now in one region (free quota and free pool PTUs).
-type ModelCapacity struct {
-	ID         string                  `json:"id"`
-	Name       string                  `json:"name"`
-	Type       string                  `json:"type"`
-	Location   string                  `json:"location"`
-	Properties ModelCapacityProperties `json:"properties"`
-}
-
-// ModelCapacityProperties are a model capacity's properties.
-type ModelCapacityProperties struct {
-	Model                     ModelRef `json:"model"`
-	SKUName                   string   `json:"skuName"`
-	AvailableCapacity         int      `json:"availableCapacity"`
-	AvailableFinetuneCapacity int      `json:"availableFinetuneCapacity"`
+// body is the deployment's PATCH body: a sku with the fields set.
+func (in DeploymentUpdate) body() armwire.DeploymentBody {
+	sku := &armwire.SKUBody{Name: nonEmpty(in.SKUName)}
+	if in.Capacity != 0 {
+		sku.Capacity = &in.Capacity
+	}
+	return armwire.DeploymentBody{SKU: sku}
 }
 
 // ModelCapacityQuery selects model capacities; Location "" means every region.
@@ -279,33 +157,15 @@ type ModelCapacityQuery struct {
 	Location              string
 }
 
-// QuotaRequest is a request for a higher PTU limit (ptu's extension).
-type QuotaRequest struct {
-	ID         string                 `json:"id"`
-	Name       string                 `json:"name"`
-	Type       string                 `json:"type"`
-	Properties QuotaRequestProperties `json:"properties"`
-}
-
-// QuotaRequestProperties are a quota request's properties; State is
-// Pending, Approved or Rejected.
-type QuotaRequestProperties struct {
-	SubscriptionID string `json:"subscriptionId"`
-	Location       string `json:"location"`
-	SKUName        string `json:"skuName"`
-	UsageName      string `json:"usageName"`
-	Limit          int    `json:"limit"`
-	Reason         string `json:"reason"`
-	State          string `json:"state"`
-	ReviewNote     string `json:"reviewNote,omitempty"`
-	CreatedAt      string `json:"createdAt"`
-	DecidedAt      string `json:"decidedAt,omitempty"`
-}
-
 // QuotaRequestCreate is what filing a quota request takes.
 type QuotaRequestCreate struct {
-	Location string `json:"location"`
-	SKUName  string `json:"skuName"`
-	Limit    int    `json:"limit"` // the new PTU limit asked for
-	Reason   string `json:"reason"`
+	Location string
+	SKUName  string
+	Limit    int // the new PTU limit asked for
+	Reason   string
+}
+
+// body is the request's POST body; every field is sent.
+func (in QuotaRequestCreate) body() armwire.QuotaRequestBody {
+	return armwire.QuotaRequestBody{Location: &in.Location, SKUName: &in.SKUName, Limit: &in.Limit, Reason: &in.Reason}
 }

@@ -9,9 +9,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-)
+	"time"
 
-const cs = "/providers/Microsoft.CognitiveServices"
+	"github.com/ptu-dev/ptu/client"
+)
 
 func (p *Portal) routes() {
 	m := p.mux
@@ -60,9 +61,11 @@ func safeNext(n string) string {
 func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	token := strings.TrimSpace(r.FormValue("token"))
 	next := safeNext(r.FormValue("next"))
-	c := &client{api: p.opt.API, token: token, r: r}
-	var subs struct{ Value []subscription }
-	err := c.call(http.MethodGet, "/subscriptions", nil, nil, &subs)
+	api, err := p.apiClient(r, token)
+	if err == nil {
+		_, err = api.Subscriptions(r.Context())
+		err = apiErr(err)
+	}
 	if token == "" || err != nil {
 		msg := "The token was refused. Use the server's admin token (ptu serve prints where it is kept)."
 		var ae *apiError
@@ -86,7 +89,7 @@ func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
 // Quota and the calculator.
 
 type regionQuota struct {
-	Location location
+	Location client.Location
 	Usages   []usage
 	Selected bool
 }
@@ -98,10 +101,10 @@ type calcForm struct {
 
 type quotaData struct {
 	Regions    []regionQuota
-	Requests   []quotaRequest
-	Models     []accountModel
+	Requests   []client.QuotaRequest
+	Models     []client.AccountModel
 	Calc       calcForm
-	CalcResult *calcResult
+	CalcResult *client.CapacityResult
 	CalcError  *apiError
 	AskError   *apiError
 }
@@ -139,31 +142,30 @@ func (p *Portal) quota(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) loadQuota(s *session, d *quotaData) error {
 	for _, l := range s.v.Regions {
-		var us struct{ Value []usage }
-		if err := s.call(http.MethodGet, "/subscriptions/"+s.v.Sub+cs+"/locations/"+l.Name+"/usages", nil, nil, &us); err != nil {
-			return err
+		us, err := s.api.ListUsages(s.ctx(), l.Name)
+		if err != nil {
+			return apiErr(err)
 		}
-		rq := regionQuota{Location: l, Usages: us.Value, Selected: strings.EqualFold(l.Name, s.v.Region)}
+		rq := regionQuota{Location: l, Selected: strings.EqualFold(l.Name, s.v.Region)}
+		for _, u := range us {
+			rq.Usages = append(rq.Usages, usage{u})
+		}
 		if rq.Selected {
 			d.Regions = append([]regionQuota{rq}, d.Regions...)
 		} else {
 			d.Regions = append(d.Regions, rq)
 		}
 	}
-	var qr struct{ Value []quotaRequest }
-	if err := s.call(http.MethodGet, "/subscriptions/"+s.v.Sub+cs+"/quotaRequests", nil, nil, &qr); err != nil {
-		return err
+	qr, err := s.api.ListQuotaRequests(s.ctx())
+	if err != nil {
+		return apiErr(err)
 	}
-	d.Requests = qr.Value
-	var ms struct {
-		Value []struct {
-			Model accountModel `json:"model"`
-		}
+	d.Requests = qr
+	ms, err := s.api.ListModels(s.ctx(), s.v.Region)
+	if err != nil {
+		return apiErr(err)
 	}
-	if err := s.call(http.MethodGet, "/subscriptions/"+s.v.Sub+cs+"/locations/"+s.v.Region+"/models", nil, nil, &ms); err != nil {
-		return err
-	}
-	for _, m := range ms.Value {
+	for _, m := range ms {
 		if hasProvisioned(m.Model) {
 			d.Models = append(d.Models, m.Model)
 			if d.Calc.Model == "" && m.Model.IsDefaultVersion && m.Model.Name == "gpt-4o" {
@@ -174,7 +176,7 @@ func (p *Portal) loadQuota(s *session, d *quotaData) error {
 	return nil
 }
 
-func hasProvisioned(m accountModel) bool {
+func hasProvisioned(m client.AccountModel) bool {
 	for _, s := range m.SKUs {
 		if isProvisioned(s.Name) {
 			return true
@@ -183,7 +185,7 @@ func hasProvisioned(m accountModel) bool {
 	return false
 }
 
-func (p *Portal) calculate(s *session, f calcForm) (*calcResult, error) {
+func (p *Portal) calculate(s *session, f calcForm) (*client.CapacityResult, error) {
 	name, version, _ := strings.Cut(f.Model, " ")
 	num := func(field, v string, scale float64) (float64, error) {
 		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
@@ -208,19 +210,10 @@ func (p *Portal) calculate(s *session, f calcForm) (*calcResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	body := map[string]any{
-		"model": map[string]string{"format": "OpenAI", "name": name, "version": version},
-		"workloads": []any{map[string]any{"requestPerMinute": rpm,
-			"requestParameters": map[string]float64{"avgPromptTokens": prompt, "avgGeneratedTokens": output, "cacheRate": cache}}},
-	}
-	if f.SKU != "" {
-		body["skuName"] = f.SKU
-	}
-	var res calcResult
-	if err := s.call(http.MethodPost, "/subscriptions/"+s.v.Sub+cs+"/calculateModelCapacity", nil, body, &res); err != nil {
-		return nil, err
-	}
-	return &res, nil
+	res, err := s.api.CalculateModelCapacity(s.ctx(), client.CapacityCalculation{
+		Model: client.ModelRef{Format: "OpenAI", Name: name, Version: version}, SKUName: f.SKU,
+		Workloads: []client.CapacityWorkload{{RequestsPerMinute: rpm, AvgPromptTokens: prompt, AvgGeneratedTokens: output, CacheRate: cache}}})
+	return res, apiErr(err)
 }
 
 func (p *Portal) requestQuota(w http.ResponseWriter, r *http.Request) {
@@ -229,10 +222,9 @@ func (p *Portal) requestQuota(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit, _ := strconv.Atoi(strings.TrimSpace(r.FormValue("limit")))
-	body := map[string]any{"location": r.FormValue("location"), "skuName": r.FormValue("sku"),
-		"limit": limit, "reason": r.FormValue("reason")}
-	var qr quotaRequest
-	if err := s.call(http.MethodPost, "/subscriptions/"+s.v.Sub+cs+"/quotaRequests", nil, body, &qr); err != nil {
+	qr, err := s.api.CreateQuotaRequest(s.ctx(), client.QuotaRequestCreate{Location: r.FormValue("location"),
+		SKUName: r.FormValue("sku"), Limit: limit, Reason: r.FormValue("reason")})
+	if err = apiErr(err); err != nil {
 		d := &quotaData{Calc: calcForm{RPM: "1000", Prompt: "200", Output: "20", Cache: "0"}}
 		s.v.Data = d
 		if !errors.As(err, &d.AskError) {
@@ -253,13 +245,13 @@ func (p *Portal) requestQuota(w http.ResponseWriter, r *http.Request) {
 // Deployments.
 
 type deploymentRow struct {
-	deployment
+	client.Deployment
 	Utilization float64 // peak per-minute utilization V2 in the window
 	HasUtil     bool    // a provisioned deployment the metrics answered for
 }
 
 type accountRow struct {
-	Account     account
+	Account     client.Account
 	Deployments []deploymentRow
 	Error       *apiError
 }
@@ -285,15 +277,15 @@ func (p *Portal) deployments(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "deployments", http.StatusOK, s.v)
 }
 
-func (p *Portal) listAccounts(s *session) ([]account, error) {
-	var as struct{ Value []account }
-	if err := s.call(http.MethodGet, "/subscriptions/"+s.v.Sub+cs+"/accounts", nil, nil, &as); err != nil {
-		return nil, err
+func (p *Portal) listAccounts(s *session) ([]client.Account, error) {
+	as, err := s.api.ListAccounts(s.ctx(), "")
+	if err != nil {
+		return nil, apiErr(err)
 	}
-	slices.SortFunc(as.Value, func(a, b account) int {
+	slices.SortFunc(as, func(a, b client.Account) int {
 		return cmp.Or(cmp.Compare(strings.ToLower(a.Location), strings.ToLower(b.Location)), cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)))
 	})
-	return as.Value, nil
+	return as, nil
 }
 
 func (p *Portal) loadDeployments(s *session) (*deploymentsData, error) {
@@ -306,18 +298,18 @@ func (p *Portal) loadDeployments(s *session) (*deploymentsData, error) {
 	for _, a := range accts {
 		groups[a.ResourceGroup()] = true
 		row := accountRow{Account: a}
-		var ds struct{ Value []deployment }
-		if err := s.call(http.MethodGet, a.ID+"/deployments", nil, nil, &ds); err != nil {
-			return nil, err
+		ds, err := s.api.ListDeployments(s.ctx(), a.ResourceGroup(), a.Name)
+		if err != nil {
+			return nil, apiErr(err)
 		}
 		util, err := peakUtilization(s, a.ID)
 		if err != nil && !errors.As(err, &row.Error) {
 			return nil, err
 		}
-		for _, dep := range ds.Value {
-			dr := deploymentRow{deployment: dep}
+		for _, dep := range ds {
+			dr := deploymentRow{Deployment: dep}
 			// An idle provisioned deployment has no series: 0 %.
-			if util != nil && isProvisioned(dep.SKU.Name) {
+			if util != nil && isProvisioned(dep.SKUName()) {
 				dr.Utilization, dr.HasUtil = util[strings.ToLower(dep.Name)], true
 			}
 			row.Deployments = append(row.Deployments, dr)
@@ -334,11 +326,10 @@ func (p *Portal) loadDeployments(s *session) (*deploymentsData, error) {
 // peakUtilization reads, per deployment of an account, the highest
 // per-minute utilization V2 (Average) of the last 15 minutes.
 func peakUtilization(s *session, accountID string) (map[string]float64, error) {
-	q := url.Values{"metricnames": {"AzureOpenAIProvisionedManagedUtilizationV2"}, "timespan": {"PT15M"},
-		"interval": {"PT1M"}, "aggregation": {"Average"}, "$filter": {"ModelDeploymentName eq '*'"}, "top": {"100"}}
-	var m metricsAnswer
-	if err := s.call(http.MethodGet, accountID+"/providers/Microsoft.Insights/metrics", q, nil, &m); err != nil {
-		return nil, err
+	m, err := s.api.ListMetrics(s.ctx(), accountID, client.MetricsQuery{Metricnames: []string{"AzureOpenAIProvisionedManagedUtilizationV2"},
+		Timespan: "PT15M", Interval: "PT1M", Aggregation: []string{"Average"}, Filter: "ModelDeploymentName eq '*'", Top: 100})
+	if err != nil {
+		return nil, apiErr(err)
 	}
 	out := map[string]float64{}
 	for _, v := range m.Value {
@@ -367,14 +358,18 @@ func (p *Portal) createAccount(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.FormValue("name"))
 	rg := strings.TrimSpace(r.FormValue("group"))
 	loc := r.FormValue("location")
-	body := map[string]any{"location": loc, "kind": "OpenAI", "sku": map[string]string{"name": "S0"}}
-	var a account
-	path := "/subscriptions/" + s.v.Sub + "/resourceGroups/" + url.PathEscape(rg) + cs + "/accounts/" + url.PathEscape(name)
-	err := s.call(http.MethodGet, path, nil, nil, nil)
-	if err == nil {
+	var a *client.Account
+	_, err := s.api.GetAccount(s.ctx(), rg, name)
+	switch err = apiErr(err); {
+	case name == "":
+		err = &apiError{Status: 400, Code: "InvalidResourceName", Target: "name", Message: "Enter a resource name."}
+	case rg == "":
+		err = &apiError{Status: 400, Code: "InvalidResourceGroup", Target: "group", Message: "Enter a resource group."}
+	case err == nil:
 		err = &apiError{Status: 409, Code: "Conflict", Target: "name", Message: "A resource named '" + name + "' already exists in resource group '" + rg + "'."}
-	} else if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-		err = s.call(http.MethodPut, path, nil, body, &a)
+	case isNotFound(err):
+		a, err = s.api.CreateAccount(s.ctx(), rg, name, client.AccountCreate{Location: loc, Kind: "OpenAI", SKU: "S0"})
+		err = apiErr(err)
 	}
 	if err != nil {
 		d, lerr := p.loadDeployments(s)
@@ -404,8 +399,8 @@ func (p *Portal) deleteDeployment(w http.ResponseWriter, r *http.Request) {
 		p.fail(s, &apiError{Status: 400, Code: "InvalidResourceProperties", Message: "Unknown resource."})
 		return
 	}
-	if err := s.call(http.MethodDelete, acct+"/deployments/"+url.PathEscape(name), nil, nil, nil); err != nil {
-		p.fail(s, err)
+	if _, err := s.api.DeleteDeployment(s.ctx(), client.ResourceGroupOf(acct), accountName(acct), name); err != nil {
+		p.fail(s, apiErr(err))
 		return
 	}
 	redirect(w, r, Prefix+"deployments", nil, "Deployment "+name+" deleted.")
@@ -424,15 +419,16 @@ func (p *Portal) resizeDeployment(w http.ResponseWriter, r *http.Request) {
 		p.fail(s, &apiError{Status: 400, Code: "InvalidResourceProperties", Message: "Unknown resource."})
 		return
 	}
-	path := acct + "/deployments/" + url.PathEscape(name)
-	var before, after deployment
-	err := s.call(http.MethodGet, path, nil, nil, &before)
-	if err == nil {
+	rg, acctName := client.ResourceGroupOf(acct), accountName(acct)
+	before, err := s.api.GetDeployment(s.ctx(), rg, acctName, name)
+	var after *client.Deployment
+	if err = apiErr(err); err == nil {
 		ptus, aerr := strconv.Atoi(strings.TrimSpace(r.FormValue("ptus")))
 		if aerr != nil || ptus <= 0 {
 			err = &apiError{Status: 400, Code: "InvalidCapacity", Target: "sku.capacity", Message: "Enter the capacity as a whole number."}
 		} else {
-			err = s.call(http.MethodPatch, path, nil, map[string]any{"sku": map[string]any{"name": before.SKU.Name, "capacity": ptus}}, &after)
+			after, err = s.api.UpdateDeployment(s.ctx(), rg, acctName, name, client.DeploymentUpdate{SKUName: before.SKUName(), Capacity: ptus})
+			err = apiErr(err)
 		}
 	}
 	if err != nil {
@@ -449,12 +445,12 @@ func (p *Portal) resizeDeployment(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "deployments", d.CreateError.Status, s.v)
 		return
 	}
-	msg := "Deployment " + name + " resized from " + capacityText(before.SKU) + " to " + capacityText(after.SKU) + " of " + after.SKU.Name + "."
-	if isProvisioned(after.SKU.Name) {
-		q := url.Values{"modelFormat": {"OpenAI"}, "modelName": {after.Properties.Model.Name}, "modelVersion": {after.Properties.Model.Version},
-			"skuName": {after.SKU.Name}, "capacity": {strconv.Itoa(after.SKU.Capacity)}}
-		var qt quote
-		if s.call(http.MethodGet, cs+"/pricing/quote", q, nil, &qt) == nil {
+	msg := "Deployment " + name + " resized from " + capacityText(before.SKU) + " to " + capacityText(after.SKU) + " of " + after.SKUName() + "."
+	if isProvisioned(after.SKUName()) {
+		m := after.Properties.Model
+		qt, err := s.api.QuotePrice(s.ctx(), client.QuoteRequest{Model: client.ModelRef{Format: "OpenAI", Name: m.Name, Version: m.Version},
+			SKUName: after.SKUName(), Capacity: after.Capacity()})
+		if err == nil {
 			msg += " It now costs " + usd(float64(qt.HourlyMicros)/1e6) + " per hour at the list price."
 		}
 	}
@@ -481,8 +477,8 @@ type chart struct {
 }
 
 type metricsData struct {
-	Accounts []account
-	Account  *account
+	Accounts []client.Account
+	Account  *client.Account
 	Range    string
 	Ranges   []timeRange
 	Charts   []chart
@@ -531,14 +527,13 @@ func (p *Portal) metricsPage(w http.ResponseWriter, r *http.Request) {
 			{"latency", "Latency (Average, ms)", "AzureOpenAITimeToResponse,AzureOpenAITTLTInMS", "Average", "", false},
 		}
 		for _, sp := range specs {
-			q := url.Values{"metricnames": {sp.names}, "timespan": {tr.Span}, "interval": {tr.Interval}, "aggregation": {sp.agg}}
+			q := client.MetricsQuery{Metricnames: strings.Split(sp.names, ","), Timespan: tr.Span, Interval: tr.Interval, Aggregation: []string{sp.agg}}
 			if sp.filter != "" {
-				q.Set("$filter", sp.filter)
-				q.Set("top", "50")
+				q.Filter, q.Top = sp.filter, 50
 			}
-			var m metricsAnswer
-			if err := s.call(http.MethodGet, d.Account.ID+"/providers/Microsoft.Insights/metrics", q, nil, &m); err != nil {
-				p.fail(s, err)
+			m, err := s.api.ListMetrics(s.ctx(), d.Account.ID, q)
+			if err != nil {
+				p.fail(s, apiErr(err))
 				return
 			}
 			d.Charts = append(d.Charts, toChart(sp.id, sp.title, m, sp.total))
@@ -548,7 +543,7 @@ func (p *Portal) metricsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // chooseAccount is the account named by id, else the first in region, else the first.
-func chooseAccount(accts []account, id, region string) *account {
+func chooseAccount(accts []client.Account, id, region string) *client.Account {
 	for i := range accts {
 		if strings.EqualFold(accts[i].ID, id) {
 			return &accts[i]
@@ -565,7 +560,7 @@ func chooseAccount(accts []account, id, region string) *account {
 	return nil
 }
 
-func toChart(id, title string, m metricsAnswer, total bool) chart {
+func toChart(id, title string, m *client.MetricsResponse, total bool) chart {
 	c := chart{ID: id, Title: title, Series: []chartSeries{}}
 	var peak float64
 	var peakLabel string
@@ -581,9 +576,7 @@ func toChart(id, title string, m metricsAnswer, total bool) chart {
 			}
 			if c.Times == nil {
 				for _, d := range ts.Data {
-					if t, err := parseTime(d.TimeStamp); err == nil {
-						c.Times = append(c.Times, t)
-					}
+					c.Times = append(c.Times, d.TimeStamp.Unix())
 				}
 			}
 			vals := make([]*float64, len(ts.Data))
@@ -622,7 +615,7 @@ func toChart(id, title string, m metricsAnswer, total bool) chart {
 // Reservations and billing.
 
 type reservationsData struct {
-	Reservations []reservation
+	Reservations []client.Reservation
 	Groups       []string
 	Form         map[string]string
 	Error        *apiError
@@ -641,15 +634,14 @@ func (p *Portal) reservations(w http.ResponseWriter, r *http.Request) {
 			d.Form[k] = r.FormValue(k)
 		}
 		q, _ := strconv.Atoi(strings.TrimSpace(d.Form["quantity"]))
-		body := map[string]any{"displayName": d.Form["name"], "location": s.v.Region, "skuName": d.Form["sku"], "quantity": q,
-			"term": d.Form["term"], "billingPlan": d.Form["plan"], "autoRenew": d.Form["renew"] != "", "force": d.Form["force"] != "",
-			"appliedScopeType": "Subscription"}
+		in := client.ReservationPurchase{DisplayName: d.Form["name"], Location: s.v.Region, SKUName: d.Form["sku"], Quantity: q,
+			Term: d.Form["term"], BillingPlan: d.Form["plan"], AutoRenew: d.Form["renew"] != "", Force: d.Form["force"] != "",
+			AppliedScopeType: "Subscription"}
 		if d.Form["scope"] == "ResourceGroup" {
-			body["appliedScopeType"], body["resourceGroup"] = "ResourceGroup", d.Form["group"]
+			in.AppliedScopeType, in.ResourceGroup = "ResourceGroup", d.Form["group"]
 		}
-		var res reservation
-		err := s.call(http.MethodPost, "/subscriptions/"+s.v.Sub+cs+"/reservations", nil, body, &res)
-		if err == nil {
+		res, err := s.api.PurchaseReservation(s.ctx(), in)
+		if err = apiErr(err); err == nil {
 			redirect(w, r, Prefix+"reservations", nil, "Reservation of "+strconv.Itoa(res.Properties.Quantity)+" PTUs ("+res.Properties.SKUName+", "+res.Properties.Location+") bought.")
 			return
 		}
@@ -659,12 +651,12 @@ func (p *Portal) reservations(w http.ResponseWriter, r *http.Request) {
 		}
 		status = d.Error.Status
 	}
-	var rs struct{ Value []reservation }
-	if err := s.call(http.MethodGet, "/subscriptions/"+s.v.Sub+cs+"/reservations", nil, nil, &rs); err != nil {
-		p.fail(s, err)
+	rs, err := s.api.ListReservations(s.ctx())
+	if err != nil {
+		p.fail(s, apiErr(err))
 		return
 	}
-	d.Reservations = rs.Value
+	d.Reservations = rs
 	slices.Reverse(d.Reservations)
 	accts, err := p.listAccounts(s)
 	if err != nil {
@@ -686,21 +678,26 @@ func (p *Portal) cancelReservation(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
-	var res reservation
-	if err := s.call(http.MethodPost, "/subscriptions/"+s.v.Sub+cs+"/reservations/"+url.PathEscape(r.FormValue("id"))+"/cancel", nil, nil, &res); err != nil {
-		p.fail(s, err)
+	id := r.FormValue("id")
+	if id == "" {
+		p.fail(s, &apiError{Status: 400, Code: "InvalidRequestContent", Target: "id", Message: "No reservation was named."})
+		return
+	}
+	res, err := s.api.CancelReservation(s.ctx(), id)
+	if err != nil {
+		p.fail(s, apiErr(err))
 		return
 	}
 	msg := "Reservation " + res.Properties.DisplayName + " cancelled."
-	if res.Properties.RefundMicros != nil {
-		msg += " Refund: " + usd(float64(*res.Properties.RefundMicros)/1e6) + "."
+	if res.Properties.RefundMicros != 0 {
+		msg += " Refund: " + usd(float64(res.Properties.RefundMicros)/1e6) + "."
 	}
 	redirect(w, r, Prefix+"reservations", nil, msg)
 }
 
 type billingData struct {
 	From, To, Granularity, GroupBy string
-	Report                         *usageReport
+	Report                         *client.UsageReport
 	Error                          *apiError
 }
 
@@ -712,25 +709,59 @@ func (p *Portal) billingPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := &billingData{From: q.Get("from"), To: q.Get("to"), Granularity: cmp.Or(q.Get("granularity"), "None"), GroupBy: cmp.Or(q.Get("groupBy"), "Deployment")}
 	s.v.Data = d
-	aq := url.Values{"granularity": {d.Granularity}, "groupBy": {d.GroupBy}}
-	if d.From != "" {
-		aq.Set("from", d.From)
-	}
-	if d.To != "" {
-		aq.Set("to", d.To)
-	}
-	var rep usageReport
 	status := http.StatusOK
-	if err := s.call(http.MethodGet, "/subscriptions/"+s.v.Sub+cs+"/billing/usage", aq, nil, &rep); err != nil {
+	rep, err := p.billingUsage(s, d)
+	if err != nil {
 		if !errors.As(err, &d.Error) {
 			p.fail(s, err)
 			return
 		}
 		status = d.Error.Status
 	} else {
-		d.Report = &rep
+		d.Report = rep
 	}
 	p.render(w, r, "billing", status, s.v)
+}
+
+// billingUsage reads the usage report of the page's range and grouping.
+func (p *Portal) billingUsage(s *session, d *billingData) (*client.UsageReport, error) {
+	q := client.UsageQuery{Granularity: d.Granularity, GroupBy: d.GroupBy}
+	var err error
+	if q.From, err = rangeTime("from", d.From); err != nil {
+		return nil, err
+	}
+	if q.To, err = rangeTime("to", d.To); err != nil {
+		return nil, err
+	}
+	rep, err := s.api.BillingUsage(s.ctx(), q)
+	return rep, apiErr(err)
+}
+
+// rangeTime reads a time of the billing form as the API reads its from and
+// to parameters (docs/billing.md): RFC 3339, or a date (midnight UTC).
+func rangeTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, &apiError{Status: http.StatusBadRequest, Code: "BadRequest", Target: name,
+		Message: "'" + name + "' must be a date (2026-03-01) or an RFC 3339 time (2026-03-01T00:00:00Z), not '" + v + "'."}
+}
+
+// accountName is the account an account id names (its last segment).
+func accountName(id string) string {
+	return id[strings.LastIndex(id, "/")+1:]
+}
+
+// isNotFound reports whether err is the API's 404.
+func isNotFound(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
 }
 
 func unitWord(u string) string {

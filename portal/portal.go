@@ -4,9 +4,10 @@
 // resource, utilization charts, reservations and billing).
 //
 // The portal holds no state and no rules of its own. Every page is made from
-// calls to the ARM REST API the SDKs and the CLI use, made in-process with
-// the signed-in user's bearer token, so whatever the API checks and refuses
-// applies to the portal unchanged. The token is kept in an HttpOnly,
+// calls to the ARM REST API the SDKs and the CLI use, made with the client
+// library over an in-process transport (api.go) with the signed-in user's
+// bearer token, so whatever the API checks and refuses applies to the
+// portal unchanged. The token is kept in an HttpOnly,
 // SameSite=Strict cookie scoped to /portal/.
 //
 // Assets are embedded: a style sheet, a small script, and two vendored npm
@@ -16,17 +17,18 @@ package portal
 
 import (
 	"bytes"
+	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ptu-dev/ptu/client"
 )
 
 //go:embed assets templates
@@ -128,125 +130,14 @@ func (p *Portal) setCookie(w http.ResponseWriter, name, value string, maxAge int
 		SameSite: http.SameSiteStrictMode, Secure: p.opt.SecureCookies, MaxAge: maxAge})
 }
 
-// apiError is an ARM error answer.
-type apiError struct {
-	Status  int
-	Code    string          `json:"code"`
-	Message string          `json:"message"`
-	Target  string          `json:"target"`
-	Info    []apiErrorInfo  `json:"additionalInfo"`
-	Details json.RawMessage `json:"details"`
-}
-
-type apiErrorInfo struct {
-	Type string          `json:"type"`
-	Info json.RawMessage `json:"info"`
-}
-
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
-
-// errSignedOut is returned when the API refuses the token.
-var errSignedOut = errors.New("signed out")
-
-// client calls the ARM API in-process as the signed-in user.
-type client struct {
-	api   http.Handler
-	token string
-	r     *http.Request
-}
-
-const (
-	cognitiveVersion    = "2024-10-01"
-	subscriptionVersion = "2022-12-01"
-	monitorVersion      = "2023-10-01"
-)
-
-// call sends method path?query (api-version added) with body as JSON and
-// decodes the answer into out. Errors are *apiError or errSignedOut.
-func (c *client) call(method, path string, query url.Values, body, out any) error {
-	if query == nil {
-		query = url.Values{}
-	}
-	if query.Get("api-version") == "" {
-		v := cognitiveVersion
-		switch {
-		case strings.Contains(path, "/Microsoft.Insights/"):
-			v = monitorVersion
-		case !strings.Contains(path, "/providers/"):
-			v = subscriptionVersion
-		}
-		query.Set("api-version", v)
-	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(c.r.Context(), method, path+"?"+query.Encode(), rd)
-	if err != nil {
-		return err
-	}
-	req.Host = c.r.Host
-	req.RemoteAddr = c.r.RemoteAddr
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "ptu-portal")
-	if id := c.r.Header.Get("X-Request-Id"); id != "" {
-		req.Header.Set("x-ms-client-request-id", id)
-	}
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
-	c.api.ServeHTTP(rec, req)
-	if rec.status == http.StatusUnauthorized {
-		return errSignedOut
-	}
-	if rec.status >= 400 {
-		var env struct {
-			Error apiError `json:"error"`
-		}
-		if err := json.Unmarshal(rec.body.Bytes(), &env); err != nil || env.Error.Code == "" {
-			return &apiError{Status: rec.status, Code: http.StatusText(rec.status), Message: strings.TrimSpace(rec.body.String())}
-		}
-		env.Error.Status = rec.status
-		return &env.Error
-	}
-	if out != nil && rec.body.Len() > 0 {
-		if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
-			return fmt.Errorf("decoding %s %s: %w", method, path, err)
-		}
-	}
-	return nil
-}
-
-// recorder is the in-process ResponseWriter of client.call.
-type recorder struct {
-	header http.Header
-	status int
-	wrote  bool
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(s int) {
-	if !r.wrote {
-		r.status, r.wrote = s, true
-	}
-}
-func (r *recorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	return r.body.Write(b)
-}
-
 // view is what every page template gets.
 type view struct {
 	Title   string
 	Nav     string
 	Path    string
-	Subs    []subscription
+	Subs    []client.Subscription
 	Sub     string
-	Regions []location
+	Regions []client.Location
 	Region  string
 	Flash   string
 	Error   *apiError
@@ -256,7 +147,7 @@ type view struct {
 // RegionName is the display name of the selected region.
 func (v *view) RegionName() string { return regionName(v.Regions, v.Region) }
 
-func regionName(ls []location, name string) string {
+func regionName(ls []client.Location, name string) string {
 	for _, l := range ls {
 		if strings.EqualFold(l.Name, name) {
 			return l.DisplayName
@@ -265,13 +156,17 @@ func regionName(ls []location, name string) string {
 	return name
 }
 
-// session is one request of a signed-in user: the API client and the
-// selected subscription and region.
+// session is one request of a signed-in user: the API client (acting on
+// the selected subscription) and the selected subscription and region.
 type session struct {
-	*client
-	w http.ResponseWriter
-	v *view
+	api *client.Client
+	r   *http.Request
+	w   http.ResponseWriter
+	v   *view
 }
+
+// ctx is the context of the session's API calls.
+func (s *session) ctx() context.Context { return s.r.Context() }
 
 // begin authenticates the request and resolves the subscription and region
 // pickers. It answers (a redirect to sign-in, an error page) and returns nil
@@ -282,38 +177,43 @@ func (p *Portal) begin(w http.ResponseWriter, r *http.Request, nav, title string
 		p.toSignIn(w, r)
 		return nil
 	}
-	s := &session{client: &client{api: p.opt.API, token: ck.Value, r: r}, w: w,
-		v: &view{Nav: nav, Title: title, Path: r.URL.Path, Flash: r.URL.Query().Get("flash")}}
-	var subs struct{ Value []subscription }
-	if err := s.call(http.MethodGet, "/subscriptions", nil, nil, &subs); err != nil {
+	s := &session{r: r, w: w, v: &view{Nav: nav, Title: title, Path: r.URL.Path, Flash: r.URL.Query().Get("flash")}}
+	api, err := p.apiClient(r, ck.Value)
+	if err != nil {
 		p.fail(s, err)
 		return nil
 	}
-	s.v.Subs = subs.Value
-	if len(subs.Value) == 0 {
+	subs, err := api.Subscriptions(r.Context())
+	if err != nil {
+		p.fail(s, apiErr(err))
+		return nil
+	}
+	s.v.Subs = subs
+	if len(subs) == 0 {
 		p.fail(s, &apiError{Status: 404, Code: "SubscriptionNotFound", Message: "The token sees no subscription."})
 		return nil
 	}
 	s.v.Sub = p.pick(w, r, "sub", subCookie, func(v string) bool {
-		for _, x := range subs.Value {
+		for _, x := range subs {
 			if strings.EqualFold(x.SubscriptionID, v) {
 				return true
 			}
 		}
 		return false
-	}, subs.Value[0].SubscriptionID)
-	var locs struct{ Value []location }
-	if err := s.call(http.MethodGet, "/subscriptions/"+s.v.Sub+"/locations", nil, nil, &locs); err != nil {
-		p.fail(s, err)
+	}, subs[0].SubscriptionID)
+	s.api = api.WithOptions(client.WithSubscription(s.v.Sub))
+	locs, err := s.api.Locations(r.Context())
+	if err != nil {
+		p.fail(s, apiErr(err))
 		return nil
 	}
-	s.v.Regions = locs.Value
+	s.v.Regions = locs
 	def := ""
-	if len(locs.Value) > 0 {
-		def = locs.Value[0].Name
+	if len(locs) > 0 {
+		def = locs[0].Name
 	}
 	s.v.Region = p.pick(w, r, "region", regionCookie, func(v string) bool {
-		for _, x := range locs.Value {
+		for _, x := range locs {
 			if strings.EqualFold(x.Name, v) {
 				return true
 			}

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/ptu-dev/ptu/client"
 )
 
 // The deployment wizard: the Azure guide's "Deploy model" form, its
@@ -42,17 +42,7 @@ func (f wizardForm) Query() url.Values {
 
 type skuOption struct {
 	Name     string
-	Capacity skuCapacity
-}
-
-type shortage struct {
-	Requested     int `json:"requested"`
-	DeployableNow int `json:"deployableNow"`
-	QuotaFree     int `json:"quotaFree"`
-	Alternatives  []struct {
-		Location    string `json:"location"`
-		MaxCapacity int    `json:"maxCapacity"`
-	} `json:"alternatives"`
+	Capacity client.CapacityRange
 }
 
 type otherRegion struct {
@@ -61,7 +51,7 @@ type otherRegion struct {
 	Max         int
 	Fits        bool
 	Current     bool
-	Accounts    []account
+	Accounts    []client.Account
 }
 
 // availability is what the chosen type allows in the resource's region now:
@@ -76,19 +66,19 @@ type availability struct {
 
 type wizardData struct {
 	Avail      *availability
-	Accounts   []account
-	Account    *account
+	Accounts   []client.Account
+	Account    *client.Account
 	ModelNames []string
-	Versions   []accountModel
+	Versions   []client.AccountModel
 	SKUs       []skuOption
 	SKU        *skuOption
 	Policies   []string
 	Spillovers []string
 	Form       wizardForm
-	Quote      *quote
+	Quote      *client.Quote
 	QuoteKey   string
 	Error      *apiError
-	Short      *shortage
+	Short      *client.CapacityShortage
 	Others     []otherRegion
 	Created    string
 }
@@ -143,12 +133,12 @@ func (p *Portal) wizardChoices(s *session, d *wizardData) error {
 	a := d.Account
 	f := &d.Form
 	f.Account = a.ID
-	var ms struct{ Value []accountModel }
-	if err := s.call(http.MethodGet, a.ID+"/models", nil, nil, &ms); err != nil {
-		return err
+	ms, err := s.api.ListAccountModels(s.ctx(), a.ResourceGroup(), a.Name)
+	if err != nil {
+		return apiErr(err)
 	}
-	var models []accountModel
-	for _, m := range ms.Value {
+	var models []client.AccountModel
+	for _, m := range ms {
 		if hasProvisioned(m) {
 			models = append(models, m)
 			if !slices.Contains(d.ModelNames, m.Name) {
@@ -171,7 +161,7 @@ func (p *Portal) wizardChoices(s *session, d *wizardData) error {
 			}
 		}
 	}
-	if !slices.ContainsFunc(d.Versions, func(m accountModel) bool { return m.Version == f.Version }) {
+	if !slices.ContainsFunc(d.Versions, func(m client.AccountModel) bool { return m.Version == f.Version }) {
 		f.Version = def
 	}
 	for _, m := range d.Versions {
@@ -204,14 +194,12 @@ func (p *Portal) wizardChoices(s *session, d *wizardData) error {
 		}
 		d.Avail = av
 	}
-	var pols struct {
-		Value []struct{ Name string }
-	}
-	if err := s.call(http.MethodGet, a.ID+"/raiPolicies", nil, nil, &pols); err != nil {
-		return err
+	pols, err := s.api.ListRAIPolicies(s.ctx(), a.ResourceGroup(), a.Name)
+	if err != nil {
+		return apiErr(err)
 	}
 	d.Policies = []string{"Microsoft.DefaultV2", "Microsoft.Default"}
-	for _, pol := range pols.Value {
+	for _, pol := range pols {
 		if !slices.Contains(d.Policies, pol.Name) {
 			d.Policies = append(d.Policies, pol.Name)
 		}
@@ -222,12 +210,12 @@ func (p *Portal) wizardChoices(s *session, d *wizardData) error {
 	if f.Upgrade == "" {
 		f.Upgrade = "OnceNewDefaultVersionAvailable"
 	}
-	var deps struct{ Value []deployment }
-	if err := s.call(http.MethodGet, a.ID+"/deployments", nil, nil, &deps); err != nil {
-		return err
+	deps, err := s.api.ListDeployments(s.ctx(), a.ResourceGroup(), a.Name)
+	if err != nil {
+		return apiErr(err)
 	}
-	for _, dep := range deps.Value {
-		if !isProvisioned(dep.SKU.Name) {
+	for _, dep := range deps {
+		if !isProvisioned(dep.SKUName()) {
 			d.Spillovers = append(d.Spillovers, dep.Name)
 		}
 	}
@@ -240,24 +228,22 @@ func (p *Portal) wizardChoices(s *session, d *wizardData) error {
 // availability reads the quota of the form's type in loc and the largest
 // deployment of its model, version and type possible there now.
 func (p *Portal) availability(s *session, loc string, f *wizardForm) (*availability, error) {
-	base := "/subscriptions/" + s.v.Sub + cs + "/locations/" + url.PathEscape(loc)
-	var us struct{ Value []usage }
-	if err := s.call(http.MethodGet, base+"/usages", nil, nil, &us); err != nil {
-		return nil, err
+	us, err := s.api.ListUsages(s.ctx(), loc)
+	if err != nil {
+		return nil, apiErr(err)
 	}
 	av := &availability{}
-	for _, u := range us.Value {
-		if strings.EqualFold(u.SKU(), f.SKU) {
-			av.QuotaUsed, av.QuotaLimit = int(u.CurrentValue), int(u.Limit)
+	for _, u := range us {
+		if strings.EqualFold(usage{u}.SKU(), f.SKU) {
+			av.QuotaUsed, av.QuotaLimit = u.CurrentValue, u.Limit
 			av.QuotaFree = max(0, av.QuotaLimit-av.QuotaUsed)
 		}
 	}
-	q := url.Values{"modelFormat": {"OpenAI"}, "modelName": {f.Model}, "modelVersion": {f.Version}}
-	var mc struct{ Value []modelCapacity }
-	if err := s.call(http.MethodGet, base+"/modelCapacities", q, nil, &mc); err != nil {
-		return nil, err
+	mc, err := s.api.ListModelCapacities(s.ctx(), client.ModelCapacityQuery{Format: "OpenAI", Name: f.Model, Version: f.Version, Location: loc})
+	if err != nil {
+		return nil, apiErr(err)
 	}
-	for _, c := range mc.Value {
+	for _, c := range mc {
 		if strings.EqualFold(c.Properties.SKUName, f.SKU) || strings.EqualFold(c.Name, f.SKU) {
 			av.Available = c.Properties.AvailableCapacity
 		}
@@ -298,10 +284,9 @@ func (p *Portal) wizardStep(s *session, d *wizardData, step string) int {
 	if st := p.nameTaken(s, d); st != 0 {
 		return max(st, 0) // -1: it answered
 	}
-	q := url.Values{"modelFormat": {"OpenAI"}, "modelName": {f.Model}, "modelVersion": {f.Version},
-		"skuName": {f.SKU}, "capacity": {f.PTUs}}
-	var qt quote
-	if err := s.call(http.MethodGet, cs+"/pricing/quote", q, nil, &qt); err != nil {
+	qt, err := s.api.QuotePrice(s.ctx(), client.QuoteRequest{Model: client.ModelRef{Format: "OpenAI", Name: f.Model, Version: f.Version},
+		SKUName: f.SKU, Capacity: ptus})
+	if err = apiErr(err); err != nil {
 		if !errors.As(err, &d.Error) {
 			p.fail(s, err)
 			return 0
@@ -320,7 +305,7 @@ func (p *Portal) wizardStep(s *session, d *wizardData, step string) int {
 			d.Error = &apiError{Status: 409, Code: "InsufficientResourcesAvailable", Target: "sku.capacity",
 				Message: fmt.Sprintf("The capacity of %s %s (%s) in %s cannot take %d PTUs now: %d can be deployed here.",
 					f.Model, f.Version, f.SKU, region, ptus, av.Available)}
-			d.Short = &shortage{Requested: ptus, DeployableNow: av.Available, QuotaFree: av.QuotaFree}
+			d.Short = &client.CapacityShortage{Requested: ptus, DeployableNow: av.Available, QuotaFree: av.QuotaFree}
 			if err := p.otherRegions(s, d, ptus); err != nil {
 				p.fail(s, err)
 				return 0
@@ -328,7 +313,7 @@ func (p *Portal) wizardStep(s *session, d *wizardData, step string) int {
 			return d.Error.Status
 		}
 	}
-	d.Quote, d.QuoteKey = &qt, f.key()
+	d.Quote, d.QuoteKey = qt, f.key()
 	return http.StatusOK
 }
 
@@ -336,14 +321,13 @@ func (p *Portal) wizardStep(s *session, d *wizardData, step string) int {
 // wizard creates, it does not replace. It returns the page's status, 0 when
 // the name is free, or -1 when it answered (an error page).
 func (p *Portal) nameTaken(s *session, d *wizardData) int {
-	err := s.call(http.MethodGet, d.Account.ID+"/deployments/"+url.PathEscape(d.Form.Name), nil, nil, nil)
-	if err == nil {
+	_, err := s.api.GetDeployment(s.ctx(), d.Account.ResourceGroup(), d.Account.Name, d.Form.Name)
+	if err = apiErr(err); err == nil {
 		d.Error = &apiError{Status: 409, Code: "Conflict", Target: "name",
 			Message: "A deployment named '" + d.Form.Name + "' already exists in " + d.Account.Name + ". Choose another name."}
 		return http.StatusConflict
 	}
-	var ae *apiError
-	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+	if isNotFound(err) {
 		return 0
 	}
 	if !errors.As(err, &d.Error) {
@@ -355,30 +339,23 @@ func (p *Portal) nameTaken(s *session, d *wizardData) int {
 
 func (p *Portal) create(s *session, d *wizardData, ptus int) int {
 	f := &d.Form
-	props := map[string]any{
-		"model":                map[string]string{"format": "OpenAI", "name": f.Model, "version": f.Version},
-		"raiPolicyName":        f.Policy,
-		"versionUpgradeOption": f.Upgrade,
-	}
-	if f.Spillover != "" {
-		props["spilloverDeploymentName"] = f.Spillover
-	}
-	body := map[string]any{"sku": map[string]any{"name": f.SKU, "capacity": ptus}, "properties": props}
-	path := d.Account.ID + "/deployments/" + url.PathEscape(f.Name)
+	in := client.DeploymentCreate{Model: client.ModelRef{Format: "OpenAI", Name: f.Model, Version: f.Version},
+		SKUName: f.SKU, Capacity: ptus, CapacitySet: true, RaiPolicyName: f.Policy, VersionUpgradeOption: f.Upgrade,
+		SpilloverDeploymentName: f.Spillover}
+	rg, acct := d.Account.ResourceGroup(), d.Account.Name
 	// The wizard creates; it does not replace a deployment of the same name.
-	err := s.call(http.MethodGet, path, nil, nil, nil)
-	if err == nil {
+	_, err := s.api.GetDeployment(s.ctx(), rg, acct, f.Name)
+	if err = apiErr(err); err == nil {
 		d.Error = &apiError{Status: 409, Code: "Conflict", Target: "name",
 			Message: "A deployment named '" + f.Name + "' already exists in " + d.Account.Name + ". Choose another name."}
 		return http.StatusConflict
 	}
-	var ae *apiError
-	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-		var dep deployment
-		err = s.call(http.MethodPut, path, nil, body, &dep)
-		if err == nil {
+	if isNotFound(err) {
+		var dep *client.Deployment
+		dep, err = s.api.CreateDeployment(s.ctx(), rg, acct, f.Name, in)
+		if err = apiErr(err); err == nil {
 			redirect(s.w, s.r, Prefix+"deployments", url.Values{"region": {d.Account.Location}},
-				"Deployment "+dep.Name+" created: "+capacityText(dep.SKU)+" of "+dep.SKU.Name+" ("+
+				"Deployment "+dep.Name+" created: "+capacityText(dep.SKU)+" of "+dep.SKUName()+" ("+
 					dep.Properties.Model.Name+" "+dep.Properties.Model.Version+") in "+d.Account.Name+".")
 			return 0
 		}
@@ -388,16 +365,9 @@ func (p *Portal) create(s *session, d *wizardData, ptus int) int {
 		return 0
 	}
 	if d.Error.Code == "InsufficientResourcesAvailable" {
-		for _, in := range d.Error.Info {
-			if in.Type == "CapacityShortage" {
-				var sh shortage
-				if json.Unmarshal(in.Info, &sh) == nil {
-					d.Short = &sh
-				}
-			}
-		}
+		d.Short = d.Error.Shortage()
 		if d.Short == nil {
-			d.Short = &shortage{Requested: ptus}
+			d.Short = &client.CapacityShortage{Requested: ptus}
 		}
 		if err := p.otherRegions(s, d, ptus); err != nil {
 			p.fail(s, err)
@@ -412,12 +382,11 @@ func (p *Portal) create(s *session, d *wizardData, ptus int) int {
 // (modelCapacities) and the user's resources there.
 func (p *Portal) otherRegions(s *session, d *wizardData, ptus int) error {
 	f := d.Form
-	q := url.Values{"modelFormat": {"OpenAI"}, "modelName": {f.Model}, "modelVersion": {f.Version}}
-	var mc struct{ Value []modelCapacity }
-	if err := s.call(http.MethodGet, "/subscriptions/"+s.v.Sub+cs+"/modelCapacities", q, nil, &mc); err != nil {
-		return err
+	mc, err := s.api.ListModelCapacities(s.ctx(), client.ModelCapacityQuery{Format: "OpenAI", Name: f.Model, Version: f.Version})
+	if err != nil {
+		return apiErr(err)
 	}
-	for _, c := range mc.Value {
+	for _, c := range mc {
 		if !strings.EqualFold(c.Properties.SKUName, f.SKU) && !strings.EqualFold(c.Name, f.SKU) {
 			continue
 		}
@@ -438,7 +407,7 @@ func (p *Portal) otherRegions(s *session, d *wizardData, ptus int) error {
 
 // SwitchFields is the wizard's form moved to another account: the hidden
 // fields of a "switch resource" button.
-func (d *wizardData) SwitchFields(a account) map[string]string {
+func (d *wizardData) SwitchFields(a client.Account) map[string]string {
 	f := d.Form
 	f.Account = a.ID
 	out := map[string]string{"region": a.Location}
@@ -451,19 +420,18 @@ func (d *wizardData) SwitchFields(a account) map[string]string {
 // DeployHere is the "use the deployable PTUs here" value, as text.
 func (d *wizardData) DeployHere() string { return strconv.Itoa(d.Short.DeployableNow) }
 
-func parseTime(s string) (int64, error) {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return 0, err
-	}
-	return t.Unix(), nil
-}
-
 // capacityText is a deployment's size: PTUs, or thousands of tokens per
 // minute for a Standard type.
-func capacityText(s sku) string {
-	if isProvisioned(s.Name) {
-		return strconv.Itoa(s.Capacity) + " PTUs"
+func capacityText(s *client.SKU) string {
+	if s == nil {
+		return ""
 	}
-	return strconv.Itoa(s.Capacity) + "K TPM"
+	c := 0
+	if s.Capacity != nil {
+		c = *s.Capacity
+	}
+	if isProvisioned(s.Name) {
+		return strconv.Itoa(c) + " PTUs"
+	}
+	return strconv.Itoa(c) + "K TPM"
 }

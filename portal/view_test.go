@@ -14,11 +14,15 @@ func TestMoney(t *testing.T) {
 			t.Errorf("usd(%v) = %s, want %s", c.in, got, c.want)
 		}
 	}
-	num := funcs["num"].(func(float64) string)
-	for in, want := range map[float64]string{500: "500", 2500: "2,500", 280000: "280,000", 112.5: "112.50", 1234.5: "1,234.50"} {
-		if got := num(in); got != want {
-			t.Errorf("num(%v) = %s, want %s", in, got, want)
+	num := funcs["num"].(func(any) (string, error))
+	for in, want := range map[any]string{500.0: "500", 2500.0: "2,500", 280000.0: "280,000", 112.5: "112.50", 1234.5: "1,234.50",
+		800: "800", int64(146000): "146,000"} {
+		if got, err := num(in); err != nil || got != want {
+			t.Errorf("num(%v) = %s, %v; want %s", in, got, err, want)
 		}
+	}
+	if _, err := num("800"); err == nil {
+		t.Error("num of a string: no error")
 	}
 }
 
