@@ -63,17 +63,17 @@ type Options struct {
 // DefaultMaxBody is the largest request body accepted by default (1 MiB).
 const DefaultMaxBody = 1 << 20
 
-// New returns the ARM API handler over svc. Routes live at the root:
+// New returns the ARM API handler over the parts in svc. Routes live at the root:
 // /subscriptions/... and /providers/Microsoft.CognitiveServices/... (admin).
-func New(svc Service, opt Options) http.Handler {
+func New(svc Services, opt Options) http.Handler {
 	if opt.MaxBody <= 0 {
 		opt.MaxBody = DefaultMaxBody
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &handler{subs: svc, accounts: svc, deployments: svc, quota: svc, capacity: svc, auth: svc, access: svc,
-		rai: svc, activity: svc, opt: opt, log: opt.Logger}
+	h := &handler{subs: svc.Subscriptions, accounts: svc.Accounts, deployments: svc.Deployments, quota: svc.Quota,
+		capacity: svc.Capacity, auth: svc.Auth, access: svc.Access, rai: svc.RAI, activity: svc.Activity, opt: opt, log: opt.Logger}
 	if opt.Billing != nil { // a nil *billing.Service stays a nil Billing: the routes answer 404
 		h.billing = opt.Billing
 	}

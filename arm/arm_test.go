@@ -89,7 +89,7 @@ func TestInternalError(t *testing.T) {
 	for _, panics := range []bool{false, true} {
 		logs := &syncBuffer{}
 		svc := control.New(brokenStore{panics: panics}, testCatalog(t), control.Options{PublicURL: publicURL})
-		h := arm.New(svc, arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		h := arm.New(arm.ServicesOf(svc), arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 		req := httptest.NewRequest("GET", q(subPath("/providers/Microsoft.CognitiveServices/accounts")), nil)
 		req.Header.Set("Authorization", "Bearer "+adminToken)
 		rec := httptest.NewRecorder()
@@ -118,7 +118,7 @@ func TestInternalError(t *testing.T) {
 
 func TestEmptyAdminTokenAcceptsNothing(t *testing.T) {
 	svc := control.New(brokenStore{}, testCatalog(t), control.Options{})
-	h := arm.New(svc, arm.Options{})
+	h := arm.New(arm.ServicesOf(svc), arm.Options{})
 	for _, auth := range []string{"Bearer ", "Bearer x", ""} {
 		req := httptest.NewRequest("GET", q("/subscriptions"), nil)
 		if auth != "" {

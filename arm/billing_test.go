@@ -24,7 +24,7 @@ func billingEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t)
 	bill := billing.New(e.store, e.svc.Catalog(), billing.Options{Now: e.clock.Now})
-	e.h = arm.New(e.svc, arm.Options{AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler), Billing: bill})
+	e.h = arm.New(arm.ServicesOf(e.svc), arm.Options{AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler), Billing: bill})
 	return e
 }
 

@@ -116,7 +116,7 @@ func newEnvOpts(t testing.TB, cat *catalog.Catalog, opt func(*arm.Options)) *env
 	if opt != nil {
 		opt(&o)
 	}
-	h := arm.New(svc, o)
+	h := arm.New(arm.ServicesOf(svc), o)
 	return &env{t: t, store: db, svc: svc, h: h, logs: logs, clock: clk}
 }
 

@@ -356,7 +356,7 @@ func setUp(e *env) {
 // appears in an answer.
 func FuzzARMRequest(f *testing.F) {
 	e := newEnv(f)
-	e.h = arm.New(e.svc, arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+	e.h = arm.New(arm.ServicesOf(e.svc), arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		Billing: billing.New(e.store, e.svc.Catalog(), billing.Options{Now: e.clock.Now}),
 		Metrics: metrics.NewReader(e.store, metrics.ReaderOptions{Now: e.clock.Now})})
 	setUp(e)

@@ -76,7 +76,7 @@ func metricsEnv(t *testing.T) (*env, http.Handler, ptu.Account) {
 		t.Fatal(err)
 	}
 	reader := metrics.NewReader(e.store, metrics.ReaderOptions{Now: e.clock.Now})
-	h := arm.New(e.svc, arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Metrics: reader})
+	h := arm.New(arm.ServicesOf(e.svc), arm.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Metrics: reader})
 	return e, h, acct
 }
 

@@ -99,17 +99,25 @@ type Activity interface {
 	ListActivity(ctx context.Context, f ptu.ActivityFilter) ([]ptu.ActivityEvent, error)
 }
 
-// Service is every group; New takes one.
-type Service interface {
-	Subscriptions
-	Accounts
-	Deployments
-	Quota
-	Capacity
-	Authenticator
-	Access
-	RAI
-	Activity
+// Services are the parts of the control plane the API serves, one small
+// interface each, so a test can give a fake for the part it exercises.
+// ServicesOf fills them all from the control plane.
+type Services struct {
+	Subscriptions Subscriptions
+	Accounts      Accounts
+	Deployments   Deployments
+	Quota         Quota
+	Capacity      Capacity
+	Auth          Authenticator
+	Access        Access
+	RAI           RAI
+	Activity      Activity
+}
+
+// ServicesOf is every part served by the one control plane c.
+func ServicesOf(c *control.Service) Services {
+	return Services{Subscriptions: c, Accounts: c, Deployments: c, Quota: c, Capacity: c, Auth: c,
+		Access: c, RAI: c, Activity: c}
 }
 
 // Billing answers the pricing, reservation and billing report routes.
@@ -125,7 +133,4 @@ type Billing interface {
 	Reservations(ctx context.Context, q billing.ReservationQuery) (*billing.ReservationReport, error)
 }
 
-var (
-	_ Service = (*control.Service)(nil)
-	_ Billing = (*billing.Service)(nil)
-)
+var _ Billing = (*billing.Service)(nil)

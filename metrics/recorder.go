@@ -172,20 +172,16 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 	// Admitted calls that reached a backend: a 200, or a failure that still
 	// settled some processing.
 	processed := !rec.Throttled && (rec.Status == http.StatusOK || rec.Actual > 0)
-	stream := streamType(rec.Stream)
 	account := rec.Account.CustomSubDomain
 	if account == "" {
 		account = rec.Account.Name
 	}
 	r.prom.observe(rec, account, processed)
 
-	resource := rec.Account.ID()
-	base := ptu.MetricDimensions{Deployment: d.Name, ModelName: d.Model.Name, ModelVersion: d.Model.Version, Region: d.Region}
-	withStream := base
-	withStream.StreamType = stream
-	status := strconv.Itoa(rec.Status)
-	reqDims := withStream
-	reqDims.StatusCode, reqDims.IsSpillover, reqDims.Operation = status, strconv.FormatBool(rec.IsSpillover), rec.Operation
+	c := callPoints{rec: rec, resource: rec.Account.ID(), status: strconv.Itoa(rec.Status),
+		base: ptu.MetricDimensions{Deployment: d.Name, ModelName: d.Model.Name, ModelVersion: d.Model.Version, Region: d.Region}}
+	c.withStream = c.base
+	c.withStream.StreamType = streamType(rec.Stream)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -196,67 +192,23 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 		// (or the clock stepped back): count it in the first open minute.
 		at = r.open
 	}
-	minute := at.Truncate(time.Minute)
-	add := func(metric string, dims ptu.MetricDimensions, count, total, lo, hi float64) {
-		m := r.minutes[minute]
-		if m == nil {
-			m = map[pointKey]*ptu.MetricPoint{}
-			r.minutes[minute] = m
-		}
-		k := pointKey{resource, metric, dims}
-		q := ptu.MetricPoint{Resource: resource, Metric: metric, Dimensions: dims, Time: minute, Grain: time.Minute,
-			Count: count, Total: total, Minimum: lo, Maximum: hi}
-		if p := m[k]; p != nil {
-			p.Merge(q)
-		} else {
-			m[k] = &q
-		}
+	c.minute = at.Truncate(time.Minute)
+	c.points = r.minutes[c.minute]
+	if c.points == nil {
+		c.points = map[pointKey]*ptu.MetricPoint{}
+		r.minutes[c.minute] = c.points
 	}
-	sample := func(metric string, dims ptu.MetricDimensions, v float64) { add(metric, dims, 1, v, v, v) }
-
-	sample(Requests, reqDims, 1)
+	reqDims := c.withStream
+	reqDims.StatusCode, reqDims.IsSpillover, reqDims.Operation = c.status, strconv.FormatBool(rec.IsSpillover), rec.Operation
+	c.sample(Requests, reqDims, 1)
 	if processed {
-		prompt, cached, completion := float64(rec.PromptTokens), float64(rec.CachedTokens), float64(rec.CompletionTokens)
-		sample(PromptTokens, base, prompt)
-		sample(GeneratedTokens, base, completion)
-		sample(InferenceTokens, base, prompt+completion)
-		sample(ActiveTokens, base, prompt+completion-cached)
-		if prompt > 0 {
-			// Count carries the prompt tokens, so Total/Count is the
-			// token-weighted rate.
-			rate := 100 * cached / prompt
-			add(CacheMatchRate, base, prompt, 100*cached, rate, rate)
-		}
+		c.tokens()
 	}
 	if rec.Status == http.StatusOK {
-		ttft := rec.TimeToFirstToken
-		if ttft > 0 {
-			latDims := withStream
-			latDims.StatusCode, latDims.Operation = status, rec.Operation
-			sample(TimeToResponse, latDims, millis(ttft))
-		}
-		sample(TimeToLastByte, base, millis(rec.Duration))
-		if gen := rec.Duration - ttft; ttft > 0 && gen > 0 {
-			if rec.Stream && rec.CompletionTokens >= 2 {
-				sample(TimeBetweenTokens, base, millis(gen)/float64(rec.CompletionTokens-1))
-			}
-			if rec.CompletionTokens > 0 {
-				sample(TokensPerSecond, base, float64(rec.CompletionTokens)/gen.Seconds())
-			}
-		}
+		c.latency()
 	}
 	if provisioned && capacity > 0 && rec.Actual > 0 {
-		slice := at.Truncate(sliceLen)
-		for _, dims := range []ptu.MetricDimensions{base, withStream} {
-			k := pointKey{resource, Utilization, dims}
-			t := r.tracks[k]
-			if t == nil {
-				t = &track{slices: map[time.Time]float64{}}
-				r.tracks[k] = t
-			}
-			t.capacity = capacity
-			t.slices[slice] += rec.Actual
-		}
+		r.spend(c, at.Truncate(sliceLen), capacity)
 	}
 	key := strings.ToLower(d.ID())
 	info := r.seen[key]
@@ -266,7 +218,80 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 	}
 	*info = deploymentInfo{account: account, deployment: d.Name, model: d.Model.Name, version: d.Model.Version,
 		sku: d.SKUName, region: d.Region, key: key, capacity: capacity, provisioned: provisioned,
-		total: pointKey{resource, Utilization, base}, lastSeen: now}
+		total: pointKey{c.resource, Utilization, c.base}, lastSeen: now}
+}
+
+// callPoints adds one call's samples to the points of its minute.
+type callPoints struct {
+	rec              ptu.CallRecord
+	resource, status string
+	base, withStream ptu.MetricDimensions
+	minute           time.Time
+	points           map[pointKey]*ptu.MetricPoint
+}
+
+// add merges one aggregated sample into the minute's point of metric and dims.
+func (c *callPoints) add(metric string, dims ptu.MetricDimensions, count, total, lo, hi float64) {
+	k := pointKey{c.resource, metric, dims}
+	q := ptu.MetricPoint{Resource: c.resource, Metric: metric, Dimensions: dims, Time: c.minute, Grain: time.Minute,
+		Count: count, Total: total, Minimum: lo, Maximum: hi}
+	if p := c.points[k]; p != nil {
+		p.Merge(q)
+	} else {
+		c.points[k] = &q
+	}
+}
+
+func (c *callPoints) sample(metric string, dims ptu.MetricDimensions, v float64) { c.add(metric, dims, 1, v, v, v) }
+
+// tokens samples the token counts of a call that reached a backend.
+func (c *callPoints) tokens() {
+	prompt, cached, completion := float64(c.rec.PromptTokens), float64(c.rec.CachedTokens), float64(c.rec.CompletionTokens)
+	c.sample(PromptTokens, c.base, prompt)
+	c.sample(GeneratedTokens, c.base, completion)
+	c.sample(InferenceTokens, c.base, prompt+completion)
+	c.sample(ActiveTokens, c.base, prompt+completion-cached)
+	if prompt > 0 {
+		// Count carries the prompt tokens, so Total/Count is the
+		// token-weighted rate.
+		rate := 100 * cached / prompt
+		c.add(CacheMatchRate, c.base, prompt, 100*cached, rate, rate)
+	}
+}
+
+// latency samples the timings of an answered call.
+func (c *callPoints) latency() {
+	rec := c.rec
+	ttft := rec.TimeToFirstToken
+	if ttft > 0 {
+		latDims := c.withStream
+		latDims.StatusCode, latDims.Operation = c.status, rec.Operation
+		c.sample(TimeToResponse, latDims, millis(ttft))
+	}
+	c.sample(TimeToLastByte, c.base, millis(rec.Duration))
+	if gen := rec.Duration - ttft; ttft > 0 && gen > 0 {
+		if rec.Stream && rec.CompletionTokens >= 2 {
+			c.sample(TimeBetweenTokens, c.base, millis(gen)/float64(rec.CompletionTokens-1))
+		}
+		if rec.CompletionTokens > 0 {
+			c.sample(TokensPerSecond, c.base, float64(rec.CompletionTokens)/gen.Seconds())
+		}
+	}
+}
+
+// spend adds a provisioned call's cost to its utilization slice, with and
+// without the stream dimension. r.mu is held.
+func (r *Recorder) spend(c callPoints, slice time.Time, capacity float64) {
+	for _, dims := range []ptu.MetricDimensions{c.base, c.withStream} {
+		k := pointKey{c.resource, Utilization, dims}
+		t := r.tracks[k]
+		if t == nil {
+			t = &track{slices: map[time.Time]float64{}}
+			r.tracks[k] = t
+		}
+		t.capacity = capacity
+		t.slices[slice] += c.rec.Actual
+	}
 }
 
 func round(v float64, digits int) float64 {

@@ -354,7 +354,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/accounts/", s.Gateway.Handler())
-	api := arm.New(s.Control, arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing,
+	api := arm.New(arm.ServicesOf(s.Control), arm.Options{AdminToken: s.AdminToken, Logger: s.Logger, Metrics: s.MetricsReader, Billing: s.Billing,
 		MaxBody: orDefault(s.MaxARMBody, DefaultMaxARMBody), TenantID: s.Config.Tenant(),
 		ProvisioningDelay: orDefault(s.ProvisioningDelay, s.Config.Provisioning()), PublicURL: s.Config.PublicURL, Now: s.Now,
 		OnAuthFailure: s.AuthFailures.Fail})

@@ -42,7 +42,7 @@ func newBillingCLIEnv(t *testing.T) *billingCLIEnv {
 	if err := svc.Bootstrap(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	h := arm.New(svc, arm.Options{AdminToken: "test-token", Logger: slog.New(slog.DiscardHandler),
+	h := arm.New(arm.ServicesOf(svc), arm.Options{AdminToken: "test-token", Logger: slog.New(slog.DiscardHandler),
 		Billing: billing.New(store, cat, billing.Options{Now: e.Now})})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
