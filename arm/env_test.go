@@ -1,9 +1,9 @@
 package arm_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/ptu-dev/ptu/internal/testenv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -218,20 +217,5 @@ func q(path string) string {
 	return path + "?api-version=" + apiVersion
 }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer = testenv.Log

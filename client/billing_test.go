@@ -41,7 +41,7 @@ func newBillingServer(t *testing.T) *billingServer {
 	if err := svc.Bootstrap(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	h := arm.New(svc, arm.Options{AdminToken: "tok", Logger: slog.New(slog.DiscardHandler),
+	h := arm.New(arm.ServicesOf(svc), arm.Options{AdminToken: "tok", Logger: slog.New(slog.DiscardHandler),
 		Billing: billing.New(store, cat, billing.Options{Now: b.Now})})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

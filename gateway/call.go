@@ -77,8 +77,8 @@ type call struct {
 	// reservation is what the bucket holds for the call, from admit until
 	// settle; nil otherwise.
 	reservation *leaky.Reservation
-	out      *responder
-	rec      ptu.CallRecord
+	out         *responder
+	rec         ptu.CallRecord
 }
 
 func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, a *account, dep *deployment, op operation, apiVersion, id string, body []byte, isSpill bool) call {
@@ -94,7 +94,7 @@ func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, a *account, de
 // attempt runs the call on one deployment and says how it ended.
 func (g *Gateway) attempt(w http.ResponseWriter, r *http.Request, a *account, dep *deployment, op operation, apiVersion, id string, body []byte, isSpill bool) (out outcome) {
 	c := g.newCall(w, r, a, dep, op, apiVersion, id, body, isSpill) // a value: it stays on the stack
-	defer func() { c.record(out) }() // however the call ends, a panic included
+	defer func() { c.record(out) }()                                // however the call ends, a panic included
 	if out = c.validate(); out != pending {
 		return out
 	}

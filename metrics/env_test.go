@@ -1,9 +1,9 @@
 package metrics_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/ptu-dev/ptu/internal/testenv"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -20,22 +20,7 @@ import (
 var t0 = time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
 
 // syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testenv.Log
 
 // flakyStore fails the next `fail` writes, then passes them to the store.
 type flakyStore struct {

@@ -242,7 +242,9 @@ func (c *callPoints) add(metric string, dims ptu.MetricDimensions, count, total,
 	}
 }
 
-func (c *callPoints) sample(metric string, dims ptu.MetricDimensions, v float64) { c.add(metric, dims, 1, v, v, v) }
+func (c *callPoints) sample(metric string, dims ptu.MetricDimensions, v float64) {
+	c.add(metric, dims, 1, v, v, v)
+}
 
 // tokens samples the token counts of a call that reached a backend.
 func (c *callPoints) tokens() {

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"github.com/ptu-dev/ptu/internal/testenv"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,23 +11,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 )
 
-// syncBuffer lets the test read what the command prints while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer = testenv.Log
 
 // ptu sim stands in for vLLM: a plain OpenAI client talks to it.
 func TestSimServesOpenAIClients(t *testing.T) {

@@ -4,8 +4,8 @@
 package testserver
 
 import (
-	"bytes"
 	"context"
+	"github.com/ptu-dev/ptu/internal/testenv"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -77,30 +77,7 @@ func Start(t testing.TB, opt server.Options, copts ...client.Option) *Server {
 func (s *Server) Stop() { s.stop() }
 
 // Log is a log kept in memory, safe for concurrent writers.
-type Log struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type Log = testenv.Log
 
 // NewLog returns a Log that t prints, under title, when it fails.
-func NewLog(t testing.TB, title string) *Log {
-	l := &Log{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s:\n%s", title, l.String())
-		}
-	})
-	return l
-}
-
-func (l *Log) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *Log) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+func NewLog(t testing.TB, title string) *Log { return testenv.NewLog(t, title) }
