@@ -13,10 +13,13 @@ import (
 // Regional (ProvisionedManaged) list price: $2 per PTU-hour.
 const regionalPrice = 2_000_000
 
-// TestAPIFactsExample: a 500-PTU reservation with 600 PTUs deployed bills the
-// other 100 hourly; over its whole term the reservation's price lands on the
-// deployment to the micro-dollar.
-func TestAPIFactsExample(t *testing.T) {
+// TestReservationCoversPartOfTheDeployments: deployed PTUs beyond a
+// reservation are billed hourly, as Microsoft describes provisioned billing
+// (learn.microsoft.com/azure/ai-services/openai/how-to/provisioned-throughput-onboarding):
+// a 500-PTU reservation with 600 PTUs deployed bills the other 100 hourly;
+// over its whole term the reservation's price lands on the deployment to the
+// micro-dollar.
+func TestReservationCoversPartOfTheDeployments(t *testing.T) {
 	e := newEnv(t)
 	e.account("rg", "acct", "eastus")
 	e.deploy("rg", "acct", "big", ptu.ProvisionedManaged, 600)
