@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
-	"strings"
 
 	"github.com/ptu-dev/ptu"
 )
@@ -19,31 +18,12 @@ func (t capacityChanges) Add(c ptu.CapacityChange) error {
 }
 
 func (t capacityChanges) List(f ptu.CapacityChangeFilter) ([]ptu.CapacityChange, error) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		conds = append(conds, cond)
-		args = append(args, v)
-	}
-	if f.SubscriptionID != "" {
-		add("subscription_id = ?", f.SubscriptionID)
-	}
-	if f.ResourceGroup != "" {
-		add("resource_group = ?", f.ResourceGroup)
-	}
-	if f.Account != "" {
-		add("account = ?", f.Account)
-	}
-	if f.Deployment != "" {
-		add("deployment = ?", f.Deployment)
-	}
-	if !f.Before.IsZero() {
-		add("at < ?", FormatTime(f.Before))
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
+	var w where
+	w.add(f.SubscriptionID != "", "subscription_id = ?", f.SubscriptionID)
+	w.add(f.ResourceGroup != "", "resource_group = ?", f.ResourceGroup)
+	w.add(f.Account != "", "account = ?", f.Account)
+	w.add(f.Deployment != "", "deployment = ?", f.Deployment)
+	w.add(!f.Before.IsZero(), "at < ?", FormatTime(f.Before))
 	return scanAll(t, func(r *sql.Rows) (ptu.CapacityChange, error) {
 		var c ptu.CapacityChange
 		var at string
@@ -55,7 +35,7 @@ func (t capacityChanges) List(f ptu.CapacityChangeFilter) ([]ptu.CapacityChange,
 		c.At, err = parseTime(at)
 		return c, err
 	}, `SELECT subscription_id, resource_group, account, deployment, region, model_format, model_name,
-		model_version, sku_name, capacity, at FROM capacity_changes`+where+` ORDER BY at, seq`, args...)
+		model_version, sku_name, capacity, at FROM capacity_changes`+w.clause()+` ORDER BY at, seq`, w.args...)
 }
 
 // Reservations

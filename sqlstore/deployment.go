@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
-	"strings"
 
 	"github.com/ptu-dev/ptu"
 )
@@ -36,24 +35,14 @@ func scanDeployment(r interface{ Scan(...any) error }) (int64, ptu.Deployment, e
 
 // deploymentWhere builds the WHERE clause of f over deploymentSelect's aliases.
 func deploymentWhere(f ptu.DeploymentFilter) (string, []any) {
-	var conds []string
-	var args []any
-	add := func(cond, v string) {
-		if v != "" {
-			conds = append(conds, cond)
-			args = append(args, v)
-		}
-	}
-	add("a.subscription_id = ?", f.SubscriptionID)
-	add("a.resource_group = ?", f.ResourceGroup)
-	add("a.name = ?", f.Account)
-	add("d.region = ?", f.Region)
-	add("d.sku_name = ?", f.SKUName)
-	add("lower(d.model_name) = lower(?)", f.ModelName)
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	var w where
+	w.add(f.SubscriptionID != "", "a.subscription_id = ?", f.SubscriptionID)
+	w.add(f.ResourceGroup != "", "a.resource_group = ?", f.ResourceGroup)
+	w.add(f.Account != "", "a.name = ?", f.Account)
+	w.add(f.Region != "", "d.region = ?", f.Region)
+	w.add(f.SKUName != "", "d.sku_name = ?", f.SKUName)
+	w.add(f.ModelName != "", "lower(d.model_name) = lower(?)", f.ModelName)
+	return w.clause(), w.args
 }
 
 func (t deployments) List(f ptu.DeploymentFilter) ([]ptu.Deployment, error) {

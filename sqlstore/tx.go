@@ -356,3 +356,25 @@ func (t quotaRequests) List(subscriptionID string) ([]ptu.QuotaRequest, error) {
 		WHERE ? = '' OR subscription_id = ?
 		ORDER BY created_at DESC, id DESC`, subscriptionID, subscriptionID)
 }
+
+// where builds the WHERE clause of a filter from the conditions it sets.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add adds cond, whose placeholder takes v, when set is true.
+func (w *where) add(set bool, cond string, v any) {
+	if set {
+		w.conds = append(w.conds, cond)
+		w.args = append(w.args, v)
+	}
+}
+
+// clause is " WHERE …" with the conditions joined by AND, or "" for none.
+func (w *where) clause() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}

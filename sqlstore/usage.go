@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"database/sql"
-	"strings"
 
 	"github.com/ptu-dev/ptu"
 )
@@ -28,27 +27,13 @@ func (t *tx) addTokenUsage(rows []ptu.TokenUsage) error {
 }
 
 func (t *tx) listTokenUsage(f ptu.TokenUsageFilter) ([]ptu.TokenUsage, error) {
-	conds := []string{"subscription_id = ?"}
-	args := []any{f.SubscriptionID}
-	add := func(cond string, v any) {
-		conds = append(conds, cond)
-		args = append(args, v)
-	}
-	if f.ResourceGroup != "" {
-		add("resource_group = ?", f.ResourceGroup)
-	}
-	if f.Account != "" {
-		add("account = ?", f.Account)
-	}
-	if f.Deployment != "" {
-		add("deployment = ?", f.Deployment)
-	}
-	if !f.From.IsZero() {
-		add("hour >= ?", FormatTime(f.From))
-	}
-	if !f.To.IsZero() {
-		add("hour < ?", FormatTime(f.To))
-	}
+	var w where
+	w.add(true, "subscription_id = ?", f.SubscriptionID)
+	w.add(f.ResourceGroup != "", "resource_group = ?", f.ResourceGroup)
+	w.add(f.Account != "", "account = ?", f.Account)
+	w.add(f.Deployment != "", "deployment = ?", f.Deployment)
+	w.add(!f.From.IsZero(), "hour >= ?", FormatTime(f.From))
+	w.add(!f.To.IsZero(), "hour < ?", FormatTime(f.To))
 	return scanAll(t, func(r *sql.Rows) (ptu.TokenUsage, error) {
 		var u ptu.TokenUsage
 		var hour string
@@ -61,7 +46,6 @@ func (t *tx) listTokenUsage(f ptu.TokenUsageFilter) ([]ptu.TokenUsage, error) {
 		u.Hour, err = parseTime(hour)
 		return u, err
 	}, `SELECT subscription_id, resource_group, account, deployment, region, model_format, model_name, model_version,
-		sku_name, hour, calls, prompt_tokens, cached_tokens, completion_tokens FROM token_usage
-		WHERE `+strings.Join(conds, " AND ")+`
-		ORDER BY hour, resource_group, account, deployment, sku_name, model_name, model_version, region`, args...)
+		sku_name, hour, calls, prompt_tokens, cached_tokens, completion_tokens FROM token_usage`+w.clause()+`
+		ORDER BY hour, resource_group, account, deployment, sku_name, model_name, model_version, region`, w.args...)
 }
