@@ -192,12 +192,13 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 		// (or the clock stepped back): count it in the first open minute.
 		at = r.open
 	}
-	c.minute = at.Truncate(time.Minute)
-	c.points = r.minutes[c.minute]
-	if c.points == nil {
-		c.points = map[pointKey]*ptu.MetricPoint{}
-		r.minutes[c.minute] = c.points
+	minute := at.Truncate(time.Minute)
+	points := r.minutes[minute]
+	if points == nil {
+		points = map[pointKey]*ptu.MetricPoint{}
+		r.minutes[minute] = points
 	}
+	c.minute, c.points = minute, points
 	reqDims := c.withStream
 	reqDims.StatusCode, reqDims.IsSpillover, reqDims.Operation = c.status, strconv.FormatBool(rec.IsSpillover), rec.Operation
 	c.sample(Requests, reqDims, 1)
@@ -208,7 +209,7 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 		c.latency()
 	}
 	if provisioned && capacity > 0 && rec.Actual > 0 {
-		r.spend(c, at.Truncate(sliceLen), capacity)
+		r.spend(&c, at.Truncate(sliceLen), capacity)
 	}
 	key := strings.ToLower(d.ID())
 	info := r.seen[key]
@@ -283,7 +284,7 @@ func (c *callPoints) latency() {
 
 // spend adds a provisioned call's cost to its utilization slice, with and
 // without the stream dimension. r.mu is held.
-func (r *Recorder) spend(c callPoints, slice time.Time, capacity float64) {
+func (r *Recorder) spend(c *callPoints, slice time.Time, capacity float64) {
 	for _, dims := range []ptu.MetricDimensions{c.base, c.withStream} {
 		k := pointKey{c.resource, Utilization, dims}
 		t := r.tracks[k]
