@@ -33,10 +33,11 @@ type Options struct {
 	Rates    []float64     // open-loop steps, calls per second
 	Duration time.Duration // of each step
 	Workers  int           // closed-loop callers of the saturation step; 0 skips it
-	// Rounds splits the saturation step into rounds in which the targets
-	// take turns (1 if less), each round Duration long per target; a
-	// target's calls and CPU are summed over its rounds. The machine's
-	// spells of slowness then fall on every target rather than on one.
+	// Rounds runs every step (each rate, then saturation) in rounds in
+	// which the targets take turns (1 if less), each round Duration long
+	// per target; a target's calls and CPU are summed and its latencies
+	// pooled over its rounds. The machine's spells of slowness then fall
+	// on every target rather than on one.
 	Rounds    int
 	Limiters  []string  // "memory", "redis"
 	RedisURL  string    // for the redis limiter
@@ -304,37 +305,55 @@ func (b *Bench) Run(ctx context.Context) (*Report, error) {
 	rep := &Report{Machine: DescribeMachine(), Started: time.Now().UTC(), Duration: b.opt.Duration,
 		Workers: b.opt.Workers, Rounds: max(1, b.opt.Rounds), Targets: b.Targets(), MaxTokens: b.opt.MaxTokens}
 	for _, rate := range b.opt.Rates {
-		for _, t := range b.targets {
-			s, err := b.report(t, rate, b.measure(t, func(call Call) Outcome { return OpenLoop(ctx, nil, rate, b.opt.Duration, call) }))
-			if err != nil {
-				return rep, err
-			}
-			rep.Steps = append(rep.Steps, s)
+		steps, err := b.rounds(fmt.Sprintf("%6.0f calls/s", rate), rate, func(call Call) Outcome {
+			return OpenLoop(ctx, nil, rate, b.opt.Duration, call)
+		})
+		rep.Steps = append(rep.Steps, steps...)
+		if err != nil {
+			return rep, err
 		}
 	}
 	if b.opt.Workers > 0 {
-		rounds := make([][]measured, len(b.targets))
-		for round := range max(1, b.opt.Rounds) {
-			for i, t := range b.targets {
-				m := b.measure(t, func(call Call) Outcome { return ClosedLoop(ctx, b.opt.Workers, b.opt.Duration, call) })
-				if b.opt.Rounds > 1 && b.opt.Progress != nil {
-					fmt.Fprintf(b.opt.Progress, "saturation round %d/%d      %-11s %8.0f calls/s answered\n", round+1, b.opt.Rounds, t.name, m.out.Rate())
-				}
-				rounds[i] = append(rounds[i], m)
-			}
-		}
-		for i, t := range b.targets {
-			s, err := b.report(t, 0, mergeMeasured(rounds[i]))
-			if err != nil {
-				return rep, err
-			}
-			rep.Steps = append(rep.Steps, s)
+		steps, err := b.rounds("saturation", 0, func(call Call) Outcome {
+			return ClosedLoop(ctx, b.opt.Workers, b.opt.Duration, call)
+		})
+		rep.Steps = append(rep.Steps, steps...)
+		if err != nil {
+			return rep, err
 		}
 	}
 	rep.Finished = time.Now().UTC()
 	rep.LoadAfter = loadAverage()
 	rep.Compare()
 	return rep, ctx.Err()
+}
+
+// rounds drives every target --rounds times, the targets taking turns in
+// each round, and makes each target's step of its rounds together: calls,
+// time and CPU summed, latencies pooled. A spell of slowness of the shared
+// machine then falls on every target alike instead of on one of them.
+func (b *Bench) rounds(label string, rate float64, drive func(Call) Outcome) ([]Step, error) {
+	n := max(1, b.opt.Rounds)
+	ms := make([][]measured, len(b.targets))
+	for round := range n {
+		for i, t := range b.targets {
+			m := b.measure(t, drive)
+			if n > 1 && b.opt.Progress != nil {
+				fmt.Fprintf(b.opt.Progress, "%s round %d/%d  %-11s %8.0f calls/s answered, p50 %8s\n",
+					strings.TrimSpace(label), round+1, n, t.name, m.out.Rate(), fmtDur(Summarize(m.out.Latencies).P50))
+			}
+			ms[i] = append(ms[i], m)
+		}
+	}
+	var steps []Step
+	for i, t := range b.targets {
+		s, err := b.report(t, rate, mergeMeasured(ms[i]))
+		if err != nil {
+			return steps, err
+		}
+		steps = append(steps, s)
+	}
+	return steps, nil
 }
 
 // measured is one drive of a target: its outcome, the CPU the target and

@@ -166,9 +166,9 @@ func (r *Report) Compare() {
 			r.Checks = append(r.Checks, Check{What: row.Target + " saturation calls/s over the bare proxy's",
 				Got: fmt.Sprintf("%.0f %%", row.ThroughputRatio*100), Limit: "≥ 60 %", Pass: row.ThroughputRatio >= 0.6})
 		case row.Rate == 1000:
-			limit := 250 * time.Microsecond
+			limit := 150 * time.Microsecond
 			if row.Target == TargetPTURedis {
-				limit = 600 * time.Microsecond
+				limit = 500 * time.Microsecond
 			}
 			r.Checks = append(r.Checks, Check{What: row.Target + " p50 over the bare proxy's at 1,000 calls/s",
 				Got: fmtDur(row.OverProxyP50), Limit: "≤ " + fmtDur(limit), Pass: row.OverProxyP50 <= limit})

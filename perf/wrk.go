@@ -211,6 +211,29 @@ func (r *WrkReport) WriteTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %.0f | %s | %.2f | %s | %d |\n", s.Target, s.Rate, strings.Join(rounds, " · "), s.Share, fmtDur(s.CPUPerCall), s.Non2xx)
 	}
+	for _, c := range r.Checks() {
+		fmt.Fprintf(w, "\n- %s: %s (target %s): %s", c.What, c.Got, c.Limit, map[bool]string{true: "met", false: "NOT met"}[c.Pass])
+	}
+	fmt.Fprintln(w)
+}
+
+// wrkShareTargets are the shares of the bare proxy's calls/s that ptu serve
+// is held to with each limiter.
+var wrkShareTargets = map[string]float64{TargetPTUMemory: 0.80, TargetPTURedis: 0.70}
+
+// Checks compares each ptu target's share of the bare proxy's calls/s with
+// its target.
+func (r *WrkReport) Checks() []Check {
+	var out []Check
+	for _, s := range r.Steps {
+		limit, ok := wrkShareTargets[s.Target]
+		if !ok {
+			continue
+		}
+		out = append(out, Check{What: s.Target + " calls/s over the bare proxy's (wrk)",
+			Got: fmt.Sprintf("%.2f", s.Share), Limit: fmt.Sprintf("≥ %.2f", limit), Pass: s.Share >= limit})
+	}
+	return out
 }
 
 // WriteJSON writes the report to path.

@@ -1,6 +1,7 @@
 package perf
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,5 +40,34 @@ func TestWrkScript(t *testing.T) {
 		"wrk.headers[\"api-key\"] = \"k\\0921\"\n"
 	if got != want {
 		t.Errorf("wrkScript =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestWrkChecks(t *testing.T) {
+	r := &WrkReport{Steps: []WrkStep{
+		{Target: TargetProxy, Share: 1},
+		{Target: TargetPTUMemory, Share: 0.81},
+		{Target: TargetPTURedis, Share: 0.69},
+	}}
+	got := map[string]bool{}
+	for _, c := range r.Checks() {
+		got[c.What] = c.Pass
+	}
+	want := map[string]bool{
+		"ptu-memory calls/s over the bare proxy's (wrk)": true,  // 0.81 ≥ 0.80
+		"ptu-redis calls/s over the bare proxy's (wrk)":  false, // 0.69 < 0.70
+	}
+	if len(got) != len(want) {
+		t.Fatalf("checks %v, want %v", got, want)
+	}
+	for what, pass := range want {
+		if got[what] != pass {
+			t.Errorf("%s: pass %v, want %v", what, got[what], pass)
+		}
+	}
+	var b strings.Builder
+	r.WriteTable(&b)
+	if !strings.Contains(b.String(), "ptu-redis calls/s over the bare proxy's (wrk): 0.69 (target ≥ 0.70): NOT met") {
+		t.Errorf("table does not state the Redis check:\n%s", b.String())
 	}
 }

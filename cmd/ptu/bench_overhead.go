@@ -44,9 +44,9 @@ func newBenchOverhead() *cobra.Command {
 front of it, and ptu serve with an upstream pool in front of it (once per
 --limiter), each a subprocess of this binary; drive each open-loop at every
 --rates step for --duration (latency from each call's scheduled send time),
-then closed-loop with --workers callers to saturation, in --rounds rounds.
-Targets take turns within a step and within each saturation round, so the
-shared machine's drift falls on all alike.
+then closed-loop with --workers callers to saturation. Every step runs in
+--rounds rounds in which the targets take turns, so the shared machine's
+drift falls on all alike.
 
 Writes results.json, results.csv, added-latency.png and p99.png to --out, and
 prints the tables. --soak runs ptu serve (memory limiter) under load for that
@@ -160,7 +160,7 @@ long and checks goroutines and buckets return to their baseline.`,
 	f.StringVar(&wrk, "wrk", "", "instead: drive the bare proxy and ptu serve to saturation with this wrk binary (an external load generator, e.g. /usr/bin/wrk from Debian's wrk package), --rounds rounds of --duration per target; writes wrk.json")
 	f.IntVar(&wrkConns, "wrk-connections", 32, "with --wrk: open connections")
 	f.StringVar(&serveExe, "serve-exe", "", "run this binary as ptu serve instead of this one (to compare two builds)")
-	f.IntVar(&rounds, "rounds", 3, "rounds of the saturation step, the targets taking turns in each (--duration each); calls and CPU are summed over them")
+	f.IntVar(&rounds, "rounds", 3, "rounds of every step (each rate, then saturation), the targets taking turns in each (--duration each); calls and CPU are summed and latencies pooled over them")
 	f.StringSliceVar(&limiters, "limiter", []string{"memory", "redis"}, "ptu serve's limiters to measure: memory, redis")
 	f.StringVar(&redisURL, "redis", "redis://127.0.0.1:6379", "Redis for the redis limiter")
 	config.BindEnv(f, "redis", "PTU_REDIS")
