@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/ptu-dev/ptu"
@@ -85,9 +84,12 @@ func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, a *account, de
 	c := call{g: g, w: w, ctx: r.Context(), dep: dep, op: op, apiVersion: apiVersion, body: body,
 		rec: ptu.CallRecord{Time: g.opt.Now(), RequestID: id, Account: a.acct, Deployment: dep.d, Operation: op.String(), IsSpillover: isSpill}}
 	h := w.Header()
-	h.Set("x-ms-region", dep.region.DisplayName)
-	h.Set("x-ms-deployment-name", dep.d.Name)
-	h.Set(HeaderIsSpilledOver, strconv.FormatBool(isSpill))
+	setHeader(h, hdrRegion, dep.region.DisplayName)
+	setHeader(h, hdrDeploymentName, dep.d.Name)
+	h[hdrIsSpilledOver] = valFalse
+	if isSpill {
+		h[hdrIsSpilledOver] = valTrue
+	}
 	return c
 }
 
@@ -324,11 +326,11 @@ func (c *call) admissionDown(err error) outcome {
 func (c *call) reportLevel(dec leaky.Decision) {
 	c.rec.Utilization = dec.Reported()
 	h := c.w.Header()
-	h.Set("azure-openai-deployment-utilization", fmt.Sprintf("%.1f%%", dec.Reported()))
-	h.Set(HeaderBucketUtilization, fmt.Sprintf("%.1f%%", dec.Utilization))
+	setHeader(h, hdrUtilization, percent(dec.Reported()))
+	setHeader(h, hdrBucketUtil, percent(dec.Utilization))
 	if c.dep.rpm > 0 {
 		// Standard deployments report the tokens left, as Azure does for them.
-		h.Set("x-ratelimit-remaining-tokens", itoa(int64(max(0, c.dep.capacity-dec.Level))))
+		setHeader(h, hdrRemainingTokens, itoa(int64(max(0, c.dep.capacity-dec.Level))))
 	}
 }
 

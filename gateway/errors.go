@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/ptu-dev/ptu/contentfilter"
 	"github.com/ptu-dev/ptu/oai"
@@ -29,10 +31,30 @@ type openAIError struct {
 	Status  int     `json:"-"`
 }
 
+// writeJSON answers v as JSON with its Content-Length, so the answer goes
+// out whole in one write however long it is (net/http only measures an
+// answer that fits its 2 KB buffer; a longer one would be chunked).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	buf := jsonBufs.Get().(*bytes.Buffer)
+	defer putJSONBuf(buf)
+	_ = json.NewEncoder(buf).Encode(v)
+	h := w.Header()
+	h[hdrContentType] = valJSON
+	setHeader(h, hdrContentLength, strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// jsonBufs holds the buffers answers are encoded in.
+var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putJSONBuf returns buf to the pool unless an unusually long answer grew it.
+func putJSONBuf(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return
+	}
+	buf.Reset()
+	jsonBufs.Put(buf)
 }
 
 func writeAzureError(w http.ResponseWriter, status int, code, msg string) {

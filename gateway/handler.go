@@ -72,8 +72,9 @@ func newRequestID() string {
 
 func setRequestID(w http.ResponseWriter) string {
 	id := newRequestID()
-	w.Header().Set("apim-request-id", id)
-	w.Header().Set("x-request-id", id)
+	h := w.Header()
+	setHeader(h, hdrRequestID, id)
+	setHeader(h, hdrXRequestID, id)
 	return id
 }
 

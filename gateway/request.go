@@ -77,7 +77,8 @@ type common struct {
 	n, bestOf                      *int
 	stop                           []string
 	temperature, topP              *float64
-	penalties                      map[string]*float64
+	presencePenalty                *float64
+	frequencyPenalty               *float64
 	stream                         bool
 	streamOptions                  *oai.StreamOptions
 }
@@ -127,8 +128,11 @@ func checkCommon(c common, r *request, dep *deployment) *openAIError {
 	if p := c.topP; p != nil && (*p < 0 || *p > 1) {
 		return invalid("top_p", "invalid_value", fmt.Sprintf("Invalid 'top_p': expected a value between 0 and 1, but got %g instead.", *p))
 	}
-	for name, v := range c.penalties {
-		if v != nil && (*v < -2 || *v > 2) {
+	for _, p := range [...]struct {
+		name string
+		v    *float64
+	}{{"presence_penalty", c.presencePenalty}, {"frequency_penalty", c.frequencyPenalty}} {
+		if name, v := p.name, p.v; v != nil && (*v < -2 || *v > 2) {
 			return invalid(name, "invalid_value", fmt.Sprintf("Invalid '%s': expected a value between -2 and 2, but got %g instead.", name, *v))
 		}
 	}
@@ -196,7 +200,7 @@ func parseChat(r *request, dep *deployment) *openAIError {
 	}
 	c := common{maxTokens: in.MaxTokens, maxCompletionTokens: in.MaxCompletionTokens, n: in.N, stop: in.Stop,
 		temperature: in.Temperature, topP: in.TopP, stream: in.Stream, streamOptions: in.StreamOptions,
-		penalties: map[string]*float64{"presence_penalty": in.PresencePenalty, "frequency_penalty": in.FrequencyPenalty}}
+		presencePenalty: in.PresencePenalty, frequencyPenalty: in.FrequencyPenalty}
 	r.seed = in.Seed
 	if e := checkCommon(c, r, dep); e != nil {
 		return e
@@ -270,7 +274,17 @@ func tooLong(op operation, ctxWindow, prompt, out int, atLeast bool) *openAIErro
 
 // chatOver counts the tokens of msgs as ChatTokens renders them, stopping
 // once they are certainly more than limit.
+//
+// A field has at most as many tokens as bytes, so a prompt whose bytes are
+// within the limit is not counted here at all: it cannot be over.
 func chatOver(enc *tokens.Encoder, msgs []tokens.Message, limit int) (int, bool) {
+	bound := 0
+	for _, m := range msgs {
+		bound += tokens.TokensPerMessage + len(m.Role) + len(m.Name) + len(m.Content) + len(m.ToolCalls)
+	}
+	if bound <= limit {
+		return 0, false
+	}
 	n := 0
 	for _, m := range msgs {
 		n += tokens.TokensPerMessage // a lower bound: the name's separator is not counted

@@ -284,19 +284,21 @@ func (o *responder) send(v any) error {
 	return o.sse(b)
 }
 
+// sse sends one event. Its three parts go to the response's buffer, and
+// out in one write when it is flushed.
 func (o *responder) sse(data []byte) error {
-	buf := make([]byte, 0, len(data)+8)
-	buf = append(buf, "data: "...)
-	buf = append(buf, data...)
-	buf = append(buf, "\n\n"...)
-	if _, err := o.w.Write(buf); err != nil {
-		return err
+	for _, part := range [][]byte{sseData, data, sseEnd} {
+		if _, err := o.w.Write(part); err != nil {
+			return err
+		}
 	}
 	if f, ok := o.w.(http.Flusher); ok {
 		f.Flush()
 	}
 	return nil
 }
+
+var sseData, sseEnd = []byte("data: "), []byte("\n\n")
 
 func usage(u ptu.CallUsage) *oai.Usage {
 	return &oai.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,

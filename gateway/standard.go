@@ -68,7 +68,7 @@ func (r *requestWindows) refund(dep *deployment, end time.Time) {
 func (c *call) countRequest() outcome {
 	now := c.g.opt.Now()
 	ok, remaining, end := c.g.windows.admit(c.dep, now)
-	c.w.Header().Set("x-ratelimit-remaining-requests", itoa(int64(remaining)))
+	setHeader(c.w.Header(), hdrRemainingReqs, itoa(int64(remaining)))
 	if ok {
 		c.remaining, c.windowEnd = remaining, end
 		return pending
@@ -92,5 +92,5 @@ func (c *call) refundRequest() {
 	}
 	c.g.windows.refund(c.dep, c.windowEnd)
 	c.remaining++
-	c.w.Header().Set("x-ratelimit-remaining-requests", itoa(int64(c.remaining)))
+	setHeader(c.w.Header(), hdrRemainingReqs, itoa(int64(c.remaining)))
 }

@@ -24,6 +24,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,9 +96,13 @@ type Tokenizer interface {
 // Group is a set of endpoints serving the same models.
 type Group struct {
 	cfg    Config
-	client *http.Client
-	eps    []*endpoint
-	rr     atomic.Uint64
+	client *http.Client // probes
+	// rt sends calls: an upstream's redirect is its answer, not followed,
+	// as a reverse proxy does (http.Client would also copy every call's
+	// headers for redirects it might follow).
+	rt  http.RoundTripper
+	eps []*endpoint
+	rr  atomic.Uint64
 }
 
 // StatusError is an upstream's refusal.
@@ -178,7 +183,7 @@ func New(cfg Config) (*Group, error) {
 	if cfg.Wrap != nil {
 		rt = cfg.Wrap(rt)
 	}
-	g := &Group{cfg: cfg, client: &http.Client{Transport: rt}}
+	g := &Group{cfg: cfg, client: &http.Client{Transport: rt}, rt: rt}
 	for _, e := range cfg.Endpoints {
 		if !strings.HasPrefix(e.URL, "http://") && !strings.HasPrefix(e.URL, "https://") {
 			return nil, fmt.Errorf("upstream %s: endpoint URL %q must start with http:// or https://", cfg.Name, e.URL)
@@ -621,9 +626,9 @@ func (b *modelBackend) send(ctx context.Context, e *endpoint, chat bool, body []
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "text/event-stream")
 	b.g.auth(hreq, e)
-	hres, err := b.g.client.Do(hreq)
+	hres, err := b.g.rt.RoundTrip(hreq)
 	if err != nil {
-		return nil, fmt.Errorf("upstream %s: %w", e.URL, err)
+		return nil, fmt.Errorf("upstream %s: %w", e.URL, &url.Error{Op: "Post", URL: hreq.URL.String(), Err: err})
 	}
 	if hres.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(hres.Body, 4096))
@@ -651,7 +656,9 @@ type streamRead struct {
 // read consumes the stream up to [DONE] or its end.
 func (s *streamRead) read(body io.Reader) error {
 	sc := bufio.NewScanner(body)
-	sc.Buffer(make([]byte, 0, 4<<10), 16<<20)
+	// A stream's lines are a few hundred bytes: the buffer starts at 1 KB
+	// (it is held for as long as the stream is open) and grows for longer ones.
+	sc.Buffer(make([]byte, 0, 1<<10), 16<<20)
 	for sc.Scan() {
 		line, ok := bytes.CutPrefix(sc.Bytes(), dataPrefix)
 		if !ok {
