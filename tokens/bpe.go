@@ -29,11 +29,7 @@ const noRank = ^uint32(0)
 
 // loadVocab reads an encoding's vocabulary from its embedded rank file.
 func loadVocab(name string) (*vocab, error) {
-	text, err := rankFile(name)
-	if err != nil {
-		return nil, err
-	}
-	blob, off, err := parseRanks(text)
+	blob, off, err := readRanks(name)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func TestRankFilesAreOpenAIs(t *testing.T) {
 // gives the same bytes.
 func TestRankFilesHaveBareGzipHeaders(t *testing.T) {
 	for _, name := range Encodings() {
-		gz, err := rankFiles.ReadFile("ranks/" + name + ".tiktoken.gz")
+		gz, err := rankFileGz(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,6 +93,35 @@ func TestParseRanks(t *testing.T) {
 	}
 }
 
+// A file parsed as it arrives, in pieces that end anywhere, gives what it
+// gives parsed whole.
+func TestRankParserInPieces(t *testing.T) {
+	text, err := rankFile(R50kBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBlob, wantOff, err := parseRanks(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = text[:len(text)-1] // no final newline
+	for _, step := range []int{1 << 16, 12345, 997} {
+		var p rankParser
+		for n := step; n < len(text); n += step {
+			if err := p.feed(text[:n], false); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+		}
+		if err := p.feed(text, true); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		blob, off, err := p.result()
+		if err != nil || blob != wantBlob || !slices.Equal(off, wantOff) {
+			t.Errorf("step %d: %d bytes, %d offsets, %v; parsed whole %d bytes, %d offsets", step, len(blob), len(off), err, len(wantBlob), len(wantOff))
+		}
+	}
+}
+
 func TestParseRanksRejects(t *testing.T) {
 	for _, text := range []string{
 		"",
@@ -116,12 +145,12 @@ func TestParseRanksRejects(t *testing.T) {
 }
 
 func TestGunzipRejectsTruncated(t *testing.T) {
-	gz, err := rankFiles.ReadFile("ranks/r50k_base.tiktoken.gz")
+	gz, err := rankFileGz(R50kBase)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []int{0, 10, len(gz) / 2, len(gz) - 1} {
-		if _, err := gunzip(gz[:n]); err == nil {
+		if _, err := gunzip(gz[:n], nil); err == nil {
 			t.Errorf("gunzip of the first %d of %d bytes succeeded", n, len(gz))
 		}
 	}
@@ -129,7 +158,7 @@ func TestGunzipRejectsTruncated(t *testing.T) {
 		bad := bytes.Clone(gz)
 		size := bad[len(bad)-4:] // little-endian; the low byte is not 0 or 255
 		size[0] = byte(int(size[0]) + delta)
-		if _, err := gunzip(bad); err == nil {
+		if _, err := gunzip(bad, nil); err == nil {
 			t.Errorf("gunzip with the length in the trailer off by %+d succeeded", delta)
 		}
 	}
