@@ -163,3 +163,32 @@ func TestGunzipRejectsTruncated(t *testing.T) {
 		}
 	}
 }
+
+// Whatever the text, parseRanks returns an error or offsets that ascend
+// through the whole blob, in one piece or in any two.
+func FuzzParseRanks(f *testing.F) {
+	f.Add([]byte("YQ== 0\nYmM= 1\nZGVm 3\n"), 7)
+	f.Add([]byte("IQ== 0\nIg== 1"), 3)
+	f.Add([]byte("YQ== 1\nYg== 0\n"), 0)
+	f.Fuzz(func(t *testing.T, text []byte, cut int) {
+		blob, off, err := parseRanks(text)
+		if err != nil {
+			return
+		}
+		if off[0] != 0 || int(off[len(off)-1]) != len(blob) || !slices.IsSorted(off) {
+			t.Fatalf("offsets %v over a blob of %d bytes", off, len(blob))
+		}
+		var p rankParser
+		if cut = max(cut, 0) % (len(text) + 1); cut < len(text) {
+			if err := p.feed(text[:cut:len(text)], false); err != nil {
+				t.Fatalf("whole: ok; first %d bytes: %v", cut, err)
+			}
+		}
+		if err := p.feed(text, true); err != nil {
+			t.Fatalf("whole: ok; in two pieces: %v", err)
+		}
+		if b, o, err := p.result(); err != nil || b != blob || !slices.Equal(o, off) {
+			t.Fatalf("in two pieces: %q %v %v; whole: %q %v", b, o, err, blob, off)
+		}
+	})
+}
