@@ -2,7 +2,9 @@ package tokens
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -141,4 +143,52 @@ func BenchmarkPrefixCacheLookup(b *testing.B) {
 			}
 		})
 	})
+}
+
+// heapBeforeLoad is the live heap before the first vocabulary is loaded.
+var heapBeforeLoad = sync.OnceValue(liveHeap)
+
+// firstLoad is the time the first build of the encoders took, with whatever
+// one-time work it does.
+var firstLoad = sync.OnceValue(func() time.Duration {
+	start := time.Now()
+	for _, name := range []string{O200kBase, Cl100kBase} {
+		if _, err := newEncoder(name); err != nil {
+			panic(err)
+		}
+	}
+	return time.Since(start)
+})
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// Building the o200k_base and cl100k_base encoders, as a gateway serving
+// current models does at start: "ms/first-load" for the process's first build,
+// "ms/load" per build after it, and "MB-live", the heap that stays live once
+// they are built over the heap before any was. Run it on its own
+// (-run '^$' -bench LoadVocab) so that nothing was loaded before.
+func BenchmarkLoadVocab(b *testing.B) {
+	before := heapBeforeLoad()
+	first := firstLoad()
+	var encs []*Encoder
+	b.ReportAllocs()
+	for b.Loop() {
+		encs = encs[:0]
+		for _, name := range []string{O200kBase, Cl100kBase} {
+			e, err := newEncoder(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			encs = append(encs, e)
+		}
+	}
+	b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first-load")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/load")
+	b.ReportMetric(float64(liveHeap()-before)/1e6, "MB-live")
+	runtime.KeepAlive(encs)
 }

@@ -5,8 +5,6 @@ import (
 	"math/bits"
 	"strings"
 	"sync/atomic"
-
-	"github.com/tiktoken-go/tokenizer"
 )
 
 // vocab is one encoding's byte-level BPE vocabulary, in a compact form made
@@ -29,27 +27,18 @@ type vocab struct {
 
 const noRank = ^uint32(0)
 
-// loadVocab reads an encoding's vocabulary out of the library's codec by
-// decoding each id in turn.
-func loadVocab(dec tokenizer.Codec) (*vocab, error) {
-	var blob strings.Builder
-	off := []uint32{0}
-	for id, misses := 0, 0; misses < 4096; id++ {
-		s, err := dec.Decode([]uint{uint(id)})
-		if err != nil {
-			misses++
-			s = ""
-		} else {
-			misses = 0
-		}
-		blob.WriteString(s)
-		off = append(off, uint32(blob.Len()))
+// loadVocab reads an encoding's vocabulary from its embedded rank file.
+func loadVocab(name string) (*vocab, error) {
+	blob, off, err := readRanks(name)
+	if err != nil {
+		return nil, err
 	}
-	// Trim the trailing unknown ids.
-	for len(off) > 1 && off[len(off)-1] == off[len(off)-2] {
-		off = off[:len(off)-1]
-	}
-	v := &vocab{blob: blob.String(), off: off, pairs: make([]uint32, 1<<16)}
+	return newVocab(blob, off)
+}
+
+// newVocab builds the lookup tables over the tokens blob[off[id]:off[id+1]].
+func newVocab(blob string, off []uint32) (*vocab, error) {
+	v := &vocab{blob: blob, off: off, pairs: make([]uint32, 1<<16)}
 	n := len(off) - 1
 	size := 1 << bits.Len(uint(2*n))
 	v.table = make([]uint64, size)

@@ -2,11 +2,13 @@
 // admission cost of a call, and tracks which prompt prefixes a deployment has
 // seen recently so that cached prompt tokens can be discounted.
 //
-// The BPE ranks are embedded by github.com/tiktoken-go/tokenizer, so no
-// encoding is ever downloaded; they are read once into the encoder's own
-// tables. The pre-tokenizer (split.go) and the byte-pair merging (bpe.go) are
-// this package's: they give tiktoken's ids at about fifteen times the speed of
-// the library's regular-expression pre-tokenizer (docs/benchmarks.md).
+// The BPE ranks are embedded in the package (ranks/, ranks.go): OpenAI's
+// published tiktoken rank files, gzip-compressed, so no encoding is ever
+// downloaded. Each is read once, on first use, into the encoder's own tables.
+// The pre-tokenizer (split.go) and the byte-pair merging (bpe.go) are this
+// package's too: they give tiktoken's ids at about fifteen times the speed of
+// github.com/tiktoken-go/tokenizer, which the tests keep as a reference
+// (docs/benchmarks.md).
 package tokens
 
 import (
@@ -16,8 +18,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-
-	"github.com/tiktoken-go/tokenizer"
 )
 
 // Encoding names, as tiktoken spells them.
@@ -118,14 +118,7 @@ func MustGet(encoding string) *Encoder {
 }
 
 func newEncoder(name string) (*Encoder, error) {
-	// The library embeds the vocabularies; its codec is read once into the
-	// encoder's own tables and not used to encode.
-	dec, err := tokenizer.Get(tokenizer.Encoding(name))
-	if err != nil {
-		return nil, fmt.Errorf("tokens: encoding %s: %w", name, err)
-	}
-	dec.SetErrorMode(tokenizer.ErrorModeNone)
-	v, err := loadVocab(dec)
+	v, err := loadVocab(name)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: encoding %s: %w", name, err)
 	}

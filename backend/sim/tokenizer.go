@@ -2,9 +2,8 @@ package sim
 
 import (
 	"fmt"
-	"sync"
 
-	"github.com/tiktoken-go/tokenizer"
+	"github.com/ptu-dev/ptu/tokens"
 )
 
 // Tokenizer is the part of a model's tokenizer the simulator needs: it
@@ -14,48 +13,29 @@ type Tokenizer interface {
 	Decode(ids []int) string
 }
 
+var _ Tokenizer = (*tokens.Encoder)(nil)
+
 // DefaultEncoding is the tokenizer used when a Config names none (GPT-4o and later).
 const DefaultEncoding = "o200k_base"
 
-var encodings sync.Map // encoding name -> Tokenizer
-
 // Tiktoken returns the tiktoken encoding called name (o200k_base,
-// cl100k_base, p50k_base, p50k_edit, r50k_base). Encoders are shared: they
-// are safe for concurrent use and costly to build.
+// cl100k_base, p50k_base, p50k_edit, r50k_base), the tokens package's
+// encoder. Encoders are shared: they are safe for concurrent use and costly
+// to build.
 func Tiktoken(name string) (Tokenizer, error) {
-	if t, ok := encodings.Load(name); ok {
-		return t.(Tokenizer), nil
-	}
-	c, err := tokenizer.Get(tokenizer.Encoding(name))
+	enc, err := tokens.Get(encodingOf(name))
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %q: %w", name, err)
 	}
-	t, _ := encodings.LoadOrStore(name, tiktoken{c})
-	return t.(Tokenizer), nil
+	return enc, nil
 }
 
-type tiktoken struct{ c tokenizer.Codec }
-
-func (t tiktoken) Encode(text string) []int {
-	ids, _, err := t.c.Encode(text)
-	if err != nil {
-		return nil // only the strict UTF-8 mode fails, and it is not used
+// encodingOf maps p50k_edit, the edit models' encoding, to p50k_base: the two
+// share ranks and split pattern and differ only in special tokens, which
+// ordinary text never encodes to.
+func encodingOf(name string) string {
+	if name == "p50k_edit" {
+		return tokens.P50kBase
 	}
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		out[i] = int(id)
-	}
-	return out
-}
-
-func (t tiktoken) Decode(ids []int) string {
-	u := make([]uint, len(ids))
-	for i, id := range ids {
-		u[i] = uint(id)
-	}
-	s, err := t.c.Decode(u)
-	if err != nil {
-		return ""
-	}
-	return s
+	return name
 }
