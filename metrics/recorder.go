@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +71,7 @@ type Recorder struct {
 	minutes   map[time.Time]map[pointKey]*ptu.MetricPoint // closed-minute-to-be, by minute start
 	tracks    map[pointKey]*track                         // utilization slices per deployment (and stream type)
 	seen      map[string]*deploymentInfo                  // by limiter key, for the gauges
+	entries   map[deploymentKey]*deploymentEntry          // deployments called within entryTTL
 	pending   []ptu.MetricPoint                           // a batch the store refused, to retry
 	lastPrune time.Time
 }
@@ -129,6 +129,7 @@ func NewRecorder(opt Options) *Recorder {
 		minutes: map[time.Time]map[pointKey]*ptu.MetricPoint{},
 		tracks:  map[pointKey]*track{},
 		seen:    map[string]*deploymentInfo{},
+		entries: map[deploymentKey]*deploymentEntry{},
 	}
 	r.prom, r.reg = newProm(r)
 	return r
@@ -176,16 +177,36 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 	if account == "" {
 		account = rec.Account.Name
 	}
-	r.prom.observe(rec, account, processed)
-
-	c := callPoints{rec: rec, resource: rec.Account.ID(), status: strconv.Itoa(rec.Status),
-		base: ptu.MetricDimensions{Deployment: d.Name, ModelName: d.Model.Name, ModelVersion: d.Model.Version, Region: d.Region}}
-	c.withStream = c.base
-	c.withStream.StreamType = streamType(rec.Stream)
 
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	now := r.opt.Now().UTC()
+	e := r.entry(rec, account, now)
+	series := r.prom.series(&e.series, rec, account, processed)
+	r.points(rec, e, now, capacity, provisioned, processed)
+	info := r.seen[e.key]
+	if info == nil {
+		info = &deploymentInfo{key: e.key}
+		r.seen[e.key] = info
+	}
+	*info = deploymentInfo{account: account, deployment: d.Name, model: d.Model.Name, version: d.Model.Version,
+		sku: d.SKUName, region: d.Region, key: e.key, capacity: capacity, provisioned: provisioned,
+		total: pointKey{e.resource, Utilization, baseDims(d)}, lastSeen: now}
+	r.mu.Unlock()
+
+	// The children are safe to update without r.mu.
+	series.observe(rec)
+}
+
+func baseDims(d ptu.Deployment) ptu.MetricDimensions {
+	return ptu.MetricDimensions{Deployment: d.Name, ModelName: d.Model.Name, ModelVersion: d.Model.Version, Region: d.Region}
+}
+
+// points adds rec to the points of the minute it arrived in and, for a
+// provisioned call, to its utilization slice. r.mu is held.
+func (r *Recorder) points(rec ptu.CallRecord, e *deploymentEntry, now time.Time, capacity float64, provisioned, processed bool) {
+	c := callPoints{rec: rec, resource: e.resource, status: statusText(rec.Status), base: baseDims(rec.Deployment)}
+	c.withStream = c.base
+	c.withStream.StreamType = streamType(rec.Stream)
 	at := now.Add(-max(rec.Duration, 0))
 	if at.Before(r.open) {
 		// The call outlasted the grace period of the minute it arrived in
@@ -211,15 +232,6 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 	if provisioned && capacity > 0 && rec.Actual > 0 {
 		r.spend(&c, at.Truncate(sliceLen), capacity)
 	}
-	key := strings.ToLower(d.ID())
-	info := r.seen[key]
-	if info == nil {
-		info = &deploymentInfo{key: key}
-		r.seen[key] = info
-	}
-	*info = deploymentInfo{account: account, deployment: d.Name, model: d.Model.Name, version: d.Model.Version,
-		sku: d.SKUName, region: d.Region, key: key, capacity: capacity, provisioned: provisioned,
-		total: pointKey{c.resource, Utilization, c.base}, lastSeen: now}
 }
 
 // callPoints adds one call's samples to the points of its minute.
@@ -238,9 +250,12 @@ func (c *callPoints) add(metric string, dims ptu.MetricDimensions, count, total,
 		Count: count, Total: total, Minimum: lo, Maximum: hi}
 	if p := c.points[k]; p != nil {
 		p.Merge(q)
-	} else {
-		c.points[k] = &q
+		return
 	}
+	// A copy, so that only a new point goes to the heap, not every sample.
+	p := new(ptu.MetricPoint)
+	*p = q
+	c.points[k] = p
 }
 
 func (c *callPoints) sample(metric string, dims ptu.MetricDimensions, v float64) {
@@ -439,6 +454,7 @@ func (r *Recorder) flush(ctx context.Context, all bool) error {
 			delete(r.seen, k)
 		}
 	}
+	r.pruneEntries(now)
 	prune := now.Sub(r.lastPrune) >= pruneEvery
 	r.mu.Unlock()
 
