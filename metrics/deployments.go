@@ -33,7 +33,46 @@ type deploymentEntry struct {
 	resource string // the account's ARM id
 	key      string // the deployment's ARM id lower-cased, its limiter key
 	series   deploymentSeries
+	slots    pointSlots
 	lastUsed time.Time // by the Recorder's clock
+}
+
+// Slots of pointSlots.points: the metrics a call samples with its
+// deployment's base dimensions.
+const (
+	slotPrompt = iota
+	slotGenerated
+	slotInference
+	slotActive
+	slotCacheMatch
+	slotLastByte
+	slotBetweenTokens
+	slotTokensPerSecond
+	nSlots
+)
+
+// pointSlots cache, for one deployment, the points its calls sampled last
+// with its base dimensions and its utilization tracks, so that the next
+// call of the same minute finds them without hashing their keys (a key
+// holds ten strings). They hold for one minute and one set of base
+// dimensions (a deployment's model version may change under its name), and
+// only until the next close, which deletes points and tracks.
+type pointSlots struct {
+	closes uint64
+	minute time.Time
+	base   ptu.MetricDimensions
+	points [nSlots]*ptu.MetricPoint
+	tracks [3]*track // base, non-streaming, streaming
+}
+
+// of returns s emptied unless it was filled for minute and base after the
+// closes-th close. Minutes compare with ==, as the keys of the map of
+// minutes do.
+func (s *pointSlots) of(closes uint64, minute time.Time, base ptu.MetricDimensions) *pointSlots {
+	if s.closes != closes || s.minute != minute || s.base != base {
+		*s = pointSlots{closes: closes, minute: minute, base: base}
+	}
+	return s
 }
 
 // entry returns the entry of rec's deployment, made on its first call. r.mu

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -176,4 +177,43 @@ func TestRecreatedDeployment(t *testing.T) {
 		"modelversion=2024-08-06: 03:00 total=1 | 03:01 total=0",
 		"modelversion=2024-11-20: 03:00 total=0 | 03:01 total=1",
 	})
+}
+
+// Calls of one deployment under two model versions in the same minute (a
+// version upgrade) count in the points of their own version, however they
+// interleave.
+func TestModelVersionChangeWithinAMinute(t *testing.T) {
+	e := newEnv(t, metrics.Options{})
+	for i := range 6 {
+		r := call("dep1", 1000)
+		if i%3 == 1 {
+			r.Deployment.Model.Version = "2024-11-20"
+		}
+		r.PromptTokens = 100 * (i + 1)
+		e.recordAt(t0.Add(time.Duration(10+i)*time.Second), r)
+	}
+	e.flushAt(t0.Add(time.Minute))
+	res := e.query(metrics.Params{Metricnames: metrics.PromptTokens, Timespan: span(t0, t0.Add(time.Minute)),
+		Aggregation: "Total,Count", Filter: "ModelVersion eq '*'"})
+	equalLines(t, "prompt tokens by model version", series(t, res, 0), []string{
+		"modelversion=2024-08-06: 03:00 total=1400 count=4",
+		"modelversion=2024-11-20: 03:00 total=700 count=2",
+	})
+}
+
+// FlushAll closes the current minute; the deployment's next calls in the
+// same clock minute count in the next one, none lost.
+func TestCallsAfterFlushAllInTheSameMinute(t *testing.T) {
+	e := newEnv(t, metrics.Options{})
+	e.recordAt(t0.Add(10*time.Second), call("dep1", capacity/10))
+	if err := e.rec.FlushAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.recordAt(t0.Add(20*time.Second), call("dep1", capacity/10))
+	e.recordAt(t0.Add(30*time.Second), call("dep1", capacity/10))
+	e.flushAt(t0.Add(3 * time.Minute))
+	res := e.query(metrics.Params{Metricnames: metrics.Requests + "," + metrics.Utilization, Timespan: span(t0, t0.Add(2*time.Minute)),
+		Aggregation: "Total,Average"})
+	equalLines(t, "requests", series(t, res, 0), []string{": 03:00 avg=1 total=1 | 03:01 avg=1 total=2"})
+	equalLines(t, "utilization", series(t, res, 1), []string{": 03:00 avg=10 total=10 | 03:01 avg=20 total=20"})
 }

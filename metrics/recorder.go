@@ -68,6 +68,7 @@ type Recorder struct {
 
 	mu        sync.Mutex
 	open      time.Time                                   // minutes before it are closed (written)
+	closes    uint64                                      // how many times close has run
 	minutes   map[time.Time]map[pointKey]*ptu.MetricPoint // closed-minute-to-be, by minute start
 	tracks    map[pointKey]*track                         // utilization slices per deployment (and stream type)
 	seen      map[string]*deploymentInfo                  // by limiter key, for the gauges
@@ -222,6 +223,7 @@ func (r *Recorder) points(rec ptu.CallRecord, e *deploymentEntry, now time.Time,
 	c.minute, c.points = minute, points
 	reqDims := c.withStream
 	reqDims.StatusCode, reqDims.IsSpillover, reqDims.Operation = c.status, strconv.FormatBool(rec.IsSpillover), rec.Operation
+	c.slots = e.slots.of(r.closes, minute, c.base)
 	c.sample(Requests, reqDims, 1)
 	if processed {
 		c.tokens()
@@ -241,39 +243,59 @@ type callPoints struct {
 	base, withStream ptu.MetricDimensions
 	minute           time.Time
 	points           map[pointKey]*ptu.MetricPoint
+	slots            *pointSlots // the deployment's, for this minute and base
 }
 
-// add merges one aggregated sample into the minute's point of metric and dims.
-func (c *callPoints) add(metric string, dims ptu.MetricDimensions, count, total, lo, hi float64) {
-	k := pointKey{c.resource, metric, dims}
+// add merges one aggregated sample into the minute's point of metric and
+// dims. slot, when not nil, caches that point: the lookup of its key is
+// skipped when it is set, and it is set after.
+func (c *callPoints) add(slot **ptu.MetricPoint, metric string, dims ptu.MetricDimensions, count, total, lo, hi float64) {
 	q := ptu.MetricPoint{Resource: c.resource, Metric: metric, Dimensions: dims, Time: c.minute, Grain: time.Minute,
 		Count: count, Total: total, Minimum: lo, Maximum: hi}
-	if p := c.points[k]; p != nil {
-		p.Merge(q)
+	var p *ptu.MetricPoint
+	if slot != nil {
+		p = *slot
+	}
+	if p == nil {
+		k := pointKey{c.resource, metric, dims}
+		if p = c.points[k]; p == nil {
+			// A copy, so that only a new point goes to the heap, not every sample.
+			p = new(ptu.MetricPoint)
+			*p = q
+			c.points[k] = p
+		} else {
+			p.Merge(q)
+		}
+		if slot != nil {
+			*slot = p
+		}
 		return
 	}
-	// A copy, so that only a new point goes to the heap, not every sample.
-	p := new(ptu.MetricPoint)
-	*p = q
-	c.points[k] = p
+	p.Merge(q)
 }
 
 func (c *callPoints) sample(metric string, dims ptu.MetricDimensions, v float64) {
-	c.add(metric, dims, 1, v, v, v)
+	c.add(nil, metric, dims, 1, v, v, v)
+}
+
+// sampleBase samples a metric of the base dimensions, whose point the
+// deployment's slot i caches.
+func (c *callPoints) sampleBase(i int, metric string, v float64) {
+	c.add(&c.slots.points[i], metric, c.base, 1, v, v, v)
 }
 
 // tokens samples the token counts of a call that reached a backend.
 func (c *callPoints) tokens() {
 	prompt, cached, completion := float64(c.rec.PromptTokens), float64(c.rec.CachedTokens), float64(c.rec.CompletionTokens)
-	c.sample(PromptTokens, c.base, prompt)
-	c.sample(GeneratedTokens, c.base, completion)
-	c.sample(InferenceTokens, c.base, prompt+completion)
-	c.sample(ActiveTokens, c.base, prompt+completion-cached)
+	c.sampleBase(slotPrompt, PromptTokens, prompt)
+	c.sampleBase(slotGenerated, GeneratedTokens, completion)
+	c.sampleBase(slotInference, InferenceTokens, prompt+completion)
+	c.sampleBase(slotActive, ActiveTokens, prompt+completion-cached)
 	if prompt > 0 {
 		// Count carries the prompt tokens, so Total/Count is the
 		// token-weighted rate.
 		rate := 100 * cached / prompt
-		c.add(CacheMatchRate, c.base, prompt, 100*cached, rate, rate)
+		c.add(&c.slots.points[slotCacheMatch], CacheMatchRate, c.base, prompt, 100*cached, rate, rate)
 	}
 }
 
@@ -286,13 +308,13 @@ func (c *callPoints) latency() {
 		latDims.StatusCode, latDims.Operation = c.status, rec.Operation
 		c.sample(TimeToResponse, latDims, millis(ttft))
 	}
-	c.sample(TimeToLastByte, c.base, millis(rec.Duration))
+	c.sampleBase(slotLastByte, TimeToLastByte, millis(rec.Duration))
 	if gen := rec.Duration - ttft; ttft > 0 && gen > 0 {
 		if rec.Stream && rec.CompletionTokens >= 2 {
-			c.sample(TimeBetweenTokens, c.base, millis(gen)/float64(rec.CompletionTokens-1))
+			c.sampleBase(slotBetweenTokens, TimeBetweenTokens, millis(gen)/float64(rec.CompletionTokens-1))
 		}
 		if rec.CompletionTokens > 0 {
-			c.sample(TokensPerSecond, c.base, float64(rec.CompletionTokens)/gen.Seconds())
+			c.sampleBase(slotTokensPerSecond, TokensPerSecond, float64(rec.CompletionTokens)/gen.Seconds())
 		}
 	}
 }
@@ -300,16 +322,26 @@ func (c *callPoints) latency() {
 // spend adds a provisioned call's cost to its utilization slice, with and
 // without the stream dimension. r.mu is held.
 func (r *Recorder) spend(c *callPoints, slice time.Time, capacity float64) {
-	for _, dims := range []ptu.MetricDimensions{c.base, c.withStream} {
-		k := pointKey{c.resource, Utilization, dims}
-		t := r.tracks[k]
-		if t == nil {
+	stream := 1
+	if c.rec.Stream {
+		stream = 2
+	}
+	r.spendOn(&c.slots.tracks[0], pointKey{c.resource, Utilization, c.base}, slice, capacity, c.rec.Actual)
+	r.spendOn(&c.slots.tracks[stream], pointKey{c.resource, Utilization, c.withStream}, slice, capacity, c.rec.Actual)
+}
+
+// spendOn adds cost to the slice of the track of k, which slot caches.
+func (r *Recorder) spendOn(slot **track, k pointKey, slice time.Time, capacity, cost float64) {
+	t := *slot
+	if t == nil {
+		if t = r.tracks[k]; t == nil {
 			t = &track{slices: map[time.Time]float64{}}
 			r.tracks[k] = t
 		}
-		t.capacity = capacity
-		t.slices[slice] += c.rec.Actual
+		*slot = t
 	}
+	t.capacity = capacity
+	t.slices[slice] += cost
 }
 
 func round(v float64, digits int) float64 {
@@ -350,6 +382,7 @@ func (t *track) utilization(minute, limit time.Time) (avg, lo, hi float64, ok bo
 // windows sampled up to limit) and forgets what no open minute needs. The
 // caller holds r.mu.
 func (r *Recorder) close(cutoff, limit time.Time) []ptu.MetricPoint {
+	r.closes++ // the deployments' pointSlots may point at what is deleted here
 	var out []ptu.MetricPoint
 	for minute, m := range r.minutes {
 		if !minute.Before(cutoff) {
