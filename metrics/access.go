@@ -57,16 +57,16 @@ func (l *AccessLog) Record(rec ptu.CallRecord) {
 	_ = h.Handle(ctx, r)
 }
 
-// pc is the program counter of Record's call site that slog.Logger would
+// accessLinePC is the program counter of Record's call site that slog.Logger would
 // have looked up on every call; the same every time, it is looked up once.
-var pc atomic.Uintptr
+var accessLinePC atomic.Uintptr
 
 func recordPC() uintptr {
-	if p := pc.Load(); p != 0 {
+	if p := accessLinePC.Load(); p != 0 {
 		return p
 	}
 	var pcs [1]uintptr
 	runtime.Callers(2, pcs[:]) // skip runtime.Callers and recordPC: Record
-	pc.Store(pcs[0])
+	accessLinePC.Store(pcs[0])
 	return pcs[0]
 }

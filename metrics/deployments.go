@@ -16,15 +16,21 @@ import (
 const entryTTL = time.Hour
 
 // deploymentKey is what a call's deploymentEntry is found by: the names its
-// resource ids are made of and the account label of its series. Everything
-// an entry holds follows from these names alone, so a deployment deleted and
+// resource ids are made of (the account's, and the deployment's own, which
+// name the same account) and the account label of its series. Everything an
+// entry holds follows from these names alone, so a deployment deleted and
 // created again under the same names rightly shares the entry of the old
 // one, and an account renamed, or re-created with another custom subdomain,
 // gets a new one.
 type deploymentKey struct {
-	subscription, group, account, deployment string
-	label                                    string // the account label of its series
+	account    resourceNames // of rec.Account: the points' resource
+	deployment resourceNames // of rec.Deployment: the limiter key
+	name       string        // the deployment's
+	label      string        // the account label of its series
 }
+
+// resourceNames name an account.
+type resourceNames struct{ subscription, group, account string }
 
 // deploymentEntry holds what recording a call derives from its deployment's
 // names, made once and reused by the calls that follow: the resource id of
@@ -79,10 +85,12 @@ func (s *pointSlots) of(closes uint64, minute time.Time, base ptu.MetricDimensio
 // is held.
 func (r *Recorder) entry(rec ptu.CallRecord, label string, now time.Time) *deploymentEntry {
 	d := rec.Deployment
-	k := deploymentKey{d.SubscriptionID, d.ResourceGroup, d.AccountName, d.Name, label}
+	a := rec.Account
+	k := deploymentKey{resourceNames{a.SubscriptionID, a.ResourceGroup, a.Name},
+		resourceNames{d.SubscriptionID, d.ResourceGroup, d.AccountName}, d.Name, label}
 	e := r.entries[k]
 	if e == nil {
-		e = &deploymentEntry{resource: rec.Account.ID(), key: strings.ToLower(d.ID())}
+		e = &deploymentEntry{resource: a.ID(), key: strings.ToLower(d.ID())}
 		r.entries[k] = e
 	}
 	e.lastUsed = now

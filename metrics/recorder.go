@@ -179,7 +179,17 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 		account = rec.Account.Name
 	}
 
+	series := r.count(rec, account, capacity, provisioned, processed)
+	// The children are safe to update without r.mu.
+	series.observe(rec)
+}
+
+// count adds rec to the minute's points and the gauges' state, and returns
+// the Prometheus children it counts in.
+func (r *Recorder) count(rec ptu.CallRecord, account string, capacity float64, provisioned, processed bool) callSeries {
+	d := rec.Deployment
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	now := r.opt.Now().UTC()
 	e := r.entry(rec, account, now)
 	series := r.prom.series(&e.series, rec, account, processed)
@@ -192,10 +202,7 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 	*info = deploymentInfo{account: account, deployment: d.Name, model: d.Model.Name, version: d.Model.Version,
 		sku: d.SKUName, region: d.Region, key: e.key, capacity: capacity, provisioned: provisioned,
 		total: pointKey{e.resource, Utilization, baseDims(d)}, lastSeen: now}
-	r.mu.Unlock()
-
-	// The children are safe to update without r.mu.
-	series.observe(rec)
+	return series
 }
 
 func baseDims(d ptu.Deployment) ptu.MetricDimensions {
