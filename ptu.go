@@ -100,9 +100,10 @@ func (a Account) ID() string {
 	return AccountID(a.SubscriptionID, a.ResourceGroup, a.Name)
 }
 
-// AccountID formats an account's ARM resource id.
+// AccountID formats an account's ARM resource id. It concatenates rather
+// than formats: it is called for every inference call.
 func AccountID(sub, rg, name string) string {
-	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.CognitiveServices/accounts/%s", sub, rg, name)
+	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.CognitiveServices/accounts/" + name
 }
 
 // ModelRef names a model of the catalog.

@@ -3,6 +3,9 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"sync/atomic"
+	"time"
 
 	"github.com/ptu-dev/ptu"
 )
@@ -26,7 +29,13 @@ func NewAccessLog(log *slog.Logger) *AccessLog {
 
 // Record writes the call's access line.
 func (l *AccessLog) Record(rec ptu.CallRecord) {
-	l.log.LogAttrs(context.Background(), slog.LevelInfo, "inference",
+	ctx := context.Background()
+	h := l.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "inference", recordPC())
+	r.AddAttrs(
 		slog.String("request_id", rec.RequestID),
 		slog.String("account", rec.Account.Name),
 		slog.String("deployment", rec.Deployment.Name),
@@ -45,4 +54,19 @@ func (l *AccessLog) Record(rec ptu.CallRecord) {
 		slog.Float64("latency_ms", round(millis(rec.Duration), 1)),
 		slog.String("cut", rec.Cut),
 	)
+	_ = h.Handle(ctx, r)
+}
+
+// accessLinePC is the program counter of Record's call site that slog.Logger would
+// have looked up on every call; the same every time, it is looked up once.
+var accessLinePC atomic.Uintptr
+
+func recordPC() uintptr {
+	if p := accessLinePC.Load(); p != 0 {
+		return p
+	}
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:]) // skip runtime.Callers and recordPC: Record
+	accessLinePC.Store(pcs[0])
+	return pcs[0]
 }

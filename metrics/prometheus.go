@@ -3,14 +3,11 @@ package metrics
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/ptu-dev/ptu"
 )
 
 // promMetrics are the Prometheus series the Recorder keeps. Every series of
@@ -76,33 +73,6 @@ func newProm(r *Recorder) (*promMetrics, *prometheus.Registry) {
 
 func promHandler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
-}
-
-func (p *promMetrics) observe(rec ptu.CallRecord, account string, processed bool) {
-	dep := rec.Deployment.Name
-	stream := strconv.FormatBool(rec.Stream)
-	p.requests.WithLabelValues(account, dep, strconv.Itoa(rec.Status), stream).Inc()
-	if rec.Throttled {
-		p.throttled.WithLabelValues(account, dep).Inc()
-	}
-	if rec.IsSpillover {
-		p.spilled.WithLabelValues(account, dep, strconv.Itoa(rec.Status)).Inc()
-	}
-	if rec.Cut != "" {
-		p.cut.WithLabelValues(account, dep, rec.Cut).Inc()
-	}
-	if processed {
-		p.tokens.WithLabelValues(account, dep, "prompt").Add(float64(rec.PromptTokens))
-		p.tokens.WithLabelValues(account, dep, "cached").Add(float64(rec.CachedTokens))
-		p.tokens.WithLabelValues(account, dep, "completion").Add(float64(rec.CompletionTokens))
-	}
-	if rec.Actual > 0 {
-		p.consumed.WithLabelValues(account, dep).Add(rec.Actual)
-	}
-	p.duration.WithLabelValues(account, dep, stream).Observe(rec.Duration.Seconds())
-	if rec.Status == http.StatusOK && rec.TimeToFirstToken > 0 {
-		p.ttft.WithLabelValues(account, dep, stream).Observe(rec.TimeToFirstToken.Seconds())
-	}
 }
 
 // gauges reports, at each scrape, the state of every deployment called in

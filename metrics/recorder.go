@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -69,9 +68,11 @@ type Recorder struct {
 
 	mu        sync.Mutex
 	open      time.Time                                   // minutes before it are closed (written)
+	closes    uint64                                      // how many times close has run
 	minutes   map[time.Time]map[pointKey]*ptu.MetricPoint // closed-minute-to-be, by minute start
 	tracks    map[pointKey]*track                         // utilization slices per deployment (and stream type)
 	seen      map[string]*deploymentInfo                  // by limiter key, for the gauges
+	entries   map[deploymentKey]*deploymentEntry          // deployments called within entryTTL
 	pending   []ptu.MetricPoint                           // a batch the store refused, to retry
 	lastPrune time.Time
 }
@@ -129,6 +130,7 @@ func NewRecorder(opt Options) *Recorder {
 		minutes: map[time.Time]map[pointKey]*ptu.MetricPoint{},
 		tracks:  map[pointKey]*track{},
 		seen:    map[string]*deploymentInfo{},
+		entries: map[deploymentKey]*deploymentEntry{},
 	}
 	r.prom, r.reg = newProm(r)
 	return r
@@ -176,16 +178,43 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 	if account == "" {
 		account = rec.Account.Name
 	}
-	r.prom.observe(rec, account, processed)
 
-	c := callPoints{rec: rec, resource: rec.Account.ID(), status: strconv.Itoa(rec.Status),
-		base: ptu.MetricDimensions{Deployment: d.Name, ModelName: d.Model.Name, ModelVersion: d.Model.Version, Region: d.Region}}
-	c.withStream = c.base
-	c.withStream.StreamType = streamType(rec.Stream)
+	series := r.count(rec, account, capacity, provisioned, processed)
+	// The children are safe to update without r.mu.
+	series.observe(rec)
+}
 
+// count adds rec to the minute's points and the gauges' state, and returns
+// the Prometheus children it counts in.
+func (r *Recorder) count(rec ptu.CallRecord, account string, capacity float64, provisioned, processed bool) callSeries {
+	d := rec.Deployment
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.opt.Now().UTC()
+	e := r.entry(rec, account, now)
+	series := r.prom.series(&e.series, rec, account, processed)
+	r.points(rec, e, now, capacity, provisioned, processed)
+	info := r.seen[e.key]
+	if info == nil {
+		info = &deploymentInfo{key: e.key}
+		r.seen[e.key] = info
+	}
+	*info = deploymentInfo{account: account, deployment: d.Name, model: d.Model.Name, version: d.Model.Version,
+		sku: d.SKUName, region: d.Region, key: e.key, capacity: capacity, provisioned: provisioned,
+		total: pointKey{e.resource, Utilization, baseDims(d)}, lastSeen: now}
+	return series
+}
+
+func baseDims(d ptu.Deployment) ptu.MetricDimensions {
+	return ptu.MetricDimensions{Deployment: d.Name, ModelName: d.Model.Name, ModelVersion: d.Model.Version, Region: d.Region}
+}
+
+// points adds rec to the points of the minute it arrived in and, for a
+// provisioned call, to its utilization slice. r.mu is held.
+func (r *Recorder) points(rec ptu.CallRecord, e *deploymentEntry, now time.Time, capacity float64, provisioned, processed bool) {
+	c := callPoints{rec: rec, resource: e.resource, status: statusText(rec.Status), base: baseDims(rec.Deployment)}
+	c.withStream = c.base
+	c.withStream.StreamType = streamType(rec.Stream)
 	at := now.Add(-max(rec.Duration, 0))
 	if at.Before(r.open) {
 		// The call outlasted the grace period of the minute it arrived in
@@ -201,6 +230,7 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 	c.minute, c.points = minute, points
 	reqDims := c.withStream
 	reqDims.StatusCode, reqDims.IsSpillover, reqDims.Operation = c.status, strconv.FormatBool(rec.IsSpillover), rec.Operation
+	c.slots = e.slots.of(r.closes, minute, c.base)
 	c.sample(Requests, reqDims, 1)
 	if processed {
 		c.tokens()
@@ -211,15 +241,6 @@ func (r *Recorder) Record(rec ptu.CallRecord) {
 	if provisioned && capacity > 0 && rec.Actual > 0 {
 		r.spend(&c, at.Truncate(sliceLen), capacity)
 	}
-	key := strings.ToLower(d.ID())
-	info := r.seen[key]
-	if info == nil {
-		info = &deploymentInfo{key: key}
-		r.seen[key] = info
-	}
-	*info = deploymentInfo{account: account, deployment: d.Name, model: d.Model.Name, version: d.Model.Version,
-		sku: d.SKUName, region: d.Region, key: key, capacity: capacity, provisioned: provisioned,
-		total: pointKey{c.resource, Utilization, c.base}, lastSeen: now}
 }
 
 // callPoints adds one call's samples to the points of its minute.
@@ -229,36 +250,59 @@ type callPoints struct {
 	base, withStream ptu.MetricDimensions
 	minute           time.Time
 	points           map[pointKey]*ptu.MetricPoint
+	slots            *pointSlots // the deployment's, for this minute and base
 }
 
-// add merges one aggregated sample into the minute's point of metric and dims.
-func (c *callPoints) add(metric string, dims ptu.MetricDimensions, count, total, lo, hi float64) {
-	k := pointKey{c.resource, metric, dims}
+// add merges one aggregated sample into the minute's point of metric and
+// dims. slot, when not nil, caches that point: the lookup of its key is
+// skipped when it is set, and it is set after.
+func (c *callPoints) add(slot **ptu.MetricPoint, metric string, dims ptu.MetricDimensions, count, total, lo, hi float64) {
 	q := ptu.MetricPoint{Resource: c.resource, Metric: metric, Dimensions: dims, Time: c.minute, Grain: time.Minute,
 		Count: count, Total: total, Minimum: lo, Maximum: hi}
-	if p := c.points[k]; p != nil {
-		p.Merge(q)
-	} else {
-		c.points[k] = &q
+	var p *ptu.MetricPoint
+	if slot != nil {
+		p = *slot
 	}
+	if p == nil {
+		k := pointKey{c.resource, metric, dims}
+		if p = c.points[k]; p == nil {
+			// A copy, so that only a new point goes to the heap, not every sample.
+			p = new(ptu.MetricPoint)
+			*p = q
+			c.points[k] = p
+		} else {
+			p.Merge(q)
+		}
+		if slot != nil {
+			*slot = p
+		}
+		return
+	}
+	p.Merge(q)
 }
 
 func (c *callPoints) sample(metric string, dims ptu.MetricDimensions, v float64) {
-	c.add(metric, dims, 1, v, v, v)
+	c.add(nil, metric, dims, 1, v, v, v)
+}
+
+// sampleBase samples a metric of the base dimensions, whose point the
+// deployment's slot i caches.
+func (c *callPoints) sampleBase(i int, metric string, v float64) {
+	c.add(&c.slots.points[i], metric, c.base, 1, v, v, v)
 }
 
 // tokens samples the token counts of a call that reached a backend.
 func (c *callPoints) tokens() {
 	prompt, cached, completion := float64(c.rec.PromptTokens), float64(c.rec.CachedTokens), float64(c.rec.CompletionTokens)
-	c.sample(PromptTokens, c.base, prompt)
-	c.sample(GeneratedTokens, c.base, completion)
-	c.sample(InferenceTokens, c.base, prompt+completion)
-	c.sample(ActiveTokens, c.base, prompt+completion-cached)
+	c.sampleBase(slotPrompt, PromptTokens, prompt)
+	c.sampleBase(slotGenerated, GeneratedTokens, completion)
+	c.sampleBase(slotInference, InferenceTokens, prompt+completion)
+	c.sampleBase(slotActive, ActiveTokens, prompt+completion-cached)
 	if prompt > 0 {
 		// Count carries the prompt tokens, so Total/Count is the
 		// token-weighted rate.
 		rate := 100 * cached / prompt
-		c.add(CacheMatchRate, c.base, prompt, 100*cached, rate, rate)
+		c.add(&c.slots.points[slotCacheMatch], CacheMatchRate, c.base, prompt, 100*cached, rate, rate)
 	}
 }
 
@@ -271,13 +315,13 @@ func (c *callPoints) latency() {
 		latDims.StatusCode, latDims.Operation = c.status, rec.Operation
 		c.sample(TimeToResponse, latDims, millis(ttft))
 	}
-	c.sample(TimeToLastByte, c.base, millis(rec.Duration))
+	c.sampleBase(slotLastByte, TimeToLastByte, millis(rec.Duration))
 	if gen := rec.Duration - ttft; ttft > 0 && gen > 0 {
 		if rec.Stream && rec.CompletionTokens >= 2 {
-			c.sample(TimeBetweenTokens, c.base, millis(gen)/float64(rec.CompletionTokens-1))
+			c.sampleBase(slotBetweenTokens, TimeBetweenTokens, millis(gen)/float64(rec.CompletionTokens-1))
 		}
 		if rec.CompletionTokens > 0 {
-			c.sample(TokensPerSecond, c.base, float64(rec.CompletionTokens)/gen.Seconds())
+			c.sampleBase(slotTokensPerSecond, TokensPerSecond, float64(rec.CompletionTokens)/gen.Seconds())
 		}
 	}
 }
@@ -285,16 +329,26 @@ func (c *callPoints) latency() {
 // spend adds a provisioned call's cost to its utilization slice, with and
 // without the stream dimension. r.mu is held.
 func (r *Recorder) spend(c *callPoints, slice time.Time, capacity float64) {
-	for _, dims := range []ptu.MetricDimensions{c.base, c.withStream} {
-		k := pointKey{c.resource, Utilization, dims}
-		t := r.tracks[k]
-		if t == nil {
+	stream := 1
+	if c.rec.Stream {
+		stream = 2
+	}
+	r.spendOn(&c.slots.tracks[0], pointKey{c.resource, Utilization, c.base}, slice, capacity, c.rec.Actual)
+	r.spendOn(&c.slots.tracks[stream], pointKey{c.resource, Utilization, c.withStream}, slice, capacity, c.rec.Actual)
+}
+
+// spendOn adds cost to the slice of the track of k, which slot caches.
+func (r *Recorder) spendOn(slot **track, k pointKey, slice time.Time, capacity, cost float64) {
+	t := *slot
+	if t == nil {
+		if t = r.tracks[k]; t == nil {
 			t = &track{slices: map[time.Time]float64{}}
 			r.tracks[k] = t
 		}
-		t.capacity = capacity
-		t.slices[slice] += c.rec.Actual
+		*slot = t
 	}
+	t.capacity = capacity
+	t.slices[slice] += cost
 }
 
 func round(v float64, digits int) float64 {
@@ -335,6 +389,7 @@ func (t *track) utilization(minute, limit time.Time) (avg, lo, hi float64, ok bo
 // windows sampled up to limit) and forgets what no open minute needs. The
 // caller holds r.mu.
 func (r *Recorder) close(cutoff, limit time.Time) []ptu.MetricPoint {
+	r.closes++ // the deployments' pointSlots may point at what is deleted here
 	var out []ptu.MetricPoint
 	for minute, m := range r.minutes {
 		if !minute.Before(cutoff) {
@@ -439,6 +494,7 @@ func (r *Recorder) flush(ctx context.Context, all bool) error {
 			delete(r.seen, k)
 		}
 	}
+	r.pruneEntries(now)
 	prune := now.Sub(r.lastPrune) >= pruneEvery
 	r.mu.Unlock()
 
