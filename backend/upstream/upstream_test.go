@@ -3,6 +3,7 @@ package upstream_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -367,5 +368,29 @@ func TestBodyForwarding(t *testing.T) {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(got[1]), &m); err != nil || m["model"] != "gpt-4o" || m["stream"] != nil {
 		t.Errorf("second body forwarded as %s, want model gpt-4o and no stream flag", got[1])
+	}
+}
+
+// TestRedirectNotFollowed: an upstream's redirect is its answer. The call,
+// which carries the endpoint's key, goes nowhere else.
+func TestRedirectNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	g, err := upstream.New(upstream.Config{Name: "plain", Endpoints: []upstream.Endpoint{{URL: srv.URL, APIKey: "sk-upstream"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = run(t, g.For("gpt-4o", tokenizer(t)), `{"messages":[{"role":"user","content":"hi"}]}`)
+	var se *upstream.StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusTemporaryRedirect {
+		t.Fatalf("error %v, want the upstream's 307", err)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect's target got %d calls, want none", n)
 	}
 }
