@@ -32,18 +32,26 @@ type openAIError struct {
 }
 
 // writeJSON answers v as JSON with its Content-Length, so the answer goes
-// out whole in one write however long it is (net/http only measures an
-// answer that fits its 2 KB buffer; a longer one would be chunked).
+// out whole in one write however long it is. net/http measures an answer
+// that fits its buffer itself (without a header map entry, which would grow
+// the map of a call's nine headers); a longer one it would chunk.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	buf := jsonBufs.Get().(*bytes.Buffer)
 	defer putJSONBuf(buf)
 	_ = json.NewEncoder(buf).Encode(v)
 	h := w.Header()
 	h[hdrContentType] = valJSON
-	setHeader(h, hdrContentLength, strconv.Itoa(buf.Len()))
+	if buf.Len() > netHTTPBuffer {
+		setHeader(h, hdrContentLength, strconv.Itoa(buf.Len()))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
+
+// netHTTPBuffer is how much of an answer net/http's server holds before it
+// sends the headers (bufferBeforeChunkingSize in net/http/server.go): an
+// answer the handler has written whole within it gets its Content-Length.
+const netHTTPBuffer = 2048
 
 // jsonBufs holds the buffers answers are encoded in.
 var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
