@@ -33,8 +33,9 @@ type openAIError struct {
 
 // writeJSON answers v as JSON with its Content-Length, so the answer goes
 // out whole in one write however long it is. net/http measures an answer
-// that fits its buffer itself (without a header map entry, which would grow
-// the map of a call's nine headers); a longer one it would chunk.
+// that fits its buffer itself, without an entry in the header map (one
+// more than a call's eight headers makes the map grow); a longer one it
+// would chunk.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	buf := jsonBufs.Get().(*bytes.Buffer)
 	defer putJSONBuf(buf)
