@@ -128,8 +128,7 @@ func (g *Gateway) holdBody(w http.ResponseWriter, r *http.Request) (*bodyHold, b
 	defer cancel()
 	if !g.decode.acquire(ctx, n) {
 		g.opt.Logger.Debug("request body refused: decode budget full", "content_length", r.ContentLength)
-		w.Header().Set("retry-after", "1")
-		w.Header().Set("retry-after-ms", "1000")
+		setRetryAfter(w.Header(), 1, 1000)
 		writeAzureError(w, http.StatusServiceUnavailable, "ServiceUnavailable",
 			"The server is busy reading other large requests; retry shortly.")
 		return nil, false

@@ -147,8 +147,7 @@ func (c *call) holdStream() outcome {
 		return pending
 	}
 	c.rec.Status = http.StatusTooManyRequests
-	c.w.Header().Set("retry-after", "1")
-	c.w.Header().Set("retry-after-ms", "1000")
+	setRetryAfter(c.w.Header(), 1, 1000)
 	writeAzureError(c.w, http.StatusTooManyRequests, "429", fmt.Sprintf(
 		"Requests to the %s Operation under Azure OpenAI API version %s have exceeded the limit of %d concurrent streams of deployment '%s'. Please retry after 1 second.",
 		c.op, c.apiVersion, c.g.opt.MaxStreams, c.dep.d.Name))
@@ -316,8 +315,7 @@ func (c *call) record(out outcome) {
 func (c *call) admissionDown(err error) outcome {
 	c.rec.Status = http.StatusServiceUnavailable
 	c.g.opt.Logger.Error("admission unavailable", "request_id", c.rec.RequestID, "deployment", c.dep.d.Name, "err", err)
-	c.w.Header().Set("retry-after", "1")
-	c.w.Header().Set("retry-after-ms", "1000")
+	setRetryAfter(c.w.Header(), 1, 1000)
 	writeAzureError(c.w, http.StatusServiceUnavailable, "ServiceUnavailable", "Admission control is unavailable; retry shortly.")
 	return admissionDown
 }
@@ -338,8 +336,7 @@ func (c *call) reportLevel(dec leaky.Decision) {
 func (c *call) tooManyTokens(dec leaky.Decision) outcome {
 	c.rec.Status = http.StatusTooManyRequests
 	secs, ms := dec.RetryAfterSeconds(), dec.RetryAfterMillis()
-	c.w.Header().Set("retry-after", itoa(secs))
-	c.w.Header().Set("retry-after-ms", itoa(ms))
+	setRetryAfter(c.w.Header(), secs, ms)
 	dep := c.dep
 	if dep.rpm > 0 {
 		writeAzureError(c.w, http.StatusTooManyRequests, "429", fmt.Sprintf(

@@ -36,6 +36,13 @@ var (
 // setHeader sets the header of canonical key k to v.
 func setHeader(h http.Header, k, v string) { h[k] = []string{v} }
 
+// setRetryAfter tells a refused caller when to come back, in whole seconds
+// and in milliseconds, as Azure OpenAI's 429s and 503s do.
+func setRetryAfter(h http.Header, secs, ms int64) {
+	setHeader(h, hdrRetryAfter, itoa(secs))
+	setHeader(h, hdrRetryAfterMs, itoa(ms))
+}
+
 // percent formats a utilization as Azure does: one decimal and a percent sign.
 func percent(v float64) string {
 	var b [24]byte

@@ -76,8 +76,7 @@ func (c *call) countRequest() outcome {
 	c.rec.Status = http.StatusTooManyRequests
 	wait := end.Sub(now)
 	secs := int64((wait + time.Second - 1) / time.Second)
-	c.w.Header().Set("retry-after", itoa(secs))
-	c.w.Header().Set("retry-after-ms", itoa(wait.Milliseconds()))
+	setRetryAfter(c.w.Header(), secs, wait.Milliseconds())
 	writeAzureError(c.w, http.StatusTooManyRequests, "429", fmt.Sprintf(
 		"Requests to the %s Operation under Azure OpenAI API version %s have exceeded call rate limit of your current deployment '%s' (%d requests per minute, counted in 10-second windows). Please retry after %d seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.",
 		c.op, c.apiVersion, c.dep.d.Name, c.dep.rpm, secs))

@@ -15,9 +15,6 @@ import (
 	"github.com/ptu-dev/ptu/storetest"
 )
 
-// serverURL is the test PostgreSQL (internal/testenv).
-func serverURL(t *testing.T) string { return testenv.Postgres(t) }
-
 // schemaURL creates a fresh schema, dropped when the test ends, and returns
 // a URL whose search_path selects it.
 func schemaURL(t *testing.T) string { return testenv.PostgresSchema(t) }

@@ -5,7 +5,6 @@ package testserver
 
 import (
 	"context"
-	"github.com/ptu-dev/ptu/internal/testenv"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ptu-dev/ptu/client"
+	"github.com/ptu-dev/ptu/internal/testenv"
 	"github.com/ptu-dev/ptu/server"
 )
 
