@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -31,33 +30,23 @@ func rankFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gunzip(gz, nil)
+	return gunzip(gz)
 }
 
 // readRanks returns the token bytes and offsets of an encoding's rank file,
-// as parseRanks does. The file is parsed as it is decompressed, the two
-// taking about as long.
+// as parseRanks does.
 func readRanks(name string) (blob string, off []uint32, err error) {
-	gz, err := rankFileGz(name)
+	text, err := rankFile(name)
 	if err != nil {
 		return "", nil, err
 	}
-	var p rankParser
-	if _, err := gunzip(gz, p.feed); err != nil {
-		return "", nil, err
-	}
-	return p.result()
+	return parseRanks(text)
 }
 
-// gunzipChunk is how much gunzip decompresses before it hands the data on.
-const gunzipChunk = 256 << 10
-
 // gunzip decompresses a gzip file in one allocation of the right size: its
-// trailer ends with the length of the data, modulo 2³². With a consume
-// function, it decompresses on another goroutine and calls consume on this
-// one with all the data out so far each time more is, and once more with
-// all of it and last set.
-func gunzip(gz []byte, consume func(out []byte, last bool) error) ([]byte, error) {
+// trailer ends with the length of the data, modulo 2³². It checks that the
+// data ends there.
+func gunzip(gz []byte) ([]byte, error) {
 	if len(gz) < 18 {
 		return nil, fmt.Errorf("gzip file of %d bytes is truncated", len(gz))
 	}
@@ -66,48 +55,14 @@ func gunzip(gz []byte, consume func(out []byte, last bool) error) ([]byte, error
 		return nil, err
 	}
 	out := make([]byte, binary.LittleEndian.Uint32(gz[len(gz)-4:]))
-	if consume == nil {
-		if err := inflate(zr, out, nil); err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-	progress := make(chan int, len(out)/gunzipChunk+1)
-	var inflateErr error
-	go func() {
-		defer close(progress)
-		inflateErr = inflate(zr, out, progress)
-	}()
-	var consumeErr error
-	for n := range progress { // ranging to the end lets the goroutine finish
-		if consumeErr == nil {
-			consumeErr = consume(out[:n], false)
-		}
-	}
-	if err := errors.Join(inflateErr, consumeErr); err != nil {
-		return nil, err
-	}
-	return out, consume(out, true)
-}
-
-// inflate fills out from zr, reporting on progress, if not nil, how much is
-// done after each chunk, and checks that the data ends there.
-func inflate(zr *gzip.Reader, out []byte, progress chan<- int) error {
-	for n := 0; n < len(out); {
-		m, err := io.ReadFull(zr, out[n:min(n+gunzipChunk, len(out))])
-		n += m
-		if err != nil {
-			return fmt.Errorf("gzip: %w", err)
-		}
-		if progress != nil {
-			progress <- n
-		}
+	if _, err := io.ReadFull(zr, out); err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	// Reading past the end checks the CRC and that no data is left.
 	if n, err := zr.Read(make([]byte, 1)); n != 0 || err != io.EOF {
-		return fmt.Errorf("gzip: data longer than its trailer says, or corrupt")
+		return nil, fmt.Errorf("gzip: data longer than its trailer says, or corrupt")
 	}
-	return nil
+	return out, nil
 }
 
 // parseRanks reads a rank file in tiktoken's format, one "base64(token) rank"
